@@ -1,0 +1,1 @@
+# idlc: the IDL compiler (built in a later step).

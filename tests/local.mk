@@ -1,0 +1,16 @@
+# Check suites, run by `make check` through the automake test harness.
+EPY_TEST_ENV =
+AM_TESTS_ENVIRONMENT = export $(EPY_TEST_ENV) EPY_TEST_ENV_SET=1;
+TESTS += $(check_PROGRAMS)
+
+EPY_TEST_CCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)
+EPY_TEST_LIBS = libepyrpc.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+EPY_TEST_LINKFLAGS = $(AM_LDFLAGS) -no-install
+
+check_PROGRAMS += %D%/check_error
+%C%_check_error_SOURCES = %D%/check_error.c %D%/testutil.c %D%/testutil.h
+%C%_check_error_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_error_LDADD = $(EPY_TEST_LIBS)
+%C%_check_error_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+EXTRA_DIST += %D%/valgrind.supp
