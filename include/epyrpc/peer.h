@@ -1,0 +1,258 @@
+/*
+ * epyrpc: peers, the two ends of a connection, and the ways to make them.
+ *
+ * A peer owns a transport (a connected descriptor, or one end of an
+ * in-process queue pair), a transaction manager, a listener, one reader
+ * thread and a pool of worker threads that run handlers. Both ends are
+ * peers and symmetric: either may call the other and send it events.
+ */
+#ifndef EPYRPC_PEER_H
+#define EPYRPC_PEER_H
+
+#include <epyrpc/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Log levels of the messages passed to an epy_log_fn. */
+typedef enum epy_log_level {
+    EPY_LOG_ERROR = 0,
+    EPY_LOG_WARNING = 1,
+    EPY_LOG_INFO = 2,
+    EPY_LOG_DEBUG = 3
+} epy_log_level;
+
+/**
+ * epy_log_fn - receives the runtime's log lines (the library never
+ * prints). Runs on whichever runtime thread noticed the event, with no
+ * epyrpc lock held; @message is borrowed for the duration of the call.
+ */
+typedef void (*epy_log_fn)(epy_peer *peer, epy_log_level level,
+                           const char *message, void *ctx);
+
+/** An interface a peer serves or calls, announced in the hello. */
+typedef struct epy_interface {
+    const char *name;           /* root namespace, e.g. "calc" */
+    const char *fingerprint;    /* hash of its description */
+} epy_interface;
+
+/**
+ * struct epy_peer_config - how a peer is set up. Initialise with
+ * EPY_PEER_CONFIG_INIT (or epy_peer_config_init()) and change what you
+ * need; pass NULL to the constructors for all the defaults.
+ *
+ * @workers:      worker threads running handlers and callbacks (default
+ *                4; values below 1 give 1). A worker blocked in a call of
+ *                its own is covered by a spare worker, so nested calls
+ *                never deadlock.
+ * @max_frame:    largest frame sent or accepted, in bytes (default
+ *                16 MiB). Larger sends fail with EPY_ETOOBIG; a larger
+ *                frame from the other end closes the connection with
+ *                EPY_EPROTO.
+ * @max_pending:  most calls awaiting a reply at once (default 65536);
+ *                beyond it calls fail with EPY_EBUSY.
+ * @origin:       the origin tag of this peer's transaction ids (0..65535).
+ * @compress_threshold: payloads of at least this many bytes are sent
+ *                zlib-compressed when both ends enable it; 0 (default)
+ *                disables compression.
+ * @compress_level: zlib level 1..9 (default 6).
+ * @interfaces, @n_interfaces: announced in the hello; when both ends
+ *                name the same interface with different fingerprints the
+ *                connection fails with EPY_EVERSION.
+ * @close_timeout_ms: how long epy_peer_close() waits for running handlers
+ *                (default 5000).
+ * @log, @log_ctx: where log lines go (default: nowhere).
+ */
+typedef struct epy_peer_config {
+    int workers;
+    size_t max_frame;
+    size_t max_pending;
+    unsigned origin;
+    size_t compress_threshold;
+    int compress_level;
+    const epy_interface *interfaces;
+    size_t n_interfaces;
+    int64_t close_timeout_ms;
+    epy_log_fn log;
+    void *log_ctx;
+} epy_peer_config;
+
+#define EPY_DEFAULT_WORKERS 4
+#define EPY_DEFAULT_MAX_FRAME ((size_t) 16 << 20)
+#define EPY_DEFAULT_MAX_PENDING ((size_t) 65536)
+
+#define EPY_PEER_CONFIG_INIT                                             \
+    { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
+      EPY_DEFAULT_MAX_PENDING, EPY_ORIGIN_STANDARD, 0, 6, NULL, 0,       \
+      5000, NULL, NULL }
+
+/**
+ * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).
+ * Thread safety: serialize calls per object.
+ */
+EPY_API void epy_peer_config_init(epy_peer_config *cfg);
+
+/**
+ * epy_peer_new_fd - make a peer on a connected stream socket (a unix or
+ * TCP socket, one end of a socketpair).
+ * @fd:       the connected descriptor. Takes ownership of @fd on success;
+ *            on failure the caller still owns it.
+ * @cfg:      settings, or NULL for the defaults. Copied.
+ * @ret_peer: receives the new peer.
+ * @ret_err:  details on failure, or NULL.
+ *
+ * Starts the reader and the workers and sends the hello; does not wait
+ * for the other end's hello (see epy_peer_wait_ready()).
+ * Returns 0, EPY_EPARAM, EPY_ENOMEM or EPY_ESYSTEM.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_new_fd(int fd, const epy_peer_config *cfg,
+                            epy_peer **ret_peer, epy_error *ret_err);
+
+/**
+ * epy_pair_new - two connected peers in one process, joined by an
+ * in-process queue pair (the threads of one program talking to each
+ * other). @cfg_a and @cfg_b may be NULL.
+ * Returns 0, EPY_EPARAM, EPY_ENOMEM or EPY_ESYSTEM; on failure neither
+ * peer exists.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_pair_new(const epy_peer_config *cfg_a,
+                         const epy_peer_config *cfg_b,
+                         epy_peer **ret_a, epy_peer **ret_b,
+                         epy_error *ret_err);
+
+/**
+ * struct epy_link - a socketpair to share with a child process across
+ * fork(): the original library's queue pair. Each process makes its peer
+ * from its own side; EPY_LINK_HEAD is the other end of EPY_LINK_NECK
+ * (the original's "invert").
+ *
+ *     epy_link link;
+ *     epy_link_open(&link, NULL);
+ *     if (fork() == 0) {
+ *         epy_link_peer(&link, EPY_LINK_NECK, NULL, &peer, NULL);
+ *         ...
+ *     }
+ *     epy_link_peer(&link, EPY_LINK_HEAD, NULL, &peer, NULL);
+ */
+typedef struct epy_link {
+    int fd[2];
+} epy_link;
+
+#define EPY_LINK_HEAD 0
+#define EPY_LINK_NECK 1
+#define EPY_LINK_INIT { { -1, -1 } }
+
+/**
+ * epy_link_open - make the socketpair (close-on-exec).
+ * Returns 0 or EPY_ESYSTEM.
+ * Thread safety: serialize calls per object.
+ */
+EPY_API int epy_link_open(epy_link *link, epy_error *ret_err);
+
+/**
+ * epy_link_peer - make this process's peer on @side of @link, and close
+ * the other side's descriptor in this process. Unless @cfg says
+ * otherwise, the head's transaction ids have origin EPY_ORIGIN_HEAD and
+ * the neck's EPY_ORIGIN_NECK. Returns as epy_peer_new_fd(), or EPY_EPARAM
+ * if @side was already taken.
+ * Thread safety: serialize calls per object.
+ */
+EPY_API int epy_link_peer(epy_link *link, int side, const epy_peer_config *cfg,
+                          epy_peer **ret_peer, epy_error *ret_err);
+
+/**
+ * epy_link_close - close whatever descriptors of @link no peer took.
+ * Thread safety: serialize calls per object.
+ */
+EPY_API void epy_link_close(epy_link *link);
+
+/**
+ * epy_peer_wait_ready - wait until the other end's hello has arrived and
+ * matched ours, or @timeout_ms passes (0: no limit).
+ * Returns 0; EPY_ETIMEDOUT; EPY_EVERSION if the protocol versions or an
+ * interface's fingerprints differ; EPY_EDISCONNECTED or EPY_ECLOSED if
+ * the connection ended first.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms,
+                                epy_error *ret_err);
+
+/**
+ * epy_peer_close - close @peer and free it.
+ *
+ * Sends a disconnect to the other end, fails every pending call of this
+ * peer at once with EPY_ECLOSED (the other end's calls fail with
+ * EPY_EDISCONNECTED), waits for running handlers (up to the configured
+ * close timeout), joins every thread, closes every descriptor and frees
+ * everything, including apis still open on it (their handles must not be
+ * used afterwards). Deferred calls not yet answered are answered with
+ * EPY_ECLOSED. NULL is accepted. Must not be called from a handler or
+ * callback of @peer itself.
+ * Returns NULL, so `peer = epy_peer_close(peer);`.
+ * Thread safety: any thread other than @peer's own; once.
+ */
+EPY_API epy_peer *epy_peer_close(epy_peer *peer);
+
+/**
+ * epy_peer_is_connected - true while frames can be exchanged: from
+ * creation until the other end goes away or the peer is closed.
+ * Thread safety: any thread.
+ */
+EPY_API bool epy_peer_is_connected(const epy_peer *peer);
+
+/**
+ * epy_peer_status - 0 while connected; else why the connection ended:
+ * EPY_EDISCONNECTED (the other end closed or died), EPY_EPROTO (it sent
+ * something malformed), EPY_EVERSION (hello mismatch), EPY_ECLOSED
+ * (closed here), EPY_ESYSTEM.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_status(const epy_peer *peer);
+
+/**
+ * epy_peer_disconnect - tell the other end we are leaving, and stop the
+ * connection (every pending call fails with EPY_ECLOSED) without freeing
+ * the peer. With @solicited, wait up to @timeout_ms for the other end to
+ * acknowledge (0: no limit). The connection ends either way.
+ * Returns 0, EPY_ETIMEDOUT (no acknowledgement in time), EPY_ECLOSED (was
+ * already closed).
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_disconnect(epy_peer *peer, bool solicited,
+                                int64_t timeout_ms, epy_error *ret_err);
+
+/**
+ * epy_peer_txn_pending - true if @id is a transaction of this peer still
+ * in its table: pending, or completed but not yet released (an async
+ * handle not yet released). False for EPY_TXN_NONE and unknown ids.
+ * Thread safety: any thread.
+ */
+EPY_API bool epy_peer_txn_pending(epy_peer *peer, epy_txn_id id);
+
+/**
+ * epy_peer_pending_count - the number of transactions in the table.
+ * Thread safety: any thread.
+ */
+EPY_API size_t epy_peer_pending_count(epy_peer *peer);
+
+/**
+ * epy_peer_workers - the number of worker threads configured.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_workers(const epy_peer *peer);
+
+/**
+ * epy_peer_set_user - attach an application pointer to @peer, returned
+ * by epy_peer_user(). Thread safety: any thread.
+ */
+EPY_API void epy_peer_set_user(epy_peer *peer, void *user);
+EPY_API void *epy_peer_user(const epy_peer *peer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EPYRPC_PEER_H */
