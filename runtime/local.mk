@@ -3,11 +3,35 @@ lib_LTLIBRARIES += libepyrpc.la
 
 libepyrpc_la_SOURCES = \
 	%D%/runtime-int.h \
+	%D%/peer-int.h \
+	%D%/transport-int.h \
 	%D%/error.c \
-	%D%/version.c
+	%D%/version.c \
+	%D%/util.c \
+	%D%/transport-fd.c \
+	%D%/transport-queue.c \
+	%D%/pool.c \
+	%D%/txn.c \
+	%D%/async.c \
+	%D%/registry.c \
+	%D%/call.c \
+	%D%/peer.c \
+	%D%/api.c \
+	%D%/gen.c
+nodist_libepyrpc_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
 libepyrpc_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY
 libepyrpc_la_CFLAGS = $(AM_CFLAGS) $(EPY_VIS_CFLAGS) $(PTHREAD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
 libepyrpc_la_LIBADD = $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
 libepyrpc_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(EPY_LT_VERSION) \
 	-export-symbols-regex '^epy_[a-z]' -no-undefined
+
+# The wire envelope, compiled by protoc-c at build time.
+EXTRA_DIST += %D%/envelope.proto
+BUILT_SOURCES += %D%/envelope.pb-c.h
+CLEANFILES += %D%/envelope.pb-c.c %D%/envelope.pb-c.h
+%D%/envelope.pb-c.h: %D%/envelope.pb-c.c
+	@test -f $@ || { rm -f $<; $(MAKE) $(AM_MAKEFLAGS) $<; }
+%D%/envelope.pb-c.c: %D%/envelope.proto
+	$(AM_V_GEN)$(MKDIR_P) %D% && \
+	$(PROTOC_C) --proto_path=$(srcdir)/%D% --c_out=%D% $(srcdir)/%D%/envelope.proto

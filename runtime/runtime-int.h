@@ -1,14 +1,93 @@
 /*
  * libepyrpc: declarations shared by the runtime's modules. Never
  * installed.
+ *
+ * Lock order (a lock may be taken while holding the ones above it, never
+ * the reverse):
+ *   1. epy_api.lock (method defaults)
+ *   2. epy__registry.lock
+ *   3. epy_peer.calls_lock (calls in progress)
+ *   4. epy__txnmgr.lock
+ *   5. epy__pool.lock
+ *   6. epy_peer.wlock (frame writes)
+ *   7. transport-internal locks
+ * No user code (handler, callback, listener, log function) ever runs with
+ * any of them held.
  */
 #ifndef EPYRPC_RUNTIME_INT_H
 #define EPYRPC_RUNTIME_INT_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include <epyrpc/epyrpc.h>
+
+#include "envelope.pb-c.h"
+
+/* --- time -------------------------------------------------------------- */
+
+/* Monotonic clock in nanoseconds. */
+int64_t epy__now_ns(void);
+/* Deadline @ms from now (0: none), as a monotonic time in ns. */
+int64_t epy__deadline(int64_t timeout_ms);
+/* A timespec for pthread_cond_timedwait on a CLOCK_MONOTONIC condvar. */
+struct timespec epy__abstime(int64_t deadline_ns);
+/* Initialises @cond to use the monotonic clock. */
+int epy__cond_init(pthread_cond_t *cond);
+
+/* --- names ------------------------------------------------------------- */
+
+/* 0 if @name (of @len bytes) is a valid dotted name; else EPY_EPARAM. */
+int epy__name_check(const char *name, size_t len);
+
+/* --- the in-progress list ---------------------------------------------- */
+
+typedef struct epy__link {
+    struct epy__link *prev, *next;
+} epy__link;
+
+static inline void
+epy__list_init(epy__link *head)
+{
+    head->prev = head->next = head;
+}
+
+static inline void
+epy__list_add(epy__link *head, epy__link *l)
+{
+    l->next = head;
+    l->prev = head->prev;
+    head->prev->next = l;
+    head->prev = l;
+}
+
+static inline void
+epy__list_del(epy__link *l)
+{
+    l->prev->next = l->next;
+    l->next->prev = l->prev;
+    l->prev = l->next = l;
+}
+
+#define EPY__CONTAINER(ptr, type, member) \
+    ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
+
+/* --- logging ----------------------------------------------------------- */
+
+void epy__log(epy_peer *peer, epy_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+/* --- errors ------------------------------------------------------------ */
+
+/* Fills @err from the fields of an ERROR envelope (copies). */
+int epy__error_fill(epy_error *err, int code, const char *type,
+                    const char *message, const uint8_t *payload, size_t len);
 
 #endif /* EPYRPC_RUNTIME_INT_H */

@@ -1,0 +1,343 @@
+/*
+ * Received calls: built by the reader from CALL and EVENT frames, run on
+ * the worker pool by their handler (or the listener), answered once.
+ *
+ * An answer and the end of the handler race when the handler defers
+ * (returns EPY_DEFER) and another thread answers: the call's state bits
+ * decide which of the two frees it. The answer claims ANSWERING, sends,
+ * then sets ANSWERED; the worker sets DEFERRED. Whoever sets its bit
+ * second (ANSWERED after DEFERRED, or DEFERRED after ANSWERED) frees.
+ */
+#include <config.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "peer-int.h"
+
+static void
+finish(epy_call *call)
+{
+    epy_peer *peer = call->peer;
+
+    if (call->listed) {
+        pthread_mutex_lock(&peer->calls_lock);
+        epy__list_del(&call->link);
+        pthread_mutex_unlock(&peer->calls_lock);
+    }
+    if (!call->solicited && call->event_code < 0) {
+        epy_listener l;
+        void *ctx;
+
+        epy__peer_listener(peer, &l, &ctx);
+        if (l.event_failed != NULL)
+            l.event_failed(call, call->event_code, call->event_err, ctx);
+        else
+            epy__log(peer, EPY_LOG_WARNING, "event '%s' failed: %s%s%s",
+                     call->method, epy_strerror(call->event_code),
+                     call->event_err != NULL ? ": " : "",
+                     call->event_err != NULL ? call->event_err->message : "");
+    }
+    if (call->event_err != NULL) {
+        epy_error_clear(call->event_err);
+        free(call->event_err);
+    }
+    epy__registry_done(&peer->reg, &call->target);
+    free(call);
+    epy__peer_unref(peer);
+}
+
+/* Sends the answer; @code 0 replies with @data, else fails. */
+static int
+send_answer(epy_call *call, int code, const void *data, size_t len,
+            const char *type, const char *message, const void *payload,
+            size_t plen)
+{
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    int rc;
+
+    if (!call->solicited) {
+        if (code < 0) {
+            call->event_code = code;
+            if (type != NULL || message != NULL || payload != NULL) {
+                call->event_err = calloc(1, sizeof *call->event_err);
+                epy__error_fill(call->event_err, code, type, message,
+                                payload, plen);
+            }
+        }
+        return 0;
+    }
+    if (atomic_load(&call->cancelled))
+        return 0;       /* the caller gave up; it would drop the answer */
+    env.has_txn = true;
+    env.txn = call->txn;
+    if (code == 0) {
+        env.kind = EPYRPC__KIND__REPLY;
+        rc = epy__peer_send(call->peer, &env, data, len);
+        if (rc != EPY_ETOOBIG)
+            return rc;
+        epy__log(call->peer, EPY_LOG_WARNING,
+                 "reply to '%s' of %zu bytes is too large", call->method, len);
+        code = EPY_ETOOBIG;
+        message = "the reply exceeds the largest frame";
+        type = NULL;
+        payload = NULL;
+        plen = 0;
+    }
+    env.kind = EPYRPC__KIND__ERROR;
+    env.has_code = true;
+    env.code = code;
+    env.error_type = (char *) type;
+    env.message = (char *) (message != NULL ? message : epy_strerror(code));
+    if (payload != NULL) {
+        env.has_error_payload = true;
+        env.error_payload.data = (uint8_t *) payload;
+        env.error_payload.len = plen;
+    }
+    rc = epy__peer_send(call->peer, &env, NULL, 0);
+    return rc;
+}
+
+static int
+answer(epy_call *call, int code, const void *data, size_t len,
+       const char *type, const char *message, const void *payload,
+       size_t plen)
+{
+    int prev, rc;
+
+    if (call == NULL)
+        return EPY_EPARAM;
+    prev = atomic_fetch_or(&call->state, EPY__CALL_ANSWERING);
+    if (prev & EPY__CALL_ANSWERING)
+        return EPY_EPARAM;
+    rc = send_answer(call, code, data, len, type, message, payload, plen);
+    prev = atomic_fetch_or(&call->state, EPY__CALL_ANSWERED);
+    if (prev & EPY__CALL_DEFERRED)
+        finish(call);
+    return rc;
+}
+
+int
+epy_call_reply(epy_call *call, const void *data, size_t len)
+{
+    if (data == NULL && len > 0)
+        return EPY_EPARAM;
+    return answer(call, 0, data, len, NULL, NULL, NULL, 0);
+}
+
+int
+epy_call_fail(epy_call *call, int code, const char *type,
+              const char *message, const void *payload, size_t len)
+{
+    if (code >= 0 || (payload == NULL && len > 0))
+        return EPY_EPARAM;
+    return answer(call, code, NULL, 0, type, message, payload, len);
+}
+
+int
+epy_listener_default_unhandled(epy_call *call, int reason, const uint8_t *req,
+                               size_t req_len, void *ctx)
+{
+    char msg[EPY_NAME_MAX + 96];
+    const char *dot;
+
+    (void) req;
+    (void) req_len;
+    (void) ctx;
+    if (!call->solicited) {
+        epy__log(call->peer, EPY_LOG_INFO, "dropped unhandled event '%s'",
+                 call->method);
+        return 0;
+    }
+    dot = strchr(call->method, '.');
+    if (reason == EPY_EUNSUPPORTED)
+        snprintf(msg, sizeof msg, "unsupported method '%s' (namespace '%.*s')",
+                 call->method, (int) (dot ? dot - call->method : 0),
+                 call->method);
+    else
+        snprintf(msg, sizeof msg, "unknown api: no namespace here serves '%s'",
+                 call->method);
+    epy_call_fail(call, reason, NULL, msg, NULL, 0);
+    return 0;
+}
+
+static void
+run_call(epy__job *job)
+{
+    epy_call *call = EPY__CONTAINER(job, epy_call, job);
+    epy_peer *peer = call->peer;
+    int rc, prev;
+
+    if (atomic_load(&peer->closing)
+        || (call->solicited && atomic_load(&call->cancelled))) {
+        finish(call);   /* nobody waits for the answer any more */
+        return;
+    }
+    if (call->target.entry != NULL) {
+        rc = epy__registry_invoke(&call->target, call, call->req,
+                                  call->req_len);
+    } else {
+        epy_listener l;
+        void *ctx;
+
+        epy__peer_listener(peer, &l, &ctx);
+        if (l.unhandled != NULL)
+            rc = l.unhandled(call, call->target.reason, call->req,
+                             call->req_len, ctx);
+        else
+            rc = epy_listener_default_unhandled(call, call->target.reason,
+                                                call->req, call->req_len, ctx);
+    }
+    if (rc == EPY_DEFER) {
+        prev = atomic_fetch_or(&call->state, EPY__CALL_DEFERRED);
+        if (prev & EPY__CALL_ANSWERED)
+            finish(call);
+        return;
+    }
+    if (!(atomic_load(&call->state) & EPY__CALL_ANSWERING)) {
+        if (rc < 0)
+            answer(call, rc, NULL, 0, NULL, NULL, NULL, 0);
+        else
+            answer(call, 0, NULL, 0, NULL, NULL, NULL, 0);
+    }
+    finish(call);
+}
+
+int
+epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
+                   const uint8_t *payload, size_t len)
+{
+    bool solicited = env->kind == EPYRPC__KIND__CALL;
+    size_t mlen;
+    epy__target target;
+    epy_call *call;
+
+    if (env->method == NULL || (solicited && (!env->has_txn || env->txn == 0)))
+        return EPY_EPROTO;
+    mlen = strlen(env->method);
+    if (epy__name_check(env->method, mlen) < 0) {
+        epy__log(peer, EPY_LOG_WARNING, "call of an invalid method name");
+        if (solicited) {
+            Epyrpc__Envelope e = EPYRPC__ENVELOPE__INIT;
+
+            e.kind = EPYRPC__KIND__ERROR;
+            e.has_txn = true;
+            e.txn = env->txn;
+            e.has_code = true;
+            e.code = EPY_EPARAM;
+            e.message = (char *) "invalid method name";
+            epy__peer_send(peer, &e, NULL, 0);
+        }
+        return 0;
+    }
+    epy__registry_resolve(&peer->reg, env->method, mlen, &target);
+    if (target.entry == NULL && atomic_load(&peer->ignore_unhandled)) {
+        epy__log(peer, EPY_LOG_DEBUG, "ignored unhandled '%s'", env->method);
+        return 0;
+    }
+    call = malloc(sizeof *call + mlen + 1 + len);
+    if (call == NULL) {
+        epy__registry_done(&peer->reg, &target);
+        return EPY_ENOMEM;
+    }
+    memset(call, 0, sizeof *call);
+    call->peer = epy__peer_ref(peer);
+    call->target = target;
+    call->txn = solicited ? env->txn : EPY_TXN_NONE;
+    call->solicited = solicited;
+    atomic_init(&call->cancelled, false);
+    atomic_init(&call->state, 0);
+    if (env->has_timeout_ms && env->timeout_ms > 0)
+        call->deadline = epy__now_ns() + env->timeout_ms * 1000000;
+    memcpy(call->method, env->method, mlen + 1);
+    call->req = (const uint8_t *) call->method + mlen + 1;
+    call->req_len = len;
+    if (len > 0)
+        memcpy((uint8_t *) call->req, payload, len);
+    epy__list_init(&call->link);
+    if (solicited) {
+        call->listed = true;
+        pthread_mutex_lock(&peer->calls_lock);
+        epy__list_add(&peer->calls, &call->link);
+        pthread_mutex_unlock(&peer->calls_lock);
+    }
+    call->job.run = run_call;
+    epy__pool_push(&peer->pool, &call->job);
+    return 0;
+}
+
+void
+epy__call_cancel(epy_peer *peer, epy_txn_id id)
+{
+    pthread_mutex_lock(&peer->calls_lock);
+    for (epy__link *l = peer->calls.next; l != &peer->calls; l = l->next) {
+        epy_call *call = EPY__CONTAINER(l, epy_call, link);
+
+        if (call->txn == id) {
+            atomic_store(&call->cancelled, true);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&peer->calls_lock);
+}
+
+void
+epy__call_cancel_all(epy_peer *peer)
+{
+    pthread_mutex_lock(&peer->calls_lock);
+    for (epy__link *l = peer->calls.next; l != &peer->calls; l = l->next)
+        atomic_store(&EPY__CONTAINER(l, epy_call, link)->cancelled, true);
+    pthread_mutex_unlock(&peer->calls_lock);
+}
+
+const char *
+epy_call_method(const epy_call *call)
+{
+    return call != NULL ? call->method : NULL;
+}
+
+epy_txn_id
+epy_call_txn_id(const epy_call *call)
+{
+    return call != NULL ? call->txn : EPY_TXN_NONE;
+}
+
+bool
+epy_call_solicited(const epy_call *call)
+{
+    return call != NULL && call->solicited;
+}
+
+epy_peer *
+epy_call_peer(const epy_call *call)
+{
+    return call != NULL ? call->peer : NULL;
+}
+
+void *
+epy_call_ctx(const epy_call *call)
+{
+    return call != NULL ? call->target.ctx : NULL;
+}
+
+int64_t
+epy_call_remaining_ms(const epy_call *call)
+{
+    int64_t left;
+
+    if (call == NULL || call->deadline == 0)
+        return -1;
+    left = call->deadline - epy__now_ns();
+    return left <= 0 ? 0 : (left + 999999) / 1000000;
+}
+
+bool
+epy_call_cancelled(const epy_call *call)
+{
+    if (call == NULL)
+        return true;
+    return atomic_load(&((epy_call *) call)->cancelled)
+           || (call->deadline != 0 && epy__now_ns() >= call->deadline)
+           || epy__peer_check(call->peer) != 0;
+}

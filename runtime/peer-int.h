@@ -1,0 +1,320 @@
+/*
+ * libepyrpc: the peer and its parts (transaction manager, worker pool,
+ * handler registry, received calls, async results). Never installed.
+ * The lock order is in runtime-int.h.
+ */
+#ifndef EPYRPC_PEER_INT_H
+#define EPYRPC_PEER_INT_H
+
+#include <semaphore.h>
+
+#include "runtime-int.h"
+#include "transport-int.h"
+
+/* --- worker pool (pool.c) ---------------------------------------------- */
+
+typedef struct epy__job {
+    struct epy__job *next;
+    void (*run)(struct epy__job *job);
+} epy__job;
+
+typedef struct epy__worker_slot {
+    pthread_t tid;
+    bool used;
+    bool finished;
+} epy__worker_slot;
+
+typedef struct epy__pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* work arrived, or stopping */
+    pthread_cond_t done_cond;   /* a worker exited */
+    epy__job *head, *tail;
+    int base;                   /* configured workers */
+    int alive;                  /* running worker threads */
+    int idle;                   /* waiting for work */
+    int blocked;                /* waiting in a call of their own */
+    bool stopping;
+    epy__worker_slot *slots;
+    size_t nslots;
+    epy_peer *peer;             /* for log lines */
+} epy__pool;
+
+#define EPY__POOL_MAX_THREADS 256
+
+int epy__pool_init(epy__pool *pool, int workers, epy_peer *peer);
+/* Queues @job; it runs on a worker. */
+void epy__pool_push(epy__pool *pool, epy__job *job);
+/*
+ * Stops the pool: queued jobs still run; waits up to @timeout_ms for the
+ * workers to finish (0: no limit), then calls @late (if any) and waits
+ * for them without limit. Joins every thread.
+ */
+void epy__pool_stop(epy__pool *pool, int64_t timeout_ms,
+                    void (*late)(epy_peer *peer), epy_peer *peer);
+void epy__pool_destroy(epy__pool *pool);
+/*
+ * Around a blocking wait: if the calling thread is a worker of some
+ * pool, that pool counts it as blocked and starts a spare worker when
+ * work would otherwise starve. Returns the pool to pass to unblock.
+ */
+epy__pool *epy__pool_block(void);
+void epy__pool_unblock(epy__pool *pool);
+
+/* --- transaction manager (txn.c) ---------------------------------------- */
+
+enum { EPY__TXN_SYNC = 0, EPY__TXN_ASYNC = 1 };
+enum { EPY__TXN_PENDING = 0, EPY__TXN_COMPLETING = 1, EPY__TXN_DONE = 2 };
+
+typedef struct epy__txn {
+    epy_txn_id id;
+    struct epy__txn *hnext;     /* hash chain */
+    struct epy__txn *notify_next;
+    uint8_t kind;
+    uint8_t state;
+    bool in_table;
+    int rc;
+    int64_t deadline;           /* async: monotonic ns, 0 none */
+    size_t heap_idx;            /* async with deadline: index in heap */
+    /* sync */
+    pthread_cond_t *cond;
+    epy_buf *reply;
+    epy_error *err;
+    /* async */
+    epy_async *async;
+} epy__txn;
+
+typedef struct epy__txnmgr epy__txnmgr;
+
+/*
+ * Called, with no lock held, once an async transaction has completed:
+ * runs or queues its callback, posts its semaphore. @cancel: the remote
+ * end should be told (timeout, cancel).
+ */
+typedef void (*epy__txn_notify_fn)(void *owner, epy_async *async);
+typedef void (*epy__txn_cancel_fn)(void *owner, epy_txn_id id);
+
+struct epy__txnmgr {
+    pthread_mutex_t lock;
+    unsigned origin;
+    uint64_t next_seq;
+    epy__txn **buckets;
+    size_t nbuckets;
+    size_t count;
+    size_t max_pending;
+    int closed;                 /* nonzero: new transactions get this code */
+    epy__txn **heap;
+    size_t heap_len, heap_cap;
+    pthread_cond_t timer_cond;
+    pthread_t timer;
+    bool timer_running;
+    bool stopping;
+    epy__txn_notify_fn notify;
+    epy__txn_cancel_fn cancel;
+    void *owner;
+};
+
+int epy__txnmgr_init(epy__txnmgr *m, unsigned origin, size_t max_pending,
+                     epy__txn_notify_fn notify, epy__txn_cancel_fn cancel,
+                     void *owner);
+/* Stops the timer thread; fails what is left with @code. */
+void epy__txnmgr_stop(epy__txnmgr *m, int code);
+void epy__txnmgr_destroy(epy__txnmgr *m);
+
+/* Registers @t (kind and targets set by the caller) and gives it an id. */
+int epy__txn_begin(epy__txnmgr *m, epy__txn *t);
+/* Removes a transaction that was never sent. */
+void epy__txn_abort(epy__txnmgr *m, epy__txn *t);
+/*
+ * Waits for sync transaction @t until @deadline (ns, 0: none). On
+ * timeout the transaction is retired with EPY_ETIMEDOUT. Returns its rc.
+ */
+int epy__txn_wait_sync(epy__txnmgr *m, epy__txn *t, int64_t deadline);
+/*
+ * Completes transaction @id with @rc and either the @payload (rc 0) or
+ * the error fields. Returns 0; EPY_EFOREIGN (the id is of another
+ * origin); EPY_ENOTFOUND (not in the table, or completed already).
+ */
+int epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
+                      const uint8_t *payload, size_t len,
+                      const char *type, const char *message,
+                      const uint8_t *err_payload, size_t err_len);
+/* Fails every pending transaction with @code; with @close, refuses new ones. */
+void epy__txn_fail_all(epy__txnmgr *m, int code, bool close);
+/* Fails one pending async transaction (cancel). Returns 0 or EPY_ENOTFOUND. */
+int epy__txn_fail(epy__txnmgr *m, epy__txn *t, int code);
+/* True if @id is in the table. */
+bool epy__txn_known(epy__txnmgr *m, epy_txn_id id);
+size_t epy__txn_count(epy__txnmgr *m);
+/* Removes an async transaction from the table (purge); true if it was there. */
+bool epy__txn_forget(epy__txnmgr *m, epy__txn *t);
+/*
+ * Waits for the transaction @id as the original's wait(tId): EPY_ENOTFOUND
+ * if unknown, EPY_EFOREIGN for another origin, EPY_EMODE for a callback
+ * transaction, else as epy_async_wait().
+ */
+int epy__txn_wait_id(epy__txnmgr *m, epy_txn_id id, int64_t timeout_ms);
+
+/* --- async results (async.c) -------------------------------------------- */
+
+struct epy_async {
+    atomic_int refs;            /* the caller's handle + the runtime's */
+    epy_peer *peer;
+    epy__txn txn;
+    pthread_cond_t cond;        /* with the txnmgr lock */
+    epy_async_status status;
+    epy_buf reply;
+    epy_error err;
+    epy_async_fn callback;
+    void *callback_ctx;
+    sem_t *sem;
+    bool user_handle;           /* the caller holds a handle */
+    epy__job job;               /* runs the callback */
+};
+
+epy_async *epy__async_ref(epy_async *a);
+void epy__async_unref(epy_async *a);
+/* The notify hook of a peer's transaction manager. */
+void epy__async_notify(void *owner, epy_async *a);
+
+/* --- handler registry (registry.c) --------------------------------------- */
+
+typedef struct epy__entry {
+    struct epy__entry *next;
+    uint32_t hash;
+    epy_handler_fn method_fn;
+    void *method_ctx;
+    epy_handler_fn ns_fn;
+    void *ns_ctx;
+    int active;                 /* invocations running */
+    int served;                 /* epy_peer_serve_ns() count */
+    int known;                  /* registrations below this name */
+    size_t len;
+    char name[];
+} epy__entry;
+
+typedef struct epy__registry {
+    pthread_mutex_t lock;
+    pthread_cond_t idle;        /* an entry's active count dropped */
+    epy__entry **buckets;
+    size_t nbuckets;
+    size_t count;
+} epy__registry;
+
+/* What an incoming method resolves to. */
+typedef struct epy__target {
+    epy__entry *entry;          /* NULL: unhandled */
+    epy_handler_fn fn;
+    void *ctx;
+    int reason;                 /* unhandled: EPY_EUNKNOWN or EPY_EUNSUPPORTED */
+} epy__target;
+
+int epy__registry_init(epy__registry *r);
+void epy__registry_destroy(epy__registry *r);
+/* Looks @name up; a found entry is held (active) until epy__registry_done(). */
+void epy__registry_resolve(epy__registry *r, const char *name, size_t len,
+                           epy__target *out);
+void epy__registry_done(epy__registry *r, epy__target *t);
+/* Runs the handler of @t for @call (removal of it waits for this). */
+int epy__registry_invoke(epy__target *t, epy_call *call, const uint8_t *req,
+                         size_t len);
+
+/* --- received calls (call.c) ----------------------------------------------- */
+
+enum {
+    EPY__CALL_ANSWERING = 1,    /* an answer was claimed */
+    EPY__CALL_ANSWERED = 2,     /* ... and is sent */
+    EPY__CALL_DEFERRED = 4      /* the handler returned EPY_DEFER */
+};
+
+struct epy_call {
+    epy__job job;
+    epy__link link;             /* in epy_peer.calls while solicited */
+    epy_peer *peer;
+    epy__target target;
+    epy_txn_id txn;
+    bool solicited;
+    bool listed;
+    atomic_bool cancelled;
+    atomic_int state;
+    int64_t deadline;           /* monotonic ns; 0: none */
+    int event_code;             /* an event's failure, for the listener */
+    epy_error *event_err;
+    size_t req_len;
+    const uint8_t *req;
+    char method[];              /* then the request bytes */
+};
+
+/* Builds a call from a CALL or EVENT frame and queues it. */
+int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
+                       const uint8_t *payload, size_t len);
+/* Marks the call with transaction @id as cancelled. */
+void epy__call_cancel(epy_peer *peer, epy_txn_id id);
+/* Marks every call in progress as cancelled. */
+void epy__call_cancel_all(epy_peer *peer);
+
+/* --- the peer (peer.c) ----------------------------------------------------- */
+
+typedef struct epy__arena {
+    ProtobufCAllocator alloc;
+    uint8_t *base;
+    size_t cap, used;
+    void *big;                  /* chain of oversize blocks */
+} epy__arena;
+
+struct epy_peer {
+    atomic_int refs;
+    epy_peer_config cfg;
+    char **hello_ifaces;        /* "name=fingerprint" */
+    size_t n_hello_ifaces;
+    epy__transport *tr;
+    pthread_mutex_t wlock;
+    atomic_int status;          /* 0: connected; else why it ended */
+    atomic_bool closing;
+    atomic_bool remote_zlib;
+    atomic_size_t remote_max_frame;
+
+    pthread_mutex_t state_lock;
+    pthread_cond_t state_cond;
+    int ready;                  /* 0 waiting for hello, 1 ok, < 0 failed */
+    epy_error ready_err;
+
+    epy__txnmgr txn;
+    epy__pool pool;
+    epy__registry reg;
+
+    pthread_mutex_t calls_lock;
+    epy__link calls;            /* solicited calls being handled */
+
+    pthread_mutex_t listener_lock;
+    epy_listener listener;
+    void *listener_ctx;
+    atomic_bool ignore_unhandled;
+
+    pthread_t reader;
+    bool reader_started;
+    void *user;
+
+    /* reader state */
+    uint8_t *rbuf;
+    size_t rcap, rstart, rend;
+    bool got_hello;
+    epy__arena arena;
+};
+
+epy_peer *epy__peer_ref(epy_peer *peer);
+void epy__peer_unref(epy_peer *peer);
+/*
+ * Sends one frame: @env with @payload as its payload field (may be NULL).
+ * Returns 0, EPY_ETOOBIG (nothing sent), EPY_ENOMEM, or the peer's
+ * status code when the connection has ended (EPY_EDISCONNECTED, ...).
+ */
+int epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env,
+                   const void *payload, size_t len);
+/* Sends a CANCEL for @id (the notify hook of the transaction manager). */
+void epy__peer_send_cancel(void *peer, epy_txn_id id);
+/* The code a call on @peer fails with right now, or 0 if it may proceed. */
+int epy__peer_check(epy_peer *peer);
+/* A copy of the listener. */
+void epy__peer_listener(epy_peer *peer, epy_listener *l, void **ctx);
+
+#endif /* EPYRPC_PEER_INT_H */

@@ -1,0 +1,1016 @@
+/*
+ * The peer: creation on a transport, the reader thread, frame encoding,
+ * the hello exchange, the end of the connection, and close.
+ *
+ * Frames are a 4-byte little-endian length and an epyrpc.Envelope packed
+ * by protobuf-c. Packing goes through a ProtobufCBuffer that copies small
+ * pieces into a scratch area and refers to large ones (the payload) where
+ * they are, so a frame is written with one sendmsg() and the payload is
+ * never copied on the way out.
+ *
+ * The reader decodes each frame with an arena allocator reset per frame,
+ * completes replies in the transaction manager itself (so they are never
+ * stuck behind busy handlers), and queues calls and events on the pool.
+ */
+#include <config.h>
+
+#include <assert.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <zlib.h>
+
+#include "peer-int.h"
+
+#define READ_CHUNK ((size_t) 64 * 1024)
+#define ARENA_SIZE ((size_t) 16 * 1024)
+#define ZERO_COPY_MIN 256
+#define MAX_IOV 8
+
+/* --- logging ------------------------------------------------------------- */
+
+void
+epy__log(epy_peer *peer, epy_log_level level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (peer == NULL || peer->cfg.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    peer->cfg.log(peer, level, msg, peer->cfg.log_ctx);
+}
+
+/* --- references ---------------------------------------------------------- */
+
+static void peer_free(epy_peer *peer);
+
+epy_peer *
+epy__peer_ref(epy_peer *peer)
+{
+    atomic_fetch_add_explicit(&peer->refs, 1, memory_order_relaxed);
+    return peer;
+}
+
+void
+epy__peer_unref(epy_peer *peer)
+{
+    if (peer != NULL
+        && atomic_fetch_sub_explicit(&peer->refs, 1, memory_order_acq_rel) == 1)
+        peer_free(peer);
+}
+
+/* --- the decoding arena ---------------------------------------------------- */
+
+static void *
+arena_alloc(void *data, size_t size)
+{
+    epy__arena *a = data;
+    size_t need = (size + 15) & ~(size_t) 15;
+    void **big;
+
+    if (a->base != NULL && need <= a->cap - a->used) {
+        void *p = a->base + a->used;
+
+        a->used += need;
+        return p;
+    }
+    big = malloc(sizeof(void *) * 2 + size);
+    if (big == NULL)
+        return NULL;
+    big[0] = a->big;
+    a->big = big;
+    return big + 2;
+}
+
+static void
+arena_free(void *data, void *p)
+{
+    (void) data;
+    (void) p;   /* everything goes at the next reset */
+}
+
+static void
+arena_reset(epy__arena *a)
+{
+    while (a->big != NULL) {
+        void **big = a->big;
+
+        a->big = big[0];
+        free(big);
+    }
+    a->used = 0;
+}
+
+/* --- status ---------------------------------------------------------------- */
+
+int
+epy__peer_check(epy_peer *peer)
+{
+    return atomic_load_explicit(&peer->status, memory_order_acquire);
+}
+
+/* Records why the connection ended; the first reason wins. */
+static bool
+set_status(epy_peer *peer, int code)
+{
+    int zero = 0;
+
+    return atomic_compare_exchange_strong(&peer->status, &zero, code);
+}
+
+static void
+set_ready(epy_peer *peer, int state, const char *message)
+{
+    pthread_mutex_lock(&peer->state_lock);
+    if (peer->ready == 0 || (peer->ready > 0 && state < 0)) {
+        if (state < 0 && peer->ready == 0)
+            epy_error_set(&peer->ready_err, state, message);
+        peer->ready = peer->ready == 0 ? state : peer->ready;
+    }
+    pthread_cond_broadcast(&peer->state_cond);
+    pthread_mutex_unlock(&peer->state_lock);
+}
+
+/*
+ * The connection has ended with @code: stop the transport, fail every
+ * pending call, tell calls in progress their callers are gone, and (for
+ * an end the other side caused) tell the listener.
+ */
+static void
+end_connection(epy_peer *peer, int code, const char *why)
+{
+    bool first = set_status(peer, code);
+    int status = epy__peer_check(peer);
+
+    peer->tr->ops->shutdown(peer->tr);
+    epy__txn_fail_all(&peer->txn, status, true);
+    epy__call_cancel_all(peer);
+    set_ready(peer, status, why);
+    if (first && status != EPY_ECLOSED) {
+        epy_listener l;
+        void *ctx;
+
+        epy__log(peer, status == EPY_EDISCONNECTED ? EPY_LOG_INFO
+                                                   : EPY_LOG_ERROR,
+                 "connection ended: %s%s%s", epy_strerror(status),
+                 why != NULL ? ": " : "", why != NULL ? why : "");
+        epy__peer_listener(peer, &l, &ctx);
+        if (l.disconnected != NULL)
+            l.disconnected(peer, status, ctx);
+    }
+}
+
+/* --- sending --------------------------------------------------------------- */
+
+typedef struct iobuf {
+    ProtobufCBuffer base;
+    struct iovec iov[MAX_IOV];
+    int n;
+    uint8_t *scratch;
+    size_t used, cap;
+    size_t seg;                 /* start of the open scratch segment */
+} iobuf;
+
+static void
+iobuf_close_seg(iobuf *b)
+{
+    if (b->used > b->seg) {
+        b->iov[b->n].iov_base = b->scratch + b->seg;
+        b->iov[b->n].iov_len = b->used - b->seg;
+        b->n++;
+        b->seg = b->used;
+    }
+}
+
+static void
+iobuf_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
+{
+    iobuf *b = (iobuf *) buffer;
+
+    if (len >= ZERO_COPY_MIN && b->n <= MAX_IOV - 3) {
+        iobuf_close_seg(b);
+        b->iov[b->n].iov_base = (void *) data;
+        b->iov[b->n].iov_len = len;
+        b->n++;
+        return;
+    }
+    /*
+     * The scratch area is sized by epy__peer_send() for everything but
+     * the pieces referenced in place, so this never overflows.
+     */
+    assert(len <= b->cap - b->used);
+    memcpy(b->scratch + b->used, data, len);
+    b->used += len;
+}
+
+static size_t
+peer_max_frame(epy_peer *peer)
+{
+    size_t remote = atomic_load(&peer->remote_max_frame);
+
+    return remote != 0 && remote < peer->cfg.max_frame ? remote
+                                                        : peer->cfg.max_frame;
+}
+
+int
+epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
+               size_t len)
+{
+    uint8_t stack[1024];
+    iobuf b;
+    size_t size, small;
+    uint8_t *zbuf = NULL;
+    int rc;
+
+    rc = epy__peer_check(peer);
+    if (rc != 0)
+        return rc;
+    if (payload != NULL || len > 0) {
+        env->has_payload = true;
+        env->payload.data = (uint8_t *) payload;
+        env->payload.len = len;
+        if (peer->cfg.compress_threshold > 0 && len >= peer->cfg.compress_threshold
+            && atomic_load(&peer->remote_zlib)) {
+            uLongf zlen = compressBound((uLong) len);
+
+            zbuf = malloc(zlen);
+            if (zbuf != NULL
+                && compress2(zbuf, &zlen, payload, (uLong) len,
+                             peer->cfg.compress_level) == Z_OK
+                && zlen < len) {
+                env->payload.data = zbuf;
+                env->payload.len = zlen;
+                env->has_raw_len = true;
+                env->raw_len = len;
+            }
+        }
+    }
+    size = epyrpc__envelope__get_packed_size(env);
+    if (size > peer_max_frame(peer)) {
+        free(zbuf);
+        return EPY_ETOOBIG;
+    }
+    /* Scratch: the frame less the pieces that may be referenced in place. */
+    small = size + 4 + 2 * ZERO_COPY_MIN;
+    if (env->payload.len >= ZERO_COPY_MIN)
+        small -= env->payload.len;
+    if (env->has_error_payload && env->error_payload.len >= ZERO_COPY_MIN)
+        small -= env->error_payload.len;
+    memset(&b, 0, sizeof b);
+    b.base.append = iobuf_append;
+    b.cap = small;
+    b.scratch = small <= sizeof stack ? stack : malloc(small);
+    if (b.scratch == NULL) {
+        free(zbuf);
+        return EPY_ENOMEM;
+    }
+    b.scratch[0] = (uint8_t) size;
+    b.scratch[1] = (uint8_t) (size >> 8);
+    b.scratch[2] = (uint8_t) (size >> 16);
+    b.scratch[3] = (uint8_t) (size >> 24);
+    b.used = 4;
+    epyrpc__envelope__pack_to_buffer(env, &b.base);
+    iobuf_close_seg(&b);
+
+    pthread_mutex_lock(&peer->wlock);
+    rc = epy__peer_check(peer);
+    if (rc == 0)
+        rc = peer->tr->ops->sendv(peer->tr, b.iov, b.n);
+    pthread_mutex_unlock(&peer->wlock);
+    if (b.scratch != stack)
+        free(b.scratch);
+    free(zbuf);
+    if (rc < 0 && rc > -4096 && epy__peer_check(peer) == 0) {
+        /* The write failed: the connection is gone. */
+        epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
+        set_status(peer, EPY_EDISCONNECTED);
+        peer->tr->ops->shutdown(peer->tr);
+    }
+    if (rc < 0 && rc > -4096)
+        rc = epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
+    return rc;
+}
+
+void
+epy__peer_send_cancel(void *owner, epy_txn_id id)
+{
+    epy_peer *peer = owner;
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+
+    env.kind = EPYRPC__KIND__CANCEL;
+    env.has_txn = true;
+    env.txn = id;
+    epy__peer_send(peer, &env, NULL, 0);
+}
+
+static int
+send_hello(epy_peer *peer)
+{
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    Epyrpc__Hello hello = EPYRPC__HELLO__INIT;
+
+    hello.version = EPY_PROTOCOL_VERSION;
+    hello.n_interfaces = peer->n_hello_ifaces;
+    hello.interfaces = peer->hello_ifaces;
+    hello.has_zlib = true;
+    hello.zlib = peer->cfg.compress_threshold > 0;
+    hello.has_max_frame = true;
+    hello.max_frame = peer->cfg.max_frame;
+    env.kind = EPYRPC__KIND__HELLO;
+    env.hello = &hello;
+    return epy__peer_send(peer, &env, NULL, 0);
+}
+
+/* --- receiving ------------------------------------------------------------- */
+
+static int
+check_hello(epy_peer *peer, const Epyrpc__Hello *h, char *why, size_t whylen)
+{
+    if (h == NULL) {
+        snprintf(why, whylen, "hello frame without a hello");
+        return EPY_EPROTO;
+    }
+    if (h->version != EPY_PROTOCOL_VERSION) {
+        snprintf(why, whylen, "the other end speaks protocol %u, this one %d",
+                 h->version, EPY_PROTOCOL_VERSION);
+        return EPY_EVERSION;
+    }
+    for (size_t i = 0; i < h->n_interfaces; i++) {
+        const char *theirs = h->interfaces[i];
+        const char *eq = strchr(theirs, '=');
+        size_t nlen = eq != NULL ? (size_t) (eq - theirs) : strlen(theirs);
+
+        for (size_t j = 0; j < peer->n_hello_ifaces; j++) {
+            const char *ours = peer->hello_ifaces[j];
+
+            if (strncmp(ours, theirs, nlen) == 0 && ours[nlen] == '='
+                && strcmp(ours, theirs) != 0) {
+                snprintf(why, whylen,
+                         "interface '%.*s' differs: fingerprint %s here, %s there",
+                         (int) nlen, theirs, ours + nlen + 1,
+                         eq != NULL ? eq + 1 : "(none)");
+                return EPY_EVERSION;
+            }
+        }
+    }
+    atomic_store(&peer->remote_zlib, h->has_zlib && h->zlib);
+    if (h->has_max_frame && h->max_frame > 0 && h->max_frame < SIZE_MAX)
+        atomic_store(&peer->remote_max_frame, (size_t) h->max_frame);
+    return 0;
+}
+
+/*
+ * Handles one decoded frame. Returns 0 to go on, or the code that ends
+ * the connection.
+ */
+static int
+dispatch(epy_peer *peer, Epyrpc__Envelope *env, char *why, size_t whylen)
+{
+    const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
+    size_t len = env->has_payload ? env->payload.len : 0;
+    uint8_t *inflated = NULL;
+    int rc = 0;
+
+    if (!peer->got_hello) {
+        if (env->kind != EPYRPC__KIND__HELLO) {
+            snprintf(why, whylen, "first frame is not a hello");
+            return EPY_EPROTO;
+        }
+        rc = check_hello(peer, env->hello, why, whylen);
+        if (rc < 0)
+            return rc;
+        peer->got_hello = true;
+        set_ready(peer, 1, NULL);
+        return 0;
+    }
+    if (env->has_raw_len) {
+        uLongf out;
+
+        if (env->raw_len > peer->cfg.max_frame || !atomic_load(&peer->remote_zlib)
+            || peer->cfg.compress_threshold == 0) {
+            snprintf(why, whylen, "unexpected compressed payload");
+            return EPY_EPROTO;
+        }
+        out = (uLongf) env->raw_len;
+        inflated = malloc(out ? out : 1);
+        if (inflated == NULL)
+            return EPY_ENOMEM;
+        if (uncompress(inflated, &out, payload, (uLong) len) != Z_OK
+            || out != env->raw_len) {
+            free(inflated);
+            snprintf(why, whylen, "corrupt compressed payload");
+            return EPY_EPROTO;
+        }
+        payload = inflated;
+        len = out;
+    }
+    switch (env->kind) {
+    case EPYRPC__KIND__CALL:
+    case EPYRPC__KIND__EVENT:
+        rc = epy__call_dispatch(peer, env, payload, len);
+        if (rc == EPY_EPROTO)
+            snprintf(why, whylen, "call frame without method or transaction");
+        break;
+    case EPYRPC__KIND__REPLY:
+    case EPYRPC__KIND__ERROR: {
+        int code = env->kind == EPYRPC__KIND__REPLY ? 0
+                   : env->has_code && env->code < 0 ? env->code : EPY_EPROTO;
+        int r;
+
+        if (!env->has_txn || env->txn == 0) {
+            snprintf(why, whylen, "reply without a transaction id");
+            rc = EPY_EPROTO;
+            break;
+        }
+        r = epy__txn_complete(&peer->txn, env->txn, code, payload, len,
+                              env->error_type, env->message,
+                              env->has_error_payload ? env->error_payload.data : NULL,
+                              env->has_error_payload ? env->error_payload.len : 0);
+        if (r == EPY_EFOREIGN)
+            epy__log(peer, EPY_LOG_WARNING,
+                     "dropped a reply for transaction %u:%llu of another origin",
+                     EPY_TXN_ORIGIN(env->txn),
+                     (unsigned long long) EPY_TXN_SEQ(env->txn));
+        else if (r == EPY_ENOTFOUND)
+            epy__log(peer, EPY_LOG_INFO,
+                     "dropped a late reply for transaction %u:%llu",
+                     EPY_TXN_ORIGIN(env->txn),
+                     (unsigned long long) EPY_TXN_SEQ(env->txn));
+        break;
+    }
+    case EPYRPC__KIND__CANCEL:
+        if (env->has_txn)
+            epy__call_cancel(peer, env->txn);
+        break;
+    case EPYRPC__KIND__DISCONNECT:
+        if (env->has_txn && env->txn != 0) {
+            Epyrpc__Envelope ack = EPYRPC__ENVELOPE__INIT;
+
+            ack.kind = EPYRPC__KIND__ERROR;
+            ack.has_txn = true;
+            ack.txn = env->txn;
+            ack.has_code = true;
+            ack.code = EPY_EDISCONNECTED;
+            ack.message = (char *) "disconnected";
+            epy__peer_send(peer, &ack, NULL, 0);
+        }
+        snprintf(why, whylen, "the other end disconnected");
+        rc = EPY_EDISCONNECTED;
+        break;
+    case EPYRPC__KIND__HELLO:
+        snprintf(why, whylen, "second hello");
+        rc = EPY_EPROTO;
+        break;
+    default:
+        snprintf(why, whylen, "unknown frame kind %d", (int) env->kind);
+        rc = EPY_EPROTO;
+        break;
+    }
+    free(inflated);
+    return rc;
+}
+
+/*
+ * Makes sure @need bytes from rstart are buffered. Returns 0, or the
+ * code that ends the connection.
+ */
+static int
+fill(epy_peer *peer, size_t need)
+{
+    while (peer->rend - peer->rstart < need) {
+        ssize_t n;
+
+        if (peer->rcap - peer->rstart < need) {
+            /* Move what we have to the front, and grow if still short. */
+            memmove(peer->rbuf, peer->rbuf + peer->rstart,
+                    peer->rend - peer->rstart);
+            peer->rend -= peer->rstart;
+            peer->rstart = 0;
+            if (peer->rcap < need) {
+                uint8_t *p = realloc(peer->rbuf, need);
+
+                if (p == NULL)
+                    return EPY_ENOMEM;
+                peer->rbuf = p;
+                peer->rcap = need;
+            }
+        }
+        n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
+                                peer->rcap - peer->rend);
+        if (n == 0)
+            return EPY_EDISCONNECTED;
+        if (n < 0)
+            return EPY_ESYSTEM;
+        peer->rend += (size_t) n;
+    }
+    return 0;
+}
+
+static void *
+reader_main(void *arg)
+{
+    epy_peer *peer = arg;
+    char why[256] = "";
+    int rc;
+
+    for (;;) {
+        const uint8_t *p;
+        size_t size;
+        Epyrpc__Envelope *env;
+
+        rc = fill(peer, 4);
+        if (rc < 0)
+            break;
+        p = peer->rbuf + peer->rstart;
+        size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
+               | (size_t) p[3] << 24;
+        if (size > peer->cfg.max_frame) {
+            snprintf(why, sizeof why, "frame of %zu bytes exceeds the limit of %zu",
+                     size, peer->cfg.max_frame);
+            rc = EPY_EPROTO;
+            break;
+        }
+        rc = fill(peer, 4 + size);
+        if (rc < 0) {
+            if (rc == EPY_EDISCONNECTED && peer->rend > peer->rstart)
+                snprintf(why, sizeof why, "the stream ended inside a frame");
+            break;
+        }
+        env = epyrpc__envelope__unpack(&peer->arena.alloc, size,
+                                       peer->rbuf + peer->rstart + 4);
+        peer->rstart += 4 + size;
+        if (env == NULL) {
+            arena_reset(&peer->arena);
+            snprintf(why, sizeof why, "undecodable frame of %zu bytes", size);
+            rc = EPY_EPROTO;
+            break;
+        }
+        rc = dispatch(peer, env, why, sizeof why);
+        arena_reset(&peer->arena);
+        if (rc < 0)
+            break;
+        if (peer->rstart == peer->rend)
+            peer->rstart = peer->rend = 0;
+        if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0) {
+            /* Give back the memory of a large frame. */
+            uint8_t *q = realloc(peer->rbuf, READ_CHUNK);
+
+            if (q != NULL) {
+                peer->rbuf = q;
+                peer->rcap = READ_CHUNK;
+            }
+        }
+    }
+    end_connection(peer, rc, why[0] ? why : NULL);
+    return NULL;
+}
+
+/* --- construction ---------------------------------------------------------- */
+
+static void
+peer_free(epy_peer *peer)
+{
+    if (peer->tr != NULL)
+        peer->tr->ops->destroy(peer->tr);
+    epy__txnmgr_destroy(&peer->txn);
+    epy__pool_destroy(&peer->pool);
+    epy__registry_destroy(&peer->reg);
+    for (size_t i = 0; i < peer->n_hello_ifaces; i++)
+        free(peer->hello_ifaces[i]);
+    free(peer->hello_ifaces);
+    epy_error_clear(&peer->ready_err);
+    pthread_mutex_destroy(&peer->wlock);
+    pthread_mutex_destroy(&peer->state_lock);
+    pthread_cond_destroy(&peer->state_cond);
+    pthread_mutex_destroy(&peer->calls_lock);
+    pthread_mutex_destroy(&peer->listener_lock);
+    free(peer->rbuf);
+    free(peer->arena.base);
+    free(peer);
+}
+
+void
+epy_peer_config_init(epy_peer_config *cfg)
+{
+    if (cfg != NULL)
+        *cfg = (epy_peer_config) EPY_PEER_CONFIG_INIT;
+}
+
+static int
+check_config(const epy_peer_config *cfg, epy_error *err)
+{
+    if (cfg->max_frame < 64 || cfg->max_frame > UINT32_MAX)
+        return epy_error_setf(err, EPY_EPARAM,
+                              "max_frame %zu out of range (64..4294967295)",
+                              cfg->max_frame);
+    if (cfg->origin > 0xffff)
+        return epy_error_set(err, EPY_EPARAM, "origin out of range (0..65535)");
+    if (cfg->compress_level < 1 || cfg->compress_level > 9)
+        return epy_error_set(err, EPY_EPARAM, "compress_level must be 1..9");
+    if (cfg->n_interfaces > 0 && cfg->interfaces == NULL)
+        return epy_error_set(err, EPY_EPARAM, "n_interfaces without interfaces");
+    for (size_t i = 0; i < cfg->n_interfaces; i++)
+        if (cfg->interfaces[i].name == NULL
+            || cfg->interfaces[i].fingerprint == NULL
+            || strchr(cfg->interfaces[i].name, '=') != NULL)
+            return epy_error_set(err, EPY_EPARAM, "invalid interface entry");
+    if (cfg->close_timeout_ms < 0)
+        return epy_error_set(err, EPY_EPARAM, "negative close_timeout_ms");
+    return 0;
+}
+
+/* Makes a peer on @tr (taken on success). */
+static int
+peer_new(epy__transport *tr, const epy_peer_config *cfg, epy_peer **ret,
+         epy_error *err)
+{
+    epy_peer *peer;
+    int rc;
+
+    peer = calloc(1, sizeof *peer);
+    if (peer == NULL)
+        return epy_error_set(err, EPY_ENOMEM, NULL);
+    atomic_init(&peer->refs, 1);
+    peer->cfg = *cfg;
+    peer->cfg.interfaces = NULL;
+    peer->cfg.n_interfaces = 0;
+    if (peer->cfg.max_pending == 0)
+        peer->cfg.max_pending = EPY_DEFAULT_MAX_PENDING;
+    pthread_mutex_init(&peer->wlock, NULL);
+    pthread_mutex_init(&peer->state_lock, NULL);
+    epy__cond_init(&peer->state_cond);
+    pthread_mutex_init(&peer->calls_lock, NULL);
+    pthread_mutex_init(&peer->listener_lock, NULL);
+    epy__list_init(&peer->calls);
+    peer->arena.alloc.alloc = arena_alloc;
+    peer->arena.alloc.free = arena_free;
+    peer->arena.alloc.allocator_data = &peer->arena;
+    peer->arena.base = malloc(ARENA_SIZE);
+    peer->arena.cap = ARENA_SIZE;
+    peer->rbuf = malloc(READ_CHUNK);
+    peer->rcap = READ_CHUNK;
+    peer->hello_ifaces = calloc(cfg->n_interfaces + 1, sizeof (char *));
+    if (peer->arena.base == NULL || peer->rbuf == NULL
+        || peer->hello_ifaces == NULL)
+        goto nomem;
+    for (size_t i = 0; i < cfg->n_interfaces; i++) {
+        const epy_interface *in = &cfg->interfaces[i];
+        size_t n = strlen(in->name) + strlen(in->fingerprint) + 2;
+
+        peer->hello_ifaces[i] = malloc(n);
+        if (peer->hello_ifaces[i] == NULL)
+            goto nomem;
+        snprintf(peer->hello_ifaces[i], n, "%s=%s", in->name, in->fingerprint);
+        peer->n_hello_ifaces++;
+    }
+    if (epy__registry_init(&peer->reg) < 0
+        || epy__txnmgr_init(&peer->txn, cfg->origin, peer->cfg.max_pending,
+                            epy__async_notify, epy__peer_send_cancel, peer) < 0)
+        goto nomem;
+    rc = epy__pool_init(&peer->pool, cfg->workers, peer);
+    if (rc < 0) {
+        epy_error_set(err, rc, "cannot start the worker threads");
+        goto fail;
+    }
+    peer->tr = tr;
+    if (pthread_create(&peer->reader, NULL, reader_main, peer) != 0) {
+        epy_error_set(err, EPY_ESYSTEM, "cannot start the reader thread");
+        rc = EPY_ESYSTEM;
+        peer->tr = NULL;
+        epy__pool_stop(&peer->pool, 0, NULL, NULL);
+        goto fail;
+    }
+    peer->reader_started = true;
+    send_hello(peer);   /* a failure shows as the end of the connection */
+    *ret = peer;
+    return 0;
+
+nomem:
+    rc = epy_error_set(err, EPY_ENOMEM, NULL);
+fail:
+    peer_free(peer);
+    return rc;
+}
+
+int
+epy_peer_new_fd(int fd, const epy_peer_config *cfg, epy_peer **ret_peer,
+                epy_error *ret_err)
+{
+    epy_peer_config defaults = EPY_PEER_CONFIG_INIT;
+    epy__transport *tr;
+    int rc;
+
+    if (fd < 0 || ret_peer == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "invalid descriptor or NULL result");
+    if (cfg == NULL)
+        cfg = &defaults;
+    rc = check_config(cfg, ret_err);
+    if (rc < 0)
+        return rc;
+    tr = epy__transport_fd_new(fd);
+    if (tr == NULL)
+        return epy_error_set(ret_err, EPY_ENOMEM, NULL);
+    rc = peer_new(tr, cfg, ret_peer, ret_err);
+    if (rc < 0)
+        free(tr);   /* not destroy: the caller keeps @fd */
+    return rc;
+}
+
+int
+epy_pair_new(const epy_peer_config *cfg_a, const epy_peer_config *cfg_b,
+             epy_peer **ret_a, epy_peer **ret_b, epy_error *ret_err)
+{
+    epy_peer_config defaults = EPY_PEER_CONFIG_INIT;
+    epy__transport *ta, *tb;
+    int rc;
+
+    if (ret_a == NULL || ret_b == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "NULL result");
+    if (cfg_a == NULL)
+        cfg_a = &defaults;
+    if (cfg_b == NULL)
+        cfg_b = &defaults;
+    if ((rc = check_config(cfg_a, ret_err)) < 0
+        || (rc = check_config(cfg_b, ret_err)) < 0)
+        return rc;
+    rc = epy__transport_queue_pair(&ta, &tb);
+    if (rc < 0)
+        return epy_error_set(ret_err, rc, NULL);
+    rc = peer_new(ta, cfg_a, ret_a, ret_err);
+    if (rc < 0) {
+        ta->ops->destroy(ta);
+        tb->ops->destroy(tb);
+        return rc;
+    }
+    rc = peer_new(tb, cfg_b, ret_b, ret_err);
+    if (rc < 0) {
+        tb->ops->destroy(tb);
+        *ret_a = epy_peer_close(*ret_a);
+        return rc;
+    }
+    return 0;
+}
+
+int
+epy_link_open(epy_link *link, epy_error *ret_err)
+{
+    if (link == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "NULL link");
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, link->fd) < 0) {
+        int e = errno;
+
+        link->fd[0] = link->fd[1] = -1;
+        epy_error_setf(ret_err, EPY_ESYSTEM, "socketpair: %s", strerror(e));
+        if (ret_err != NULL)
+            ret_err->sys_errno = e;
+        return EPY_ESYSTEM;
+    }
+    return 0;
+}
+
+int
+epy_link_peer(epy_link *link, int side, const epy_peer_config *cfg,
+              epy_peer **ret_peer, epy_error *ret_err)
+{
+    epy_peer_config c;
+    int rc;
+
+    if (link == NULL || (side != EPY_LINK_HEAD && side != EPY_LINK_NECK)
+        || link->fd[side] < 0)
+        return epy_error_set(ret_err, EPY_EPARAM, "invalid or taken link side");
+    if (cfg != NULL) {
+        c = *cfg;
+    } else {
+        epy_peer_config_init(&c);
+        c.origin = side == EPY_LINK_HEAD ? EPY_ORIGIN_HEAD : EPY_ORIGIN_NECK;
+    }
+    rc = epy_peer_new_fd(link->fd[side], &c, ret_peer, ret_err);
+    if (rc < 0)
+        return rc;
+    link->fd[side] = -1;
+    if (link->fd[1 - side] >= 0) {
+        close(link->fd[1 - side]);
+        link->fd[1 - side] = -1;
+    }
+    return 0;
+}
+
+void
+epy_link_close(epy_link *link)
+{
+    if (link == NULL)
+        return;
+    for (int i = 0; i < 2; i++) {
+        if (link->fd[i] >= 0)
+            close(link->fd[i]);
+        link->fd[i] = -1;
+    }
+}
+
+/* --- the running peer ------------------------------------------------------ */
+
+int
+epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms, epy_error *ret_err)
+{
+    int64_t deadline;
+    int rc;
+
+    if (peer == NULL || timeout_ms < 0)
+        return epy_error_set(ret_err, EPY_EPARAM, NULL);
+    deadline = epy__deadline(timeout_ms);
+    pthread_mutex_lock(&peer->state_lock);
+    while (peer->ready == 0) {
+        if (deadline != 0) {
+            struct timespec ts = epy__abstime(deadline);
+
+            if (pthread_cond_timedwait(&peer->state_cond, &peer->state_lock,
+                                       &ts) == ETIMEDOUT)
+                break;
+        } else {
+            pthread_cond_wait(&peer->state_cond, &peer->state_lock);
+        }
+    }
+    if (peer->ready > 0)
+        rc = 0;
+    else if (peer->ready == 0)
+        rc = epy_error_set(ret_err, EPY_ETIMEDOUT, "no hello from the other end");
+    else if (ret_err != NULL)
+        rc = epy_error_copy(ret_err, &peer->ready_err) < 0 ? EPY_ENOMEM
+                                                           : peer->ready;
+    else
+        rc = peer->ready;
+    pthread_mutex_unlock(&peer->state_lock);
+    return rc;
+}
+
+/* Stops the connection here: tells the other end, ends the reader. */
+static void
+stop_connection(epy_peer *peer)
+{
+    if (epy__peer_check(peer) == 0) {
+        Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+
+        env.kind = EPYRPC__KIND__DISCONNECT;
+        epy__peer_send(peer, &env, NULL, 0);
+    }
+    set_status(peer, EPY_ECLOSED);
+    peer->tr->ops->shutdown(peer->tr);
+}
+
+static void
+close_late(epy_peer *peer)
+{
+    epy__log(peer, EPY_LOG_WARNING,
+             "handlers still running after %lld ms; waiting for them",
+             (long long) peer->cfg.close_timeout_ms);
+    epy__call_cancel_all(peer);
+}
+
+epy_peer *
+epy_peer_close(epy_peer *peer)
+{
+    if (peer == NULL)
+        return NULL;
+    atomic_store(&peer->closing, true);
+    stop_connection(peer);
+    if (peer->reader_started) {
+        pthread_join(peer->reader, NULL);
+        peer->reader_started = false;
+    }
+    epy__txnmgr_stop(&peer->txn, epy__peer_check(peer));
+    epy__pool_stop(&peer->pool, peer->cfg.close_timeout_ms, close_late, peer);
+    /*
+     * Deferred calls may still be answered later: they keep the peer's
+     * memory, and find it closed. Its descriptor goes now.
+     */
+    pthread_mutex_lock(&peer->wlock);
+    peer->tr->ops->destroy(peer->tr);
+    peer->tr = NULL;
+    pthread_mutex_unlock(&peer->wlock);
+    epy__peer_unref(peer);
+    return NULL;
+}
+
+int
+epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
+                    epy_error *ret_err)
+{
+    int rc = 0;
+
+    if (peer == NULL || timeout_ms < 0)
+        return epy_error_set(ret_err, EPY_EPARAM, NULL);
+    if (epy__peer_check(peer) != 0)
+        return epy_error_set(ret_err, EPY_ECLOSED, "already disconnected");
+    if (solicited) {
+        Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+        pthread_cond_t cond;
+        epy__txn t;
+
+        memset(&t, 0, sizeof t);
+        epy__cond_init(&cond);
+        t.kind = EPY__TXN_SYNC;
+        t.cond = &cond;
+        rc = epy__txn_begin(&peer->txn, &t);
+        if (rc == 0) {
+            env.kind = EPYRPC__KIND__DISCONNECT;
+            env.has_txn = true;
+            env.txn = t.id;
+            rc = epy__peer_send(peer, &env, NULL, 0);
+            if (rc < 0)
+                epy__txn_abort(&peer->txn, &t);
+            else
+                rc = epy__txn_wait_sync(&peer->txn, &t,
+                                        epy__deadline(timeout_ms));
+        }
+        pthread_cond_destroy(&cond);
+        /* The acknowledgement is an EPY_EDISCONNECTED answer. */
+        if (rc == EPY_EDISCONNECTED)
+            rc = 0;
+        if (rc < 0)
+            epy_error_set(ret_err, rc, rc == EPY_ETIMEDOUT
+                          ? "no acknowledgement of the disconnect" : NULL);
+    }
+    stop_connection(peer);
+    epy__txn_fail_all(&peer->txn, EPY_ECLOSED, true);
+    return rc;
+}
+
+bool
+epy_peer_is_connected(const epy_peer *peer)
+{
+    return peer != NULL && epy__peer_check((epy_peer *) peer) == 0;
+}
+
+int
+epy_peer_status(const epy_peer *peer)
+{
+    return peer != NULL ? epy__peer_check((epy_peer *) peer) : EPY_EPARAM;
+}
+
+bool
+epy_peer_txn_pending(epy_peer *peer, epy_txn_id id)
+{
+    return peer != NULL && epy__txn_known(&peer->txn, id);
+}
+
+size_t
+epy_peer_pending_count(epy_peer *peer)
+{
+    return peer != NULL ? epy__txn_count(&peer->txn) : 0;
+}
+
+int
+epy_peer_workers(const epy_peer *peer)
+{
+    return peer != NULL ? peer->pool.base : 0;
+}
+
+void
+epy_peer_set_user(epy_peer *peer, void *user)
+{
+    if (peer != NULL)
+        peer->user = user;
+}
+
+void *
+epy_peer_user(const epy_peer *peer)
+{
+    return peer != NULL ? peer->user : NULL;
+}
+
+void
+epy_peer_set_listener(epy_peer *peer, const epy_listener *listener, void *ctx)
+{
+    if (peer == NULL)
+        return;
+    pthread_mutex_lock(&peer->listener_lock);
+    if (listener != NULL)
+        peer->listener = *listener;
+    else
+        memset(&peer->listener, 0, sizeof peer->listener);
+    peer->listener_ctx = listener != NULL ? ctx : NULL;
+    pthread_mutex_unlock(&peer->listener_lock);
+}
+
+void
+epy__peer_listener(epy_peer *peer, epy_listener *l, void **ctx)
+{
+    pthread_mutex_lock(&peer->listener_lock);
+    *l = peer->listener;
+    *ctx = peer->listener_ctx;
+    pthread_mutex_unlock(&peer->listener_lock);
+}
+
+void
+epy_peer_set_ignore_unhandled(epy_peer *peer, bool ignore)
+{
+    if (peer != NULL)
+        atomic_store(&peer->ignore_unhandled, ignore);
+}

@@ -1,0 +1,48 @@
+/*
+ * libepyrpc: the transport interface. A transport moves bytes between two
+ * peers as a reliable, ordered stream; the peer does the framing. Each
+ * built-in transport is a static const epy__transport_ops.
+ */
+#ifndef EPYRPC_TRANSPORT_INT_H
+#define EPYRPC_TRANSPORT_INT_H
+
+#include <sys/types.h>
+#include <sys/uio.h>
+
+typedef struct epy__transport epy__transport;
+
+typedef struct epy__transport_ops {
+    const char *name;
+    /*
+     * Writes all of @iov (@n entries; the array may be modified). May
+     * block. Called with the peer's write lock held, so frames never
+     * interleave. Returns 0 or a negative errno.
+     */
+    int (*sendv)(epy__transport *t, struct iovec *iov, int n);
+    /*
+     * Reads at least one and at most @len bytes. Blocks until some are
+     * there. Returns the count, 0 at the end of the stream (the other
+     * end closed, or shutdown() was called), or a negative errno.
+     * Reader thread only.
+     */
+    ssize_t (*recv)(epy__transport *t, void *buf, size_t len);
+    /*
+     * Ends the stream both ways: a blocked recv() returns 0, later
+     * sendv() calls fail. Any thread; no lock held. Idempotent.
+     */
+    void (*shutdown)(epy__transport *t);
+    /* Frees the transport and closes its descriptors. Once no thread uses it. */
+    void (*destroy)(epy__transport *t);
+} epy__transport_ops;
+
+struct epy__transport {
+    const epy__transport_ops *ops;
+};
+
+/* A transport on a connected stream socket; takes @fd. NULL on ENOMEM. */
+epy__transport *epy__transport_fd_new(int fd);
+
+/* Two connected in-process transports. Returns 0 or EPY_ENOMEM/ESYSTEM. */
+int epy__transport_queue_pair(epy__transport **a, epy__transport **b);
+
+#endif /* EPYRPC_TRANSPORT_INT_H */

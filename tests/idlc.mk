@@ -1,0 +1,1 @@
+# idlc tests: golden outputs, diagnostics, negative compiles, end to end.
