@@ -1,7 +1,10 @@
-# libepyrpc: the runtime.
+# libepyrpc: the runtime. Built as a convenience library first, so that
+# the internal tests can link the modules directly; libepyrpc.la exports
+# only the public epy_* names.
 lib_LTLIBRARIES += libepyrpc.la
+noinst_LTLIBRARIES = libepyrpc-core.la
 
-libepyrpc_la_SOURCES = \
+libepyrpc_core_la_SOURCES = \
 	%D%/runtime-int.h \
 	%D%/peer-int.h \
 	%D%/transport-int.h \
@@ -18,11 +21,14 @@ libepyrpc_la_SOURCES = \
 	%D%/peer.c \
 	%D%/api.c \
 	%D%/gen.c
-nodist_libepyrpc_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
-libepyrpc_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY
-libepyrpc_la_CFLAGS = $(AM_CFLAGS) $(EPY_VIS_CFLAGS) $(PTHREAD_CFLAGS) \
+nodist_libepyrpc_core_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
+libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY
+libepyrpc_core_la_CFLAGS = $(AM_CFLAGS) $(EPY_VIS_CFLAGS) $(PTHREAD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
-libepyrpc_la_LIBADD = $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
+libepyrpc_core_la_LIBADD = $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
+
+libepyrpc_la_SOURCES =
+libepyrpc_la_LIBADD = libepyrpc-core.la
 libepyrpc_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(EPY_LT_VERSION) \
 	-export-symbols-regex '^epy_[a-z]' -no-undefined
 

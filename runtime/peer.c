@@ -232,6 +232,8 @@ epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
     rc = epy__peer_check(peer);
     if (rc != 0)
         return rc;
+    if (len > peer_max_frame(peer))
+        return EPY_ETOOBIG;     /* compressed or not, the limit is the same */
     if (payload != NULL || len > 0) {
         env->has_payload = true;
         env->payload.data = (uint8_t *) payload;

@@ -14,3 +14,19 @@ check_PROGRAMS += %D%/check_error
 %C%_check_error_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
 EXTRA_DIST += %D%/valgrind.supp
+
+# Internal suites: link the runtime's modules directly.
+EPY_INTERNAL_CCFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
+EPY_INTERNAL_LIBS = libepyrpc-core.la $(CHECK_LIBS) $(PTHREAD_LIBS)
+
+check_PROGRAMS += %D%/check_txn
+%C%_check_txn_SOURCES = %D%/check_txn.c %D%/testutil.c %D%/testutil.h
+%C%_check_txn_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_txn_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_txn_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_wire
+%C%_check_wire_SOURCES = %D%/check_wire.c %D%/testutil.c %D%/testutil.h
+%C%_check_wire_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_wire_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_wire_LDFLAGS = $(EPY_TEST_LINKFLAGS)

@@ -1,0 +1,575 @@
+/*
+ * The wire, seen from a raw socket: the hello exchange, frames the other
+ * end gets wrong (garbage, a 4 GiB length, half a frame, an unknown kind,
+ * a second hello), the frame size limit on both sides, version and
+ * fingerprint mismatches, and zlib compression.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "peer-int.h"
+#include "testutil.h"
+
+/* A peer on one end of a socketpair; the test speaks raw on the other. */
+static epy_peer *peer;
+static int raw = -1;
+static tu_resources res;
+
+static void
+log_sink(epy_peer *p, epy_log_level level, const char *msg, void *ctx)
+{
+    (void) p;
+    (void) level;
+    (void) msg;
+    (void) ctx;
+}
+
+static void
+open_raw(const epy_peer_config *cfg)
+{
+    int sv[2];
+    epy_error err = EPY_ERROR_INIT;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_msg(epy_peer_new_fd(sv[0], cfg, &peer, &err) == 0, "%s",
+                  err.message);
+    raw = sv[1];
+}
+
+static void
+setup(void)
+{
+    tu_resources_take(&res);
+    peer = NULL;
+    raw = -1;
+}
+
+static void
+teardown(void)
+{
+    peer = epy_peer_close(peer);
+    if (raw >= 0)
+        close(raw);
+    raw = -1;
+    tu_resources_check(&res);
+}
+
+static void
+write_all(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+
+    while (n > 0) {
+        ssize_t w = send(raw, b, n, MSG_NOSIGNAL);
+
+        ck_assert_int_gt(w, 0);
+        b += w;
+        n -= (size_t) w;
+    }
+}
+
+static void
+send_env(Epyrpc__Envelope *env)
+{
+    size_t n = epyrpc__envelope__get_packed_size(env);
+    uint8_t *buf = malloc(n + 4);
+
+    buf[0] = (uint8_t) n;
+    buf[1] = (uint8_t) (n >> 8);
+    buf[2] = (uint8_t) (n >> 16);
+    buf[3] = (uint8_t) (n >> 24);
+    epyrpc__envelope__pack(env, buf + 4);
+    write_all(buf, n + 4);
+    free(buf);
+}
+
+static void
+send_hello(uint32_t version, const char *iface, bool zlib)
+{
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    Epyrpc__Hello h = EPYRPC__HELLO__INIT;
+    char *ifaces[1] = { (char *) iface };
+
+    h.version = version;
+    h.n_interfaces = iface != NULL;
+    h.interfaces = ifaces;
+    h.has_zlib = true;
+    h.zlib = zlib;
+    env.kind = EPYRPC__KIND__HELLO;
+    env.hello = &h;
+    send_env(&env);
+}
+
+/* Reads one frame from the raw end; NULL at the end of the stream. */
+static Epyrpc__Envelope *
+read_env(void)
+{
+    uint8_t hdr[4];
+    size_t n, got = 0;
+    uint8_t *buf;
+    Epyrpc__Envelope *env;
+
+    while (got < 4) {
+        ssize_t r = read(raw, hdr + got, 4 - got);
+
+        if (r <= 0)
+            return NULL;
+        got += (size_t) r;
+    }
+    n = hdr[0] | (size_t) hdr[1] << 8 | (size_t) hdr[2] << 16
+        | (size_t) hdr[3] << 24;
+    buf = malloc(n ? n : 1);
+    for (got = 0; got < n;) {
+        ssize_t r = read(raw, buf + got, n - got);
+
+        ck_assert_int_gt(r, 0);
+        got += (size_t) r;
+    }
+    env = epyrpc__envelope__unpack(NULL, n, buf);
+    free(buf);
+    ck_assert_ptr_nonnull(env);
+    return env;
+}
+
+/* Reads frames until the stream ends; true if it ended. */
+static bool
+read_until_eof(void)
+{
+    Epyrpc__Envelope *env;
+
+    while ((env = read_env()) != NULL)
+        epyrpc__envelope__free_unpacked(env, NULL);
+    return true;
+}
+
+static void
+expect_hello(void)
+{
+    Epyrpc__Envelope *env = read_env();
+
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->kind, EPYRPC__KIND__HELLO);
+    ck_assert_ptr_nonnull(env->hello);
+    ck_assert_uint_eq(env->hello->version, EPY_PROTOCOL_VERSION);
+    epyrpc__envelope__free_unpacked(env, NULL);
+}
+
+/* Starts a call on its own thread; returns its rc through the struct. */
+typedef struct pending_call {
+    pthread_t th;
+    epy_api *api;
+    int rc;
+} pending_call;
+
+static void *
+call_main(void *p)
+{
+    pending_call *c = p;
+
+    c->rc = epy_api_call(c->api, "m", NULL, 0, NULL, NULL, NULL);
+    return NULL;
+}
+
+START_TEST(test_hello_exchange)
+{
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+    ck_assert(epy_peer_is_connected(peer));
+}
+END_TEST
+
+START_TEST(test_version_mismatch)
+{
+    epy_error err = EPY_ERROR_INIT;
+
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION + 1, NULL, false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, &err), EPY_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "protocol"));
+    ck_assert_int_eq(epy_peer_status(peer), EPY_EVERSION);
+    ck_assert(read_until_eof());
+    epy_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_fingerprint_mismatch)
+{
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_interface ifc = { "calc", "abc123" };
+    epy_error err = EPY_ERROR_INIT;
+
+    cfg.interfaces = &ifc;
+    cfg.n_interfaces = 1;
+    open_raw(&cfg);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, "calc=def456", false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, &err), EPY_EVERSION);
+    ck_assert_ptr_nonnull(strstr(err.message, "calc"));
+    epy_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_fingerprint_match_and_other_interfaces)
+{
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_interface ifc = { "calc", "abc123" };
+
+    cfg.interfaces = &ifc;
+    cfg.n_interfaces = 1;
+    open_raw(&cfg);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, "calc=abc123", false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+}
+END_TEST
+
+/* Garbage of several shapes: each closes the connection with EPY_EPROTO,
+ * and a call that was pending fails at once, not at its timeout. */
+static void
+garbage_case(const void *bytes, size_t n, bool hello_first, int expect)
+{
+    epy_api *api = NULL;
+    pending_call c;
+    int64_t t0;
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+
+    cfg.log = log_sink;
+    open_raw(&cfg);
+    expect_hello();
+    if (hello_first) {
+        send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+        ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+    }
+    ck_assert_int_eq(epy_api_open(peer, "x", &api, NULL), 0);
+    c.api = api;
+    c.rc = 1;
+    pthread_create(&c.th, NULL, call_main, &c);
+    if (hello_first) {
+        /* Wait for the call frame, so the call is surely pending. */
+        Epyrpc__Envelope *env = read_env();
+
+        ck_assert_ptr_nonnull(env);
+        ck_assert_int_eq(env->kind, EPYRPC__KIND__CALL);
+        epyrpc__envelope__free_unpacked(env, NULL);
+    }
+    t0 = tu_now_ms();
+    write_all(bytes, n);
+    pthread_join(c.th, NULL);
+    ck_assert_int_lt(tu_now_ms() - t0, 2000 * tu_slow());
+    ck_assert_int_eq(c.rc, expect);
+    ck_assert_int_eq(epy_peer_status(peer), expect);
+    ck_assert(read_until_eof());
+    epy_api_close(api);
+}
+
+START_TEST(test_garbage_bytes)
+{
+    static const uint8_t junk[] = { 5, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+    garbage_case(junk, sizeof junk, true, EPY_EPROTO);
+}
+END_TEST
+
+START_TEST(test_garbage_before_hello)
+{
+    static const uint8_t junk[] = "GET / HTTP/1.1\r\n\r\n";
+
+    garbage_case(junk, sizeof junk, false, EPY_EPROTO);
+}
+END_TEST
+
+START_TEST(test_huge_length_prefix)
+{
+    static const uint8_t huge[] = { 0xff, 0xff, 0xff, 0xff, 1, 2, 3 };
+
+    garbage_case(huge, sizeof huge, true, EPY_EPROTO);
+}
+END_TEST
+
+START_TEST(test_half_frame_then_close)
+{
+    static const uint8_t half[] = { 100, 0, 0, 0, 8, 2 };
+    epy_api *api = NULL;
+    pending_call c;
+
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    ck_assert_int_eq(epy_api_open(peer, "x", &api, NULL), 0);
+    c.api = api;
+    pthread_create(&c.th, NULL, call_main, &c);
+    epyrpc__envelope__free_unpacked(read_env(), NULL);
+    write_all(half, sizeof half);
+    shutdown(raw, SHUT_WR);
+    pthread_join(c.th, NULL);
+    ck_assert_int_eq(c.rc, EPY_EDISCONNECTED);
+    epy_api_close(api);
+}
+END_TEST
+
+START_TEST(test_unknown_kind_and_second_hello)
+{
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    env.kind = (Epyrpc__Kind) 99;
+    send_env(&env);
+    ck_assert(read_until_eof());
+    ck_assert_int_eq(epy_peer_status(peer), EPY_EPROTO);
+    peer = epy_peer_close(peer);
+    close(raw);
+
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    ck_assert(read_until_eof());
+    ck_assert_int_eq(epy_peer_status(peer), EPY_EPROTO);
+}
+END_TEST
+
+/* A frame above the receiver's limit closes the connection. */
+START_TEST(test_oversized_frame_received)
+{
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    uint8_t *big = calloc(1, 4096);
+
+    cfg.max_frame = 1024;
+    open_raw(&cfg);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    env.kind = EPYRPC__KIND__EVENT;
+    env.method = (char *) "x.y";
+    env.has_payload = true;
+    env.payload.data = big;
+    env.payload.len = 4096;
+    send_env(&env);
+    ck_assert(read_until_eof());
+    ck_assert_int_eq(epy_peer_status(peer), EPY_EPROTO);
+    free(big);
+}
+END_TEST
+
+/* Sending more than the limit: EPY_ETOOBIG, nothing sent, still connected. */
+START_TEST(test_oversized_send_refused)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    size_t n = 4096;
+    uint8_t *big = calloc(1, n);
+
+    cfg.max_frame = 1024;
+    ck_assert_int_eq(epy_pair_new(&cfg, NULL, &a, &b, NULL), 0);
+    ck_assert_int_eq(epy_api_open(a, "x", &api, NULL), 0);
+    ck_assert_int_eq(epy_api_call(api, "m", big, n, NULL, NULL, &err),
+                     EPY_ETOOBIG);
+    ck_assert_int_eq(err.code, EPY_ETOOBIG);
+    ck_assert_int_eq(epy_api_send(api, "m", big, n, NULL), EPY_ETOOBIG);
+    ck_assert_uint_eq(epy_peer_pending_count(a), 0);
+    ck_assert(epy_peer_is_connected(a));
+    /* A small call still works (answered by b's default listener). */
+    ck_assert_int_eq(epy_api_call(api, "m", big, 10, NULL, NULL, NULL),
+                     EPY_EUNKNOWN);
+    epy_error_clear(&err);
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+    free(big);
+}
+END_TEST
+
+/* The receiver's smaller limit, learnt from its hello, applies too. */
+START_TEST(test_remote_limit_applies)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    epy_peer_config small = EPY_PEER_CONFIG_INIT;
+    uint8_t *big = calloc(1, 4096);
+
+    small.max_frame = 1024;
+    ck_assert_int_eq(epy_pair_new(NULL, &small, &a, &b, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(a, 5000, NULL), 0);
+    ck_assert_int_eq(epy_api_open(a, "x", &api, NULL), 0);
+    ck_assert_int_eq(epy_api_call(api, "m", big, 4096, NULL, NULL, NULL),
+                     EPY_ETOOBIG);
+    ck_assert(epy_peer_is_connected(b));
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+    free(big);
+}
+END_TEST
+
+static int
+echo(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) ctx;
+    return epy_call_reply(call, req, len);
+}
+
+/* Item 70 (changed: one built-in codec): zlib round trips, compressed. */
+START_TEST(test_item70_zlib_round_trips)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_buf out = EPY_BUF_INIT;
+    size_t n = 256 * 1024;
+    uint8_t *data = malloc(n);
+
+    for (size_t i = 0; i < n; i++)
+        data[i] = (uint8_t) ("epyrpc"[i % 6] + (i / 4096));
+    cfg.compress_threshold = 1024;
+    cfg.compress_level = 9;
+    ck_assert_int_eq(epy_pair_new(&cfg, &cfg, &a, &b, NULL), 0);
+    ck_assert_int_eq(epy_peer_handle(b, "z.echo", echo, NULL, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(a, 5000, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(b, 5000, NULL), 0);
+    ck_assert_int_eq(epy_api_open(a, "z", &api, NULL), 0);
+    for (int i = 0; i < 10; i++) {
+        ck_assert_int_eq(epy_api_call(api, "echo", data, n, NULL, &out, NULL), 0);
+        ck_assert_uint_eq(out.len, n);
+        ck_assert_mem_eq(out.data, data, n);
+    }
+    /* Small payloads go uncompressed, and work too. */
+    ck_assert_int_eq(epy_api_call(api, "echo", "hi", 2, NULL, &out, NULL), 0);
+    ck_assert_uint_eq(out.len, 2);
+    epy_buf_clear(&out);
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+    free(data);
+}
+END_TEST
+
+/* Compression is used only when the other end announced it, and then
+ * the frame on the wire is compressed. */
+START_TEST(test_zlib_on_the_wire)
+{
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_api *api;
+    size_t n = 64 * 1024;
+    uint8_t *data = calloc(1, n);
+    Epyrpc__Envelope *env;
+
+    cfg.compress_threshold = 1024;
+    for (int zlib = 0; zlib < 2; zlib++) {
+        open_raw(&cfg);
+        expect_hello();
+        send_hello(EPY_PROTOCOL_VERSION, NULL, zlib);
+        ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+        ck_assert_int_eq(epy_api_open(peer, "z", &api, NULL), 0);
+        ck_assert_int_eq(epy_api_send(api, "ev", data, n, NULL), 0);
+        env = read_env();
+        ck_assert_ptr_nonnull(env);
+        ck_assert_int_eq(env->kind, EPYRPC__KIND__EVENT);
+        ck_assert_int_eq(env->has_raw_len, zlib);
+        if (zlib) {
+            ck_assert_uint_eq(env->raw_len, n);
+            ck_assert_uint_lt(env->payload.len, n / 10);
+        } else {
+            ck_assert_uint_eq(env->payload.len, n);
+        }
+        epyrpc__envelope__free_unpacked(env, NULL);
+        epy_api_close(api);
+        peer = epy_peer_close(peer);
+        close(raw);
+        raw = -1;
+    }
+    free(data);
+}
+END_TEST
+
+/* A reply for an id of another origin is dropped with a log line. */
+static int foreign_logs;
+
+static void
+count_logs(epy_peer *p, epy_log_level level, const char *msg, void *ctx)
+{
+    (void) p;
+    (void) level;
+    (void) ctx;
+    if (strstr(msg, "another origin") != NULL)
+        __atomic_add_fetch(&foreign_logs, 1, __ATOMIC_SEQ_CST);
+}
+
+START_TEST(test_foreign_reply_dropped)
+{
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+
+    cfg.origin = EPY_ORIGIN_HEAD;
+    cfg.log = count_logs;
+    open_raw(&cfg);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    env.kind = EPYRPC__KIND__REPLY;
+    env.has_txn = true;
+    env.txn = EPY_TXN_MAKE(EPY_ORIGIN_NECK, 1);
+    send_env(&env);
+    /* A disconnect after it: once it is seen, the reply was handled. */
+    env.kind = EPYRPC__KIND__DISCONNECT;
+    env.has_txn = false;
+    send_env(&env);
+    ck_assert(read_until_eof());
+    ck_assert_int_eq(__atomic_load_n(&foreign_logs, __ATOMIC_SEQ_CST), 1);
+    ck_assert_int_eq(epy_peer_status(peer), EPY_EDISCONNECTED);
+}
+END_TEST
+
+static Suite *
+wire_suite(void)
+{
+    Suite *s = suite_create("wire");
+    TCase *tc = tcase_create("core");
+
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_hello_exchange);
+    tcase_add_test(tc, test_fingerprint_match_and_other_interfaces);
+    tcase_add_test(tc, test_item70_zlib_round_trips);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("errors");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_version_mismatch);
+    tcase_add_test(tc, test_fingerprint_mismatch);
+    tcase_add_test(tc, test_garbage_bytes);
+    tcase_add_test(tc, test_garbage_before_hello);
+    tcase_add_test(tc, test_huge_length_prefix);
+    tcase_add_test(tc, test_half_frame_then_close);
+    tcase_add_test(tc, test_unknown_kind_and_second_hello);
+    tcase_add_test(tc, test_foreign_reply_dropped);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 30);
+    tcase_add_test(tc, test_oversized_frame_received);
+    tcase_add_test(tc, test_oversized_send_refused);
+    tcase_add_test(tc, test_remote_limit_applies);
+    tcase_add_test(tc, test_zlib_on_the_wire);
+    suite_add_tcase(s, tc);
+    return s;
+}
+
+int
+main(void)
+{
+    return tu_run_suite(wire_suite());
+}
