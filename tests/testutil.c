@@ -5,6 +5,8 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -40,9 +42,29 @@ tu_count_fds(void)
     return count_dir("/proc/self/fd") - 1;
 }
 
+static void *
+nothing(void *arg)
+{
+    return arg;
+}
+
 void
 tu_resources_take(tu_resources *r)
 {
+    static bool warm;
+
+    /*
+     * Some runtimes (ThreadSanitizer) start a helper thread of their own
+     * at the first pthread_create(): start and join one thread first, so
+     * the snapshot already counts it.
+     */
+    if (!warm) {
+        pthread_t th;
+
+        if (pthread_create(&th, NULL, nothing, NULL) == 0)
+            pthread_join(th, NULL);
+        warm = true;
+    }
     r->threads = tu_count_threads();
     r->fds = tu_count_fds();
 }
