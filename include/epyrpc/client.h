@@ -37,8 +37,9 @@ typedef enum epy_mode {
  * Defaults of a root api: timeout EPY_FOREVER, solicited, EPY_SYNC.
  * Returns 0, EPY_EPARAM (bad name, NULL argument), EPY_ECLOSED or
  * EPY_ENOMEM.
- * The api holds no reference on @peer: close the api before the peer,
- * or let epy_peer_close() free what is left.
+ * The api keeps @peer's memory (not its connection) alive until it is
+ * closed, so it may be closed before or after the peer; calls on it after
+ * the peer's close fail with EPY_ECLOSED.
  * Thread safety: any thread.
  */
 EPY_API int epy_api_open(epy_peer *peer, const char *ns, epy_api **ret_api,

@@ -187,10 +187,12 @@ EPY_API int epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms,
  * peer at once with EPY_ECLOSED (the other end's calls fail with
  * EPY_EDISCONNECTED), waits for running handlers (up to the configured
  * close timeout), joins every thread, closes every descriptor and frees
- * everything, including apis still open on it (their handles must not be
- * used afterwards). Deferred calls not yet answered are answered with
- * EPY_ECLOSED. NULL is accepted. Must not be called from a handler or
- * callback of @peer itself.
+ * what is only its own. Apis, async handles and deferred calls still held
+ * keep the peer's memory (not its connection) until they are closed,
+ * released or answered: calls on them then fail with EPY_ECLOSED, and an
+ * answer to a deferred call returns EPY_ECLOSED. The listener's
+ * @disconnected is not called for a close made here. NULL is accepted.
+ * Must not be called from a handler or callback of @peer itself.
  * Returns NULL, so `peer = epy_peer_close(peer);`.
  * Thread safety: any thread other than @peer's own; once.
  */

@@ -95,9 +95,9 @@ EPY_API epy_peer *epy_call_peer(const epy_call *call);
 /** The handler's registration context. */
 EPY_API void *epy_call_ctx(const epy_call *call);
 /**
- * The caller's remaining budget in ms when the call was read, minus the
- * time since (never below 1 while the caller still waits); -1 if the
- * caller waits without limit. Thread safety: any thread.
+ * The caller's remaining budget in ms: what it was when the call was
+ * read, minus the time since; 0 once it is spent; -1 if the caller waits
+ * without limit. Thread safety: any thread.
  */
 EPY_API int64_t epy_call_remaining_ms(const epy_call *call);
 /**
@@ -144,8 +144,10 @@ EPY_API int epy_call_fail(epy_call *call, int code, const char *type,
  *    and a message naming the method; drop events with a log line.
  * @event_failed: an event's handler failed with @code (and @err, if it
  *    called epy_call_fail()). Default: a log line.
- * @disconnected: the connection ended; @reason as epy_peer_status().
- *    Runs once, on the reader thread (or in epy_peer_close()).
+ * @disconnected: the other end ended the connection (it disconnected or
+ *    died: EPY_EDISCONNECTED), or it sent something this end could not
+ *    accept (EPY_EPROTO, EPY_EVERSION). Runs once, on the reader thread.
+ *    Not called for epy_peer_close() or epy_peer_disconnect() made here.
  *    Default: nothing.
  */
 typedef struct epy_listener {
