@@ -8,4 +8,5 @@ epyrpcinclude_HEADERS = \
 	%D%/epyrpc/peer.h \
 	%D%/epyrpc/client.h \
 	%D%/epyrpc/server.h \
+	%D%/epyrpc/net.h \
 	%D%/epyrpc/gen.h

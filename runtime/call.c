@@ -43,7 +43,7 @@ finish(epy_call *call)
         epy_error_clear(call->event_err);
         free(call->event_err);
     }
-    epy__registry_done(&peer->reg, &call->target);
+    epy__registry_done(peer->reg, &call->target);
     free(call);
     epy__peer_unref(peer);
 }
@@ -169,6 +169,11 @@ run_call(epy__job *job)
     epy_peer *peer = call->peer;
     int rc, prev;
 
+    pthread_mutex_lock(&peer->calls_lock);
+    if (peer->queued-- == peer->cfg.max_queued)
+        pthread_cond_signal(&peer->queue_cond);
+    pthread_mutex_unlock(&peer->calls_lock);
+
     if (atomic_load(&peer->closing)
         || (call->solicited && atomic_load(&call->cancelled))) {
         finish(call);   /* nobody waits for the answer any more */
@@ -231,14 +236,14 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         }
         return 0;
     }
-    epy__registry_resolve(&peer->reg, env->method, mlen, &target);
+    epy__registry_resolve(peer->reg, env->method, mlen, &target);
     if (target.entry == NULL && atomic_load(&peer->ignore_unhandled)) {
         epy__log(peer, EPY_LOG_DEBUG, "ignored unhandled '%s'", env->method);
         return 0;
     }
     call = malloc(sizeof *call + mlen + 1 + len);
     if (call == NULL) {
-        epy__registry_done(&peer->reg, &target);
+        epy__registry_done(peer->reg, &target);
         return EPY_ENOMEM;
     }
     memset(call, 0, sizeof *call);
@@ -263,6 +268,12 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         pthread_mutex_unlock(&peer->calls_lock);
     }
     call->job.run = run_call;
+    /* Backpressure: wait for room rather than queue without bound. */
+    pthread_mutex_lock(&peer->calls_lock);
+    while (peer->queued >= peer->cfg.max_queued && epy__peer_check(peer) == 0)
+        pthread_cond_wait(&peer->queue_cond, &peer->calls_lock);
+    peer->queued++;
+    pthread_mutex_unlock(&peer->calls_lock);
     epy__pool_push(&peer->pool, &call->job);
     return 0;
 }

@@ -20,6 +20,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/call.c \
 	%D%/peer.c \
 	%D%/api.c \
+	%D%/server.c \
 	%D%/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
 libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY

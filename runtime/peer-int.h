@@ -8,6 +8,8 @@
 
 #include <semaphore.h>
 
+#include <epyrpc/net.h>
+
 #include "runtime-int.h"
 #include "transport-int.h"
 
@@ -193,6 +195,7 @@ typedef struct epy__entry {
 } epy__entry;
 
 typedef struct epy__registry {
+    atomic_int refs;            /* peers (and a server) sharing it */
     pthread_mutex_t lock;
     pthread_cond_t idle;        /* an entry's active count dropped */
     epy__entry **buckets;
@@ -208,8 +211,10 @@ typedef struct epy__target {
     int reason;                 /* unhandled: EPY_EUNKNOWN or EPY_EUNSUPPORTED */
 } epy__target;
 
-int epy__registry_init(epy__registry *r);
-void epy__registry_destroy(epy__registry *r);
+/* A new registry with one reference; NULL on ENOMEM. */
+epy__registry *epy__registry_new(void);
+epy__registry *epy__registry_ref(epy__registry *r);
+void epy__registry_unref(epy__registry *r);
 /* Looks @name up; a found entry is held (active) until epy__registry_done(). */
 void epy__registry_resolve(epy__registry *r, const char *name, size_t len,
                            epy__target *out);
@@ -280,7 +285,7 @@ struct epy_peer {
 
     epy__txnmgr txn;
     epy__pool pool;
-    epy__registry reg;
+    epy__registry *reg;         /* shared with a server's other clients */
 
     pthread_mutex_t calls_lock;
     epy__link calls;            /* solicited calls being handled */
@@ -294,12 +299,47 @@ struct epy_peer {
     bool reader_started;
     void *user;
 
+    /* backpressure: received calls waiting for a worker */
+    size_t queued;
+    pthread_cond_t queue_cond;  /* with calls_lock */
+
+    /* set by a server for its clients */
+    epy_credentials cred;
+    bool has_cred;
+    epy_server *server;
+    void (*end_hook)(epy_peer *peer, void *ctx);
+    void *end_hook_ctx;
+
     /* reader state */
     uint8_t *rbuf;
     size_t rcap, rstart, rend;
     bool got_hello;
     epy__arena arena;
 };
+
+/* What a server sets on the peers of its clients. */
+typedef struct epy__peer_opts {
+    epy__registry *reg;         /* shared handler table, or NULL */
+    const epy_listener *listener;
+    void *listener_ctx;
+    epy_server *server;
+    /* Called once when the other end ends the connection (reader thread). */
+    void (*end_hook)(epy_peer *peer, void *ctx);
+    void *end_hook_ctx;
+    int64_t handshake_timeout_ms;   /* 0: none */
+} epy__peer_opts;
+
+/* epy_peer_new_fd() with the server's additions; @opts may be NULL. */
+int epy__peer_new_fd(int fd, const epy_peer_config *cfg,
+                     const epy__peer_opts *opts, epy_peer **ret_peer,
+                     epy_error *ret_err);
+/* Fills @cred from a connected socket. */
+void epy__socket_credentials(int fd, epy_credentials *cred);
+/* The registry functions behind epy_peer_handle() and friends. */
+int epy__registry_set(epy__registry *r, const char *name, bool ns,
+                      epy_handler_fn fn, void *ctx, epy_error *err);
+int epy__registry_serve(epy__registry *r, const char *ns, bool serve,
+                        epy_error *err);
 
 epy_peer *epy__peer_ref(epy_peer *peer);
 void epy__peer_unref(epy_peer *peer);

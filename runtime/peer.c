@@ -138,6 +138,15 @@ set_ready(epy_peer *peer, int state, const char *message)
     pthread_mutex_unlock(&peer->state_lock);
 }
 
+/* Wakes a reader waiting for room in the work queue. */
+static void
+wake_queue(epy_peer *peer)
+{
+    pthread_mutex_lock(&peer->calls_lock);
+    pthread_cond_broadcast(&peer->queue_cond);
+    pthread_mutex_unlock(&peer->calls_lock);
+}
+
 /*
  * The connection has ended with @code: stop the transport, fail every
  * pending call, tell calls in progress their callers are gone, and (for
@@ -150,6 +159,7 @@ end_connection(epy_peer *peer, int code, const char *why)
     int status = epy__peer_check(peer);
 
     peer->tr->ops->shutdown(peer->tr);
+    wake_queue(peer);
     epy__txn_fail_all(&peer->txn, status, true);
     epy__call_cancel_all(peer);
     set_ready(peer, status, why);
@@ -164,6 +174,8 @@ end_connection(epy_peer *peer, int code, const char *why)
         epy__peer_listener(peer, &l, &ctx);
         if (l.disconnected != NULL)
             l.disconnected(peer, status, ctx);
+        if (peer->end_hook != NULL)
+            peer->end_hook(peer, peer->end_hook_ctx);
     }
 }
 
@@ -389,6 +401,8 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, char *why, size_t whylen)
         if (rc < 0)
             return rc;
         peer->got_hello = true;
+        if (peer->tr->ops->set_recv_timeout != NULL)
+            peer->tr->ops->set_recv_timeout(peer->tr, 0);
         set_ready(peer, 1, NULL);
         return 0;
     }
@@ -508,6 +522,8 @@ fill(epy_peer *peer, size_t need)
                                 peer->rcap - peer->rend);
         if (n == 0)
             return EPY_EDISCONNECTED;
+        if (n == -EAGAIN && !peer->got_hello)
+            return EPY_ETIMEDOUT;
         if (n < 0)
             return EPY_ESYSTEM;
         peer->rend += (size_t) n;
@@ -528,6 +544,10 @@ reader_main(void *arg)
         Epyrpc__Envelope *env;
 
         rc = fill(peer, 4);
+        if (rc == EPY_ETIMEDOUT) {
+            snprintf(why, sizeof why, "no hello within the handshake timeout");
+            rc = EPY_EPROTO;
+        }
         if (rc < 0)
             break;
         p = peer->rbuf + peer->rstart;
@@ -583,7 +603,7 @@ peer_free(epy_peer *peer)
         peer->tr->ops->destroy(peer->tr);
     epy__txnmgr_destroy(&peer->txn);
     epy__pool_destroy(&peer->pool);
-    epy__registry_destroy(&peer->reg);
+    epy__registry_unref(peer->reg);
     for (size_t i = 0; i < peer->n_hello_ifaces; i++)
         free(peer->hello_ifaces[i]);
     free(peer->hello_ifaces);
@@ -592,6 +612,7 @@ peer_free(epy_peer *peer)
     pthread_mutex_destroy(&peer->state_lock);
     pthread_cond_destroy(&peer->state_cond);
     pthread_mutex_destroy(&peer->calls_lock);
+    pthread_cond_destroy(&peer->queue_cond);
     pthread_mutex_destroy(&peer->listener_lock);
     free(peer->rbuf);
     free(peer->arena.base);
@@ -630,9 +651,10 @@ check_config(const epy_peer_config *cfg, epy_error *err)
 
 /* Makes a peer on @tr (taken on success). */
 static int
-peer_new(epy__transport *tr, const epy_peer_config *cfg, epy_peer **ret,
-         epy_error *err)
+peer_new(epy__transport *tr, const epy_peer_config *cfg,
+         const epy__peer_opts *o, epy_peer **ret, epy_error *err)
 {
+    epy__registry *reg = o != NULL ? o->reg : NULL;
     epy_peer *peer;
     int rc;
 
@@ -649,7 +671,19 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg, epy_peer **ret,
     pthread_mutex_init(&peer->state_lock, NULL);
     epy__cond_init(&peer->state_cond);
     pthread_mutex_init(&peer->calls_lock, NULL);
+    pthread_cond_init(&peer->queue_cond, NULL);
     pthread_mutex_init(&peer->listener_lock, NULL);
+    if (peer->cfg.max_queued == 0)
+        peer->cfg.max_queued = EPY_DEFAULT_MAX_QUEUED;
+    if (o != NULL) {
+        if (o->listener != NULL) {
+            peer->listener = *o->listener;
+            peer->listener_ctx = o->listener_ctx;
+        }
+        peer->server = o->server;
+        peer->end_hook = o->end_hook;
+        peer->end_hook_ctx = o->end_hook_ctx;
+    }
     epy__list_init(&peer->calls);
     peer->arena.alloc.alloc = arena_alloc;
     peer->arena.alloc.free = arena_free;
@@ -672,7 +706,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg, epy_peer **ret,
         snprintf(peer->hello_ifaces[i], n, "%s=%s", in->name, in->fingerprint);
         peer->n_hello_ifaces++;
     }
-    if (epy__registry_init(&peer->reg) < 0
+    peer->reg = reg != NULL ? epy__registry_ref(reg) : epy__registry_new();
+    if (peer->reg == NULL
         || epy__txnmgr_init(&peer->txn, cfg->origin, peer->cfg.max_pending,
                             epy__async_notify, epy__peer_send_cancel, peer) < 0)
         goto nomem;
@@ -682,6 +717,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg, epy_peer **ret,
         goto fail;
     }
     peer->tr = tr;
+    if (o != NULL && o->handshake_timeout_ms > 0 && tr->ops->set_recv_timeout)
+        tr->ops->set_recv_timeout(tr, o->handshake_timeout_ms);
     if (pthread_create(&peer->reader, NULL, reader_main, peer) != 0) {
         epy_error_set(err, EPY_ESYSTEM, "cannot start the reader thread");
         rc = EPY_ESYSTEM;
@@ -705,6 +742,14 @@ int
 epy_peer_new_fd(int fd, const epy_peer_config *cfg, epy_peer **ret_peer,
                 epy_error *ret_err)
 {
+    return epy__peer_new_fd(fd, cfg, NULL, ret_peer, ret_err);
+}
+
+int
+epy__peer_new_fd(int fd, const epy_peer_config *cfg,
+                 const epy__peer_opts *opts, epy_peer **ret_peer,
+                 epy_error *ret_err)
+{
     epy_peer_config defaults = EPY_PEER_CONFIG_INIT;
     epy__transport *tr;
     int rc;
@@ -719,10 +764,14 @@ epy_peer_new_fd(int fd, const epy_peer_config *cfg, epy_peer **ret_peer,
     tr = epy__transport_fd_new(fd);
     if (tr == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
-    rc = peer_new(tr, cfg, ret_peer, ret_err);
-    if (rc < 0)
+    rc = peer_new(tr, cfg, opts, ret_peer, ret_err);
+    if (rc < 0) {
         free(tr);   /* not destroy: the caller keeps @fd */
-    return rc;
+        return rc;
+    }
+    epy__socket_credentials(fd, &(*ret_peer)->cred);
+    (*ret_peer)->has_cred = true;
+    return 0;
 }
 
 int
@@ -745,13 +794,13 @@ epy_pair_new(const epy_peer_config *cfg_a, const epy_peer_config *cfg_b,
     rc = epy__transport_queue_pair(&ta, &tb);
     if (rc < 0)
         return epy_error_set(ret_err, rc, NULL);
-    rc = peer_new(ta, cfg_a, ret_a, ret_err);
+    rc = peer_new(ta, cfg_a, NULL, ret_a, ret_err);
     if (rc < 0) {
         ta->ops->destroy(ta);
         tb->ops->destroy(tb);
         return rc;
     }
-    rc = peer_new(tb, cfg_b, ret_b, ret_err);
+    rc = peer_new(tb, cfg_b, NULL, ret_b, ret_err);
     if (rc < 0) {
         tb->ops->destroy(tb);
         *ret_a = epy_peer_close(*ret_a);
@@ -864,6 +913,7 @@ stop_connection(epy_peer *peer)
     }
     set_status(peer, EPY_ECLOSED);
     peer->tr->ops->shutdown(peer->tr);
+    wake_queue(peer);
 }
 
 static void
@@ -1015,4 +1065,19 @@ epy_peer_set_ignore_unhandled(epy_peer *peer, bool ignore)
 {
     if (peer != NULL)
         atomic_store(&peer->ignore_unhandled, ignore);
+}
+
+int
+epy_peer_credentials(const epy_peer *peer, epy_credentials *ret_cred)
+{
+    if (peer == NULL || ret_cred == NULL || !peer->has_cred)
+        return EPY_EPARAM;
+    *ret_cred = peer->cred;
+    return 0;
+}
+
+epy_server *
+epy_peer_server(const epy_peer *peer)
+{
+    return peer != NULL ? peer->server : NULL;
 }

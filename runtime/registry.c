@@ -135,23 +135,36 @@ mark_prefixes(epy__registry *r, const char *name, size_t len)
     return 0;
 }
 
-int
-epy__registry_init(epy__registry *r)
+epy__registry *
+epy__registry_new(void)
 {
-    memset(r, 0, sizeof *r);
+    epy__registry *r = calloc(1, sizeof *r);
+
+    if (r == NULL)
+        return NULL;
     r->nbuckets = 64;
     r->buckets = calloc(r->nbuckets, sizeof *r->buckets);
-    if (r->buckets == NULL)
-        return EPY_ENOMEM;
+    if (r->buckets == NULL) {
+        free(r);
+        return NULL;
+    }
+    atomic_init(&r->refs, 1);
     pthread_mutex_init(&r->lock, NULL);
     pthread_cond_init(&r->idle, NULL);
-    return 0;
+    return r;
+}
+
+epy__registry *
+epy__registry_ref(epy__registry *r)
+{
+    atomic_fetch_add(&r->refs, 1);
+    return r;
 }
 
 void
-epy__registry_destroy(epy__registry *r)
+epy__registry_unref(epy__registry *r)
 {
-    if (r->buckets == NULL)
+    if (r == NULL || atomic_fetch_sub(&r->refs, 1) != 1)
         return;
     for (size_t i = 0; i < r->nbuckets; i++) {
         epy__entry *e, *next;
@@ -162,9 +175,9 @@ epy__registry_destroy(epy__registry *r)
         }
     }
     free(r->buckets);
-    r->buckets = NULL;
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->idle);
+    free(r);
 }
 
 void
@@ -237,11 +250,10 @@ epy__registry_invoke(epy__target *t, epy_call *call, const uint8_t *req,
 }
 
 /* Registers or removes a method handler (@ns false) or catch-all. */
-static int
-set_handler(epy_peer *peer, const char *name, bool ns, epy_handler_fn fn,
-            void *ctx, epy_error *err)
+int
+epy__registry_set(epy__registry *r, const char *name, bool ns,
+                  epy_handler_fn fn, void *ctx, epy_error *err)
 {
-    epy__registry *r = &peer->reg;
     size_t len = name != NULL ? strlen(name) : 0;
     epy__entry *e;
     int rc = 0;
@@ -301,7 +313,7 @@ epy_peer_handle(epy_peer *peer, const char *name, epy_handler_fn fn,
 {
     if (peer == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
-    return set_handler(peer, name, false, fn, ctx, ret_err);
+    return epy__registry_set(peer->reg, name, false, fn, ctx, ret_err);
 }
 
 int
@@ -310,22 +322,20 @@ epy_peer_handle_ns(epy_peer *peer, const char *ns, epy_handler_fn fn,
 {
     if (peer == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
-    return set_handler(peer, ns, true, fn, ctx, ret_err);
+    return epy__registry_set(peer->reg, ns, true, fn, ctx, ret_err);
 }
 
 int
-epy_peer_serve_ns(epy_peer *peer, const char *ns, bool serve,
-                  epy_error *ret_err)
+epy__registry_serve(epy__registry *r, const char *ns, bool serve,
+                    epy_error *ret_err)
 {
-    epy__registry *r;
     size_t len = ns != NULL ? strlen(ns) : 0;
     epy__entry *e;
     int rc = 0;
 
-    if (peer == NULL || epy__name_check(ns, len) < 0)
+    if (epy__name_check(ns, len) < 0)
         return epy_error_setf(ret_err, EPY_EPARAM, "invalid namespace '%s'",
                               ns != NULL ? ns : "(null)");
-    r = &peer->reg;
     pthread_mutex_lock(&r->lock);
     if (serve) {
         e = get(r, ns, len);
@@ -349,4 +359,13 @@ epy_peer_serve_ns(epy_peer *peer, const char *ns, bool serve,
     if (rc == EPY_ENOTFOUND)
         return epy_error_setf(ret_err, rc, "namespace '%s' is not served", ns);
     return rc < 0 ? epy_error_set(ret_err, rc, NULL) : 0;
+}
+
+int
+epy_peer_serve_ns(epy_peer *peer, const char *ns, bool serve,
+                  epy_error *ret_err)
+{
+    if (peer == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
+    return epy__registry_serve(peer->reg, ns, serve, ret_err);
 }

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "runtime-int.h"
@@ -68,7 +69,7 @@ fd_recv(epy__transport *t, void *buf, size_t len)
         r = read(ft->fd, buf, len);
     while (r < 0 && errno == EINTR);
     if (r < 0)
-        return errno == ECONNRESET ? 0 : -errno;
+        return errno == ECONNRESET ? 0 : errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return r;
 }
 
@@ -91,12 +92,24 @@ fd_destroy(epy__transport *t)
     free(ft);
 }
 
+static void
+fd_set_recv_timeout(epy__transport *t, int64_t ms)
+{
+    fd_transport *ft = (fd_transport *) t;
+    struct timeval tv;
+
+    tv.tv_sec = (time_t) (ms / 1000);
+    tv.tv_usec = (suseconds_t) (ms % 1000) * 1000;
+    setsockopt(ft->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
 static const epy__transport_ops fd_ops = {
     .name = "fd",
     .sendv = fd_sendv,
     .recv = fd_recv,
     .shutdown = fd_shutdown,
     .destroy = fd_destroy,
+    .set_recv_timeout = fd_set_recv_timeout,
 };
 
 epy__transport *

@@ -33,6 +33,11 @@ typedef struct epy__transport_ops {
     void (*shutdown)(epy__transport *t);
     /* Frees the transport and closes its descriptors. Once no thread uses it. */
     void (*destroy)(epy__transport *t);
+    /*
+     * Optional: makes recv() fail with -EAGAIN after @ms without data
+     * (0: wait without limit). Reader thread, or before it starts.
+     */
+    void (*set_recv_timeout)(epy__transport *t, int64_t ms);
 } epy__transport_ops;
 
 struct epy__transport {

@@ -11,5 +11,6 @@
 #include <epyrpc/peer.h>
 #include <epyrpc/client.h>
 #include <epyrpc/server.h>
+#include <epyrpc/net.h>
 
 #endif /* EPYRPC_EPYRPC_H */

@@ -52,6 +52,10 @@ typedef struct epy_interface {
  *                EPY_EPROTO.
  * @max_pending:  most calls awaiting a reply at once (default 65536);
  *                beyond it calls fail with EPY_EBUSY.
+ * @max_queued:   most received calls waiting for a worker (default 1024);
+ *                beyond it the peer stops reading from the other end
+ *                until workers catch up (backpressure: the other end's
+ *                writes block) instead of growing memory.
  * @origin:       the origin tag of this peer's transaction ids (0..65535).
  * @compress_threshold: payloads of at least this many bytes are sent
  *                zlib-compressed when both ends enable it; 0 (default)
@@ -68,6 +72,7 @@ typedef struct epy_peer_config {
     int workers;
     size_t max_frame;
     size_t max_pending;
+    size_t max_queued;
     unsigned origin;
     size_t compress_threshold;
     int compress_level;
@@ -81,10 +86,11 @@ typedef struct epy_peer_config {
 #define EPY_DEFAULT_WORKERS 4
 #define EPY_DEFAULT_MAX_FRAME ((size_t) 16 << 20)
 #define EPY_DEFAULT_MAX_PENDING ((size_t) 65536)
+#define EPY_DEFAULT_MAX_QUEUED ((size_t) 1024)
 
 #define EPY_PEER_CONFIG_INIT                                             \
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
-      EPY_DEFAULT_MAX_PENDING, EPY_ORIGIN_STANDARD, 0, 6, NULL, 0,       \
+      EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED, EPY_ORIGIN_STANDARD, 0, 6, NULL, 0,       \
       5000, NULL, NULL }
 
 /**

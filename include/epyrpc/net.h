@@ -1,0 +1,169 @@
+/*
+ * epyrpc: servers that accept many clients on a unix-domain socket or a
+ * TCP port, and clients that connect to them by address.
+ *
+ * Addresses are URLs:
+ *   "unix:/run/app.sock"   a socket file
+ *   "unix:@app"            a Linux abstract socket (no file)
+ *   "tcp:127.0.0.1:7000"   TCP over IPv4; "tcp:[::1]:7000" over IPv6;
+ *   "tcp:localhost:7000"   a host name; port 0 picks a free port.
+ *
+ * Security: a unix socket is protected by its file's permissions (see
+ * @socket_mode) and each call's handler can see the client's pid, uid and
+ * gid (epy_peer_credentials()). TCP has no authentication and no
+ * encryption: anyone who can reach the port can call every method. Bind
+ * TCP servers to loopback, or put them behind something that
+ * authenticates.
+ */
+#ifndef EPYRPC_NET_H
+#define EPYRPC_NET_H
+
+#include <epyrpc/types.h>
+#include <epyrpc/peer.h>
+#include <epyrpc/server.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** A listening server and its clients' peers. */
+typedef struct epy_server epy_server;
+
+/**
+ * epy_server_peer_fn - a client connected (@reason 0) or went away
+ * (@reason as epy_peer_status()). Runs on the server's accept thread
+ * with no epyrpc lock held; @peer is valid for the duration of the call
+ * (after a disconnect it is closed right after).
+ */
+typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
+                                   int reason, void *ctx);
+
+/**
+ * struct epy_server_config - how a server is set up. Initialise with
+ * EPY_SERVER_CONFIG_INIT.
+ * @peer:          the configuration of each client's peer (its workers,
+ *                 limits, interfaces, log).
+ * @max_clients:   clients at once (default 256); more are refused
+ *                 (their connection is closed at once, with a log line).
+ * @backlog:       listen() backlog (default 128).
+ * @socket_mode:   unix sockets: permission bits of the socket file (e.g.
+ *                 0600: only the owner may connect); -1 leaves what the
+ *                 umask gives.
+ * @socket_uid, @socket_gid: unix sockets: owner of the file; -1 keeps.
+ * @handshake_timeout_ms: a client that sends no hello within this time is
+ *                 dropped (default 5000).
+ * @send_timeout_ms: a client that does not read what it is sent for this
+ *                 long is dropped (default 10000); 0: no limit.
+ * @on_connect, @on_disconnect, @ctx: optional notifications.
+ */
+typedef struct epy_server_config {
+    epy_peer_config peer;
+    int max_clients;
+    int backlog;
+    int socket_mode;
+    long socket_uid;
+    long socket_gid;
+    int64_t handshake_timeout_ms;
+    int64_t send_timeout_ms;
+    epy_server_peer_fn on_connect;
+    epy_server_peer_fn on_disconnect;
+    void *ctx;
+} epy_server_config;
+
+#define EPY_SERVER_CONFIG_INIT                                          \
+    { EPY_PEER_CONFIG_INIT, 256, 128, -1, -1, -1, 5000, 10000,          \
+      NULL, NULL, NULL }
+
+/**
+ * epy_server_new - listen on @url and start accepting clients.
+ *
+ * A unix socket file that exists is replaced only if it is a socket that
+ * nobody listens on any more (a stale one); a live server's socket, or
+ * any other file, makes this fail with EPY_EEXIST.
+ * Returns 0, EPY_EPARAM (bad URL or config), EPY_EEXIST, EPY_ESYSTEM
+ * (bind/listen failed: @ret_err has the errno), EPY_ENOMEM.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_server_new(const char *url, const epy_server_config *cfg,
+                           epy_server **ret_server, epy_error *ret_err);
+
+/**
+ * epy_server_url - the address the server listens on, with the port
+ * chosen by the system when 0 was asked for ("tcp:127.0.0.1:40123").
+ * Borrowed. Thread safety: any thread.
+ */
+EPY_API const char *epy_server_url(const epy_server *server);
+
+/**
+ * epy_server_handle, epy_server_handle_ns, epy_server_serve_ns - as
+ * epy_peer_handle(), epy_peer_handle_ns() and epy_peer_serve_ns(), for
+ * every client of @server, present and future: they share one handler
+ * table. Thread safety: any thread.
+ */
+EPY_API int epy_server_handle(epy_server *server, const char *name,
+                              epy_handler_fn fn, void *ctx,
+                              epy_error *ret_err);
+EPY_API int epy_server_handle_ns(epy_server *server, const char *ns,
+                                 epy_handler_fn fn, void *ctx,
+                                 epy_error *ret_err);
+EPY_API int epy_server_serve_ns(epy_server *server, const char *ns,
+                                bool serve, epy_error *ret_err);
+
+/**
+ * epy_server_set_listener - the listener of every client's peer, present
+ * and future (see epy_peer_set_listener()).
+ * Thread safety: any thread.
+ */
+EPY_API void epy_server_set_listener(epy_server *server,
+                                     const epy_listener *listener, void *ctx);
+
+/** The number of clients connected now. Thread safety: any thread. */
+EPY_API size_t epy_server_clients(epy_server *server);
+
+/**
+ * epy_server_close - stop accepting, close every client (their pending
+ * calls fail; running handlers are waited for as by epy_peer_close()),
+ * join every thread, remove the socket file, free the server. NULL is
+ * accepted. Returns NULL. Must not be called from a handler or callback
+ * of the server. Thread safety: any thread; once.
+ */
+EPY_API epy_server *epy_server_close(epy_server *server);
+
+/**
+ * epy_connect - connect to the server at @url and wait for its hello.
+ * @cfg:        the peer's configuration, or NULL.
+ * @timeout_ms: for the connection and the hello together (0: no limit).
+ * Returns 0; EPY_EPARAM; EPY_ETIMEDOUT; EPY_EDISCONNECTED (refused, or
+ * closed before the hello: @ret_err has the errno); EPY_EVERSION;
+ * EPY_ENOMEM.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_connect(const char *url, const epy_peer_config *cfg,
+                        int64_t timeout_ms, epy_peer **ret_peer,
+                        epy_error *ret_err);
+
+/** Who is at the other end of a peer. */
+typedef struct epy_credentials {
+    long pid;           /* unix sockets: the process; else -1 */
+    long uid;           /* unix sockets: its user; else -1 */
+    long gid;           /* unix sockets: its group; else -1 */
+    char address[80];   /* "unix", or "tcp:ADDR:PORT", or "" */
+} epy_credentials;
+
+/**
+ * epy_peer_credentials - the other end's identity, as seen when the
+ * connection was made (SO_PEERCRED for unix sockets, the address for
+ * TCP). Returns 0, or EPY_EPARAM for a peer without a socket (an
+ * in-process pair). Thread safety: any thread.
+ */
+EPY_API int epy_peer_credentials(const epy_peer *peer,
+                                 epy_credentials *ret_cred);
+
+/** The server @peer is a client of, or NULL. Thread safety: any thread. */
+EPY_API epy_server *epy_peer_server(const epy_peer *peer);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* EPYRPC_NET_H */
