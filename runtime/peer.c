@@ -150,20 +150,24 @@ wake_queue(epy_peer *peer)
 /*
  * The connection has ended with @code: stop the transport, fail every
  * pending call, tell calls in progress their callers are gone, and (for
- * an end the other side caused) tell the listener.
+ * an end the other side caused) tell the listener. Reader thread only,
+ * once.
  */
 static void
 end_connection(epy_peer *peer, int code, const char *why)
 {
-    bool first = set_status(peer, code);
-    int status = epy__peer_check(peer);
+    int status;
+
+    /* The code may already be set (a failed write); it is final either way. */
+    set_status(peer, code);
+    status = epy__peer_check(peer);
 
     peer->tr->ops->shutdown(peer->tr);
     wake_queue(peer);
     epy__txn_fail_all(&peer->txn, status, true);
     epy__call_cancel_all(peer);
     set_ready(peer, status, why);
-    if (first && status != EPY_ECLOSED) {
+    if (status != EPY_ECLOSED) {
         epy_listener l;
         void *ctx;
 
@@ -510,12 +514,21 @@ fill(epy_peer *peer, size_t need)
             peer->rend -= peer->rstart;
             peer->rstart = 0;
             if (peer->rcap < need) {
-                uint8_t *p = realloc(peer->rbuf, need);
+                /*
+                 * Grow with what arrives, not with what the length
+                 * prefix announces: a peer that announces 16 MiB and
+                 * sends ten bytes costs ten bytes.
+                 */
+                size_t cap = peer->rcap * 2;
+                uint8_t *p;
 
+                if (cap > need || cap < peer->rcap)
+                    cap = need;
+                p = realloc(peer->rbuf, cap);
                 if (p == NULL)
                     return EPY_ENOMEM;
                 peer->rbuf = p;
-                peer->rcap = need;
+                peer->rcap = cap;
             }
         }
         n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
