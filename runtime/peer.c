@@ -665,7 +665,8 @@ check_config(const epy_peer_config *cfg, epy_error *err)
 /* Makes a peer on @tr (taken on success). */
 static int
 peer_new(epy__transport *tr, const epy_peer_config *cfg,
-         const epy__peer_opts *o, epy_peer **ret, epy_error *err)
+         const epy__peer_opts *o, const epy_credentials *cred,
+         epy_peer **ret, epy_error *err)
 {
     epy__registry *reg = o != NULL ? o->reg : NULL;
     epy_peer *peer;
@@ -688,6 +689,10 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     pthread_mutex_init(&peer->listener_lock, NULL);
     if (peer->cfg.max_queued == 0)
         peer->cfg.max_queued = EPY_DEFAULT_MAX_QUEUED;
+    if (cred != NULL) {
+        peer->cred = *cred;
+        peer->has_cred = true;
+    }
     if (o != NULL) {
         if (o->listener != NULL) {
             peer->listener = *o->listener;
@@ -764,6 +769,7 @@ epy__peer_new_fd(int fd, const epy_peer_config *cfg,
                  epy_error *ret_err)
 {
     epy_peer_config defaults = EPY_PEER_CONFIG_INIT;
+    epy_credentials cred;
     epy__transport *tr;
     int rc;
 
@@ -777,14 +783,11 @@ epy__peer_new_fd(int fd, const epy_peer_config *cfg,
     tr = epy__transport_fd_new(fd);
     if (tr == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
-    rc = peer_new(tr, cfg, opts, ret_peer, ret_err);
-    if (rc < 0) {
+    epy__socket_credentials(fd, &cred);
+    rc = peer_new(tr, cfg, opts, &cred, ret_peer, ret_err);
+    if (rc < 0)
         free(tr);   /* not destroy: the caller keeps @fd */
-        return rc;
-    }
-    epy__socket_credentials(fd, &(*ret_peer)->cred);
-    (*ret_peer)->has_cred = true;
-    return 0;
+    return rc;
 }
 
 int
@@ -807,13 +810,13 @@ epy_pair_new(const epy_peer_config *cfg_a, const epy_peer_config *cfg_b,
     rc = epy__transport_queue_pair(&ta, &tb);
     if (rc < 0)
         return epy_error_set(ret_err, rc, NULL);
-    rc = peer_new(ta, cfg_a, NULL, ret_a, ret_err);
+    rc = peer_new(ta, cfg_a, NULL, NULL, ret_a, ret_err);
     if (rc < 0) {
         ta->ops->destroy(ta);
         tb->ops->destroy(tb);
         return rc;
     }
-    rc = peer_new(tb, cfg_b, NULL, ret_b, ret_err);
+    rc = peer_new(tb, cfg_b, NULL, NULL, ret_b, ret_err);
     if (rc < 0) {
         tb->ops->destroy(tb);
         *ret_a = epy_peer_close(*ret_a);
