@@ -333,6 +333,22 @@ typedef struct epy__peer_opts {
 int epy__peer_new_fd(int fd, const epy_peer_config *cfg,
                      const epy__peer_opts *opts, epy_peer **ret_peer,
                      epy_error *ret_err);
+/* A peer on any transport (taken on success). */
+int epy__peer_new_transport(epy__transport *tr, const epy_peer_config *cfg,
+                            epy_peer **ret_peer, epy_error *ret_err);
+/*
+ * Handles the complete frames in @data as the reader would, without
+ * reading: for the fuzzer. Returns 0, or the code that would end the
+ * connection. Call only while the peer's reader waits on a transport
+ * that delivers nothing (epy__transport_null_new()).
+ */
+int epy__peer_feed(epy_peer *peer, const uint8_t *data, size_t len);
+/* Marks the hello as received (or not), for epy__peer_feed(). */
+static inline void
+epy__peer_set_hello(epy_peer *peer, bool got)
+{
+    peer->got_hello = got;
+}
 /* Fills @cred from a connected socket. */
 void epy__socket_credentials(int fd, epy_credentials *cred);
 /* The registry functions behind epy_peer_handle() and friends. */

@@ -544,6 +544,48 @@ fill(epy_peer *peer, size_t need)
     return 0;
 }
 
+/* Decodes and handles one frame's envelope. Reader thread. */
+static int
+process_frame(epy_peer *peer, const uint8_t *frame, size_t size, char *why,
+              size_t whylen)
+{
+    Epyrpc__Envelope *env;
+    int rc;
+
+    env = epyrpc__envelope__unpack(&peer->arena.alloc, size, frame);
+    if (env == NULL) {
+        arena_reset(&peer->arena);
+        snprintf(why, whylen, "undecodable frame of %zu bytes", size);
+        return EPY_EPROTO;
+    }
+    rc = dispatch(peer, env, why, whylen);
+    arena_reset(&peer->arena);
+    return rc;
+}
+
+int
+epy__peer_feed(epy_peer *peer, const uint8_t *data, size_t len)
+{
+    char why[256];
+
+    while (len >= 4) {
+        size_t size = (size_t) data[0] | (size_t) data[1] << 8
+                      | (size_t) data[2] << 16 | (size_t) data[3] << 24;
+        int rc;
+
+        if (size > peer->cfg.max_frame)
+            return EPY_EPROTO;
+        if (size > len - 4)
+            return 0;   /* incomplete: the reader would wait for more */
+        rc = process_frame(peer, data + 4, size, why, sizeof why);
+        if (rc < 0)
+            return rc;
+        data += 4 + size;
+        len -= 4 + size;
+    }
+    return 0;
+}
+
 static void *
 reader_main(void *arg)
 {
@@ -554,7 +596,6 @@ reader_main(void *arg)
     for (;;) {
         const uint8_t *p;
         size_t size;
-        Epyrpc__Envelope *env;
 
         rc = fill(peer, 4);
         if (rc == EPY_ETIMEDOUT) {
@@ -578,17 +619,9 @@ reader_main(void *arg)
                 snprintf(why, sizeof why, "the stream ended inside a frame");
             break;
         }
-        env = epyrpc__envelope__unpack(&peer->arena.alloc, size,
-                                       peer->rbuf + peer->rstart + 4);
+        rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, why,
+                           sizeof why);
         peer->rstart += 4 + size;
-        if (env == NULL) {
-            arena_reset(&peer->arena);
-            snprintf(why, sizeof why, "undecodable frame of %zu bytes", size);
-            rc = EPY_EPROTO;
-            break;
-        }
-        rc = dispatch(peer, env, why, sizeof why);
-        arena_reset(&peer->arena);
         if (rc < 0)
             break;
         if (peer->rstart == peer->rend)
@@ -1096,4 +1129,19 @@ epy_server *
 epy_peer_server(const epy_peer *peer)
 {
     return peer != NULL ? peer->server : NULL;
+}
+
+int
+epy__peer_new_transport(epy__transport *tr, const epy_peer_config *cfg,
+                        epy_peer **ret_peer, epy_error *ret_err)
+{
+    epy_peer_config defaults = EPY_PEER_CONFIG_INIT;
+    int rc;
+
+    if (cfg == NULL)
+        cfg = &defaults;
+    rc = check_config(cfg, ret_err);
+    if (rc < 0)
+        return rc;
+    return peer_new(tr, cfg, NULL, NULL, ret_peer, ret_err);
 }

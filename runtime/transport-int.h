@@ -47,6 +47,9 @@ struct epy__transport {
 /* A transport on a connected stream socket; takes @fd. NULL on ENOMEM. */
 epy__transport *epy__transport_fd_new(int fd);
 
+/* A transport that discards what is sent and delivers nothing. */
+epy__transport *epy__transport_null_new(void);
+
 /* Two connected in-process transports. Returns 0 or EPY_ENOMEM/ESYSTEM. */
 int epy__transport_queue_pair(epy__transport **a, epy__transport **b);
 

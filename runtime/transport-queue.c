@@ -195,3 +195,84 @@ fail:
     shared_free(q);
     return EPY_ENOMEM;
 }
+
+/* --- the null transport: sends vanish, recv waits for shutdown --------- */
+
+typedef struct null_transport {
+    epy__transport base;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    bool closed;
+} null_transport;
+
+static int
+null_sendv(epy__transport *t, struct iovec *iov, int n)
+{
+    null_transport *nt = (null_transport *) t;
+    bool closed;
+
+    (void) iov;
+    (void) n;
+    pthread_mutex_lock(&nt->lock);
+    closed = nt->closed;
+    pthread_mutex_unlock(&nt->lock);
+    return closed ? -EPIPE : 0;
+}
+
+static ssize_t
+null_recv(epy__transport *t, void *buf, size_t len)
+{
+    null_transport *nt = (null_transport *) t;
+
+    (void) buf;
+    (void) len;
+    pthread_mutex_lock(&nt->lock);
+    while (!nt->closed)
+        pthread_cond_wait(&nt->cond, &nt->lock);
+    pthread_mutex_unlock(&nt->lock);
+    return 0;
+}
+
+static void
+null_shutdown(epy__transport *t)
+{
+    null_transport *nt = (null_transport *) t;
+
+    pthread_mutex_lock(&nt->lock);
+    nt->closed = true;
+    pthread_cond_broadcast(&nt->cond);
+    pthread_mutex_unlock(&nt->lock);
+}
+
+static void
+null_destroy(epy__transport *t)
+{
+    null_transport *nt = (null_transport *) t;
+
+    if (nt == NULL)
+        return;
+    pthread_mutex_destroy(&nt->lock);
+    pthread_cond_destroy(&nt->cond);
+    free(nt);
+}
+
+static const epy__transport_ops null_ops = {
+    .name = "null",
+    .sendv = null_sendv,
+    .recv = null_recv,
+    .shutdown = null_shutdown,
+    .destroy = null_destroy,
+};
+
+epy__transport *
+epy__transport_null_new(void)
+{
+    null_transport *nt = calloc(1, sizeof *nt);
+
+    if (nt == NULL)
+        return NULL;
+    nt->base.ops = &null_ops;
+    pthread_mutex_init(&nt->lock, NULL);
+    pthread_cond_init(&nt->cond, NULL);
+    return &nt->base;
+}
