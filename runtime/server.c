@@ -49,7 +49,7 @@ struct epy_server {
     pthread_mutex_t lock;
     client *clients;            /* connected */
     client *dead;               /* ended, to be closed */
-    size_t nclients;
+    size_t nclients;            /* in either list */
     bool stopping;
     epy_listener listener;
     bool has_listener;
@@ -244,7 +244,6 @@ client_ended(epy_peer *peer, void *ctx)
             *pp = c->next;
             c->next = srv->dead;
             srv->dead = c;
-            srv->nclients--;
             break;
         }
     }
@@ -271,6 +270,9 @@ reap(epy_server *srv)
                                    srv->cfg.ctx);
         epy_peer_close(c->peer);
         free(c);
+        pthread_mutex_lock(&srv->lock);
+        srv->nclients--;
+        pthread_mutex_unlock(&srv->lock);
     }
 }
 

@@ -117,7 +117,10 @@ EPY_API int epy_server_serve_ns(epy_server *server, const char *ns,
 EPY_API void epy_server_set_listener(epy_server *server,
                                      const epy_listener *listener, void *ctx);
 
-/** The number of clients connected now. Thread safety: any thread. */
+/**
+ * The number of clients whose peers are open: connected, or gone but not
+ * yet closed by the server. Thread safety: any thread.
+ */
 EPY_API size_t epy_server_clients(epy_server *server);
 
 /**
