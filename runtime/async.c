@@ -5,6 +5,10 @@
  * References: the transaction table holds one while the transaction is
  * in it; the caller's handle holds one until epy_async_release(); a
  * queued callback and a completion in progress hold one each.
+ *
+ * A transaction leaves the table when its handle is released (the
+ * original's purge, made explicit); one whose caller took no handle
+ * leaves it once completed (after its callback, if it has one).
  */
 #include <config.h>
 
@@ -47,7 +51,9 @@ run_callback(epy__job *job)
     epy_async *a = EPY__CONTAINER(job, epy_async, job);
 
     a->callback(a, a->callback_ctx);
-    purge(a);
+    /* Without a handle nobody will release it: purge now. */
+    if (!a->user_handle)
+        purge(a);
     epy__async_unref(a);
 }
 
@@ -185,8 +191,7 @@ epy_async_release(epy_async *a)
     if (a == NULL)
         return NULL;
     epy__txn_fail(&a->peer->txn, &a->txn, EPY_ECANCELED);
-    if (a->callback == NULL)
-        purge(a);
+    purge(a);
     epy__async_unref(a);
     return NULL;
 }

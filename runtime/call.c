@@ -55,6 +55,7 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
             size_t plen)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    bool too_big = false;
     int rc;
 
     if (!call->solicited) {
@@ -68,6 +69,9 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
         }
         return 0;
     }
+    rc = epy__peer_check(call->peer);
+    if (rc < 0)
+        return rc;      /* nobody left to answer */
     if (atomic_load(&call->cancelled))
         return 0;       /* the caller gave up; it would drop the answer */
     env.has_txn = true;
@@ -79,6 +83,7 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
             return rc;
         epy__log(call->peer, EPY_LOG_WARNING,
                  "reply to '%s' of %zu bytes is too large", call->method, len);
+        too_big = true;
         code = EPY_ETOOBIG;
         message = "the reply exceeds the largest frame";
         type = NULL;
@@ -96,7 +101,8 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
         env.error_payload.len = plen;
     }
     rc = epy__peer_send(call->peer, &env, NULL, 0);
-    return rc;
+    /* A reply replaced by EPY_ETOOBIG still tells the handler so. */
+    return rc == 0 && too_big ? EPY_ETOOBIG : rc;
 }
 
 static int

@@ -274,7 +274,8 @@ struct epy_peer {
     epy__transport *tr;
     pthread_mutex_t wlock;
     atomic_int status;          /* 0: connected; else why it ended */
-    atomic_bool closing;
+    atomic_bool closing;        /* epy_peer_close() has begun */
+    atomic_bool leaving;        /* this end disconnects: the end is ECLOSED */
     atomic_bool remote_zlib;
     atomic_size_t remote_max_frame;
 

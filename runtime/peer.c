@@ -159,7 +159,7 @@ end_connection(epy_peer *peer, int code, const char *why)
     int status;
 
     /* The code may already be set (a failed write); it is final either way. */
-    set_status(peer, code);
+    set_status(peer, atomic_load(&peer->leaving) ? EPY_ECLOSED : code);
     status = epy__peer_check(peer);
 
     peer->tr->ops->shutdown(peer->tr);
@@ -770,6 +770,12 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     peer->tr = tr;
     if (o != NULL && o->handshake_timeout_ms > 0 && tr->ops->set_recv_timeout)
         tr->ops->set_recv_timeout(tr, o->handshake_timeout_ms);
+    /*
+     * The hello goes first, before the reader can end the connection:
+     * the other end always gets it, even when this end refuses its own.
+     * A failure shows as the end of the connection.
+     */
+    send_hello(peer);
     if (pthread_create(&peer->reader, NULL, reader_main, peer) != 0) {
         epy_error_set(err, EPY_ESYSTEM, "cannot start the reader thread");
         rc = EPY_ESYSTEM;
@@ -778,7 +784,6 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         goto fail;
     }
     peer->reader_started = true;
-    send_hello(peer);   /* a failure shows as the end of the connection */
     *ret = peer;
     return 0;
 
@@ -980,6 +985,7 @@ epy_peer_close(epy_peer *peer)
     if (peer == NULL)
         return NULL;
     atomic_store(&peer->closing, true);
+    atomic_store(&peer->leaving, true);
     stop_connection(peer);
     if (peer->reader_started) {
         pthread_join(peer->reader, NULL);
@@ -1009,6 +1015,7 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         return epy_error_set(ret_err, EPY_EPARAM, NULL);
     if (epy__peer_check(peer) != 0)
         return epy_error_set(ret_err, EPY_ECLOSED, "already disconnected");
+    atomic_store(&peer->leaving, true);
     if (solicited) {
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
         pthread_cond_t cond;

@@ -227,10 +227,10 @@ epy__registry_done(epy__registry *r, epy__target *t)
     if (t->entry == NULL)
         return;
     pthread_mutex_lock(&r->lock);
-    if (--t->entry->active == 0) {
-        pthread_cond_broadcast(&r->idle);
+    /* A remover may be waiting (it holds one count itself). */
+    pthread_cond_broadcast(&r->idle);
+    if (--t->entry->active == 0)
         maybe_free(r, t->entry);
-    }
     pthread_mutex_unlock(&r->lock);
     t->entry = NULL;
 }
