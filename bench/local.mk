@@ -11,16 +11,3 @@ BENCH_ROUNDS = $$(if test -n "$(BENCH_QUICK)"; then echo 20000; else echo 200000
 
 bench: %D%/pingpong$(EXEEXT)
 	@./%D%/pingpong$(EXEEXT) $(BENCH_ROUNDS)
-
-# Soak test: `make soak` (SOAK_SECONDS, SOAK_CLIENTS); never part of check.
-SOAK_SECONDS = 120
-SOAK_CLIENTS = 6
-EXTRA_PROGRAMS += tests/soak
-tests_soak_SOURCES = tests/soak.c
-tests_soak_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
-tests_soak_LDADD = libepyrpc.la $(PTHREAD_LIBS)
-tests_soak_LDFLAGS = $(AM_LDFLAGS) -no-install
-
-soak: tests/soak$(EXEEXT)
-	./tests/soak$(EXEEXT) $(SOAK_SECONDS) $(SOAK_CLIENTS)
-.PHONY: soak

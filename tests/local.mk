@@ -36,3 +36,16 @@ check_PROGRAMS += %D%/check_server
 %C%_check_server_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_server_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_server_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# Soak test: `make soak` (SOAK_SECONDS, SOAK_CLIENTS); never part of check.
+SOAK_SECONDS = 120
+SOAK_CLIENTS = 6
+EXTRA_PROGRAMS += tests/soak
+tests_soak_SOURCES = tests/soak.c
+tests_soak_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
+tests_soak_LDADD = libepyrpc.la $(PTHREAD_LIBS)
+tests_soak_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+soak: tests/soak$(EXEEXT)
+	./tests/soak$(EXEEXT) $(SOAK_SECONDS) $(SOAK_CLIENTS)
+.PHONY: soak
