@@ -152,7 +152,9 @@ other_uid_client(const char *where)
     if (setgid(65534) < 0 || setuid(65534) < 0)
         return 10;
     rc = epy_connect(where, NULL, 5000, &peer, &err);
-    return rc == EPY_EDISCONNECTED && err.sys_errno == EACCES ? 0 : 11;
+    rc = rc == EPY_EDISCONNECTED && err.sys_errno == EACCES ? 0 : 11;
+    epy_error_clear(&err);
+    return rc;
 }
 
 static void
