@@ -298,6 +298,7 @@ struct epy_peer {
 
     pthread_t reader;
     bool reader_started;
+    bool paused;                /* under state_lock: wait for epy_peer_start() */
     void *user;
 
     /* backpressure: received calls waiting for a worker */

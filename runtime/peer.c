@@ -593,6 +593,11 @@ reader_main(void *arg)
     char why[256] = "";
     int rc;
 
+    pthread_mutex_lock(&peer->state_lock);
+    while (peer->paused && epy__peer_check(peer) == 0)
+        pthread_cond_wait(&peer->state_cond, &peer->state_lock);
+    pthread_mutex_unlock(&peer->state_lock);
+
     for (;;) {
         const uint8_t *p;
         size_t size;
@@ -726,6 +731,12 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         peer->cred = *cred;
         peer->has_cred = true;
     }
+    if (cfg->listener != NULL) {
+        peer->listener = *cfg->listener;
+        peer->listener_ctx = cfg->listener_ctx;
+    }
+    peer->cfg.listener = NULL;
+    peer->paused = cfg->start_paused;
     if (o != NULL) {
         if (o->listener != NULL) {
             peer->listener = *o->listener;
@@ -955,6 +966,24 @@ epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms, epy_error *ret_err)
     return rc;
 }
 
+int
+epy_peer_start(epy_peer *peer)
+{
+    int rc = 0;
+
+    if (peer == NULL)
+        return EPY_EPARAM;
+    pthread_mutex_lock(&peer->state_lock);
+    if (peer->paused) {
+        peer->paused = false;
+        pthread_cond_broadcast(&peer->state_cond);
+    } else {
+        rc = EPY_EPARAM;
+    }
+    pthread_mutex_unlock(&peer->state_lock);
+    return rc;
+}
+
 /* Stops the connection here: tells the other end, ends the reader. */
 static void
 stop_connection(epy_peer *peer)
@@ -968,6 +997,9 @@ stop_connection(epy_peer *peer)
     set_status(peer, EPY_ECLOSED);
     peer->tr->ops->shutdown(peer->tr);
     wake_queue(peer);
+    pthread_mutex_lock(&peer->state_lock);
+    pthread_cond_broadcast(&peer->state_cond);     /* a paused reader */
+    pthread_mutex_unlock(&peer->state_lock);
 }
 
 static void

@@ -280,9 +280,12 @@ static void
 accept_one(epy_server *srv)
 {
     epy__peer_opts o;
+    epy_peer_config pcfg = srv->cfg.peer;
     epy_error err = EPY_ERROR_INIT;
     client *c;
     int fd, rc;
+
+    pcfg.start_paused = false;     /* the shared handler table is ready */
 
     fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
@@ -333,7 +336,7 @@ accept_one(epy_server *srv)
      * client_ended() always finds it: hold the lock across creation.
      */
     pthread_mutex_lock(&srv->lock);
-    rc = epy__peer_new_fd(fd, &srv->cfg.peer, &o, &c->peer, &err);
+    rc = epy__peer_new_fd(fd, &pcfg, &o, &c->peer, &err);
     if (rc < 0) {
         pthread_mutex_unlock(&srv->lock);
         if (srv->cfg.peer.log != NULL)
@@ -668,7 +671,14 @@ epy_connect(const char *url, const epy_peer_config *cfg, int64_t timeout_ms,
     flags = fcntl(fd, F_GETFL);
     fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
     tune_socket(fd, a.family);
-    rc = epy_peer_new_fd(fd, cfg, &peer, ret_err);
+    {
+        epy_peer_config c = EPY_PEER_CONFIG_INIT;
+
+        if (cfg != NULL)
+            c = *cfg;
+        c.start_paused = false;     /* the server's hello must be read */
+        rc = epy_peer_new_fd(fd, &c, &peer, ret_err);
+    }
     if (rc < 0) {
         close(fd);
         return rc;

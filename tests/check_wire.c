@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -531,6 +533,63 @@ START_TEST(test_foreign_reply_dropped)
 }
 END_TEST
 
+static sem_t paused_sem;
+
+static int
+note_event(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) call;
+    (void) req;
+    (void) len;
+    (void) ctx;
+    sem_post(&paused_sem);
+    return 0;
+}
+
+/* A paused peer handles nothing until started: an event sent before its
+ * handler exists is not lost. The listener can come with the config. */
+START_TEST(test_start_paused)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_listener l = { NULL, NULL, NULL };
+    struct timespec ts;
+
+    sem_init(&paused_sem, 0, 0);
+    cfg.start_paused = true;
+    cfg.listener = &l;
+    ck_assert_int_eq(epy_pair_new(NULL, &cfg, &a, &b, NULL), 0);
+    ck_assert_int_eq(epy_api_open(a, "p", &api, NULL), 0);
+    ck_assert_int_eq(epy_api_send(api, "ev", "x", 1, NULL), 0);
+    /* Not started: b has not even seen a's hello. */
+    ck_assert_int_eq(epy_peer_wait_ready(b, 100, NULL), EPY_ETIMEDOUT);
+    ck_assert_int_eq(epy_peer_handle(b, "p.ev", note_event, NULL, NULL), 0);
+    ck_assert_int_eq(epy_peer_start(b), 0);
+    ck_assert_int_eq(epy_peer_start(b), EPY_EPARAM);
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ts.tv_sec += 5 * tu_slow();
+    ck_assert_int_eq(sem_timedwait(&paused_sem, &ts), 0);
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+    sem_destroy(&paused_sem);
+}
+END_TEST
+
+/* A paused peer can be closed without ever starting. */
+START_TEST(test_close_paused)
+{
+    epy_peer *a, *b;
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+
+    cfg.start_paused = true;
+    ck_assert_int_eq(epy_pair_new(&cfg, &cfg, &a, &b, NULL), 0);
+    epy_peer_close(a);
+    epy_peer_close(b);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -542,6 +601,8 @@ wire_suite(void)
     tcase_add_test(tc, test_hello_exchange);
     tcase_add_test(tc, test_fingerprint_match_and_other_interfaces);
     tcase_add_test(tc, test_item70_zlib_round_trips);
+    tcase_add_test(tc, test_start_paused);
+    tcase_add_test(tc, test_close_paused);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");

@@ -1,1 +1,28 @@
-# Runtime test suites (public API).
+# Runtime test suites (public API): peers, calls, handlers, concurrency.
+# Included from the top Makefile.am, so %D% is "tests".
+EPY_RT_TEST_SOURCES = %D%/rt-helpers.c %D%/rt-helpers.h \
+	%D%/testutil.c %D%/testutil.h
+
+check_PROGRAMS += %D%/check_peer
+%C%_check_peer_SOURCES = %D%/check_peer.c $(EPY_RT_TEST_SOURCES)
+%C%_check_peer_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_peer_LDADD = $(EPY_TEST_LIBS)
+%C%_check_peer_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_call
+%C%_check_call_SOURCES = %D%/check_call.c $(EPY_RT_TEST_SOURCES)
+%C%_check_call_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_call_LDADD = $(EPY_TEST_LIBS)
+%C%_check_call_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_handler
+%C%_check_handler_SOURCES = %D%/check_handler.c $(EPY_RT_TEST_SOURCES)
+%C%_check_handler_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_handler_LDADD = $(EPY_TEST_LIBS)
+%C%_check_handler_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_concurrency
+%C%_check_concurrency_SOURCES = %D%/check_concurrency.c $(EPY_RT_TEST_SOURCES)
+%C%_check_concurrency_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_concurrency_LDADD = $(EPY_TEST_LIBS)
+%C%_check_concurrency_LDFLAGS = $(EPY_TEST_LINKFLAGS)

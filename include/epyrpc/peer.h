@@ -15,6 +15,8 @@
 extern "C" {
 #endif
 
+struct epy_listener;
+
 /** Log levels of the messages passed to an epy_log_fn. */
 typedef enum epy_log_level {
     EPY_LOG_ERROR = 0,
@@ -47,9 +49,10 @@ typedef struct epy_interface {
  *                its own is covered by a spare worker, so nested calls
  *                never deadlock.
  * @max_frame:    largest frame sent or accepted, in bytes (default
- *                16 MiB). Larger sends fail with EPY_ETOOBIG; a larger
- *                frame from the other end closes the connection with
- *                EPY_EPROTO.
+ *                16 MiB). Sends larger than this end's limit, or than
+ *                the other end's (learnt from its hello), fail with
+ *                EPY_ETOOBIG and nothing is sent; a larger frame from the
+ *                other end closes the connection with EPY_EPROTO.
  * @max_pending:  most calls awaiting a reply at once (default 65536);
  *                beyond it calls fail with EPY_EBUSY.
  * @max_queued:   most received calls waiting for a worker (default 1024);
@@ -67,6 +70,12 @@ typedef struct epy_interface {
  * @close_timeout_ms: how long epy_peer_close() waits for running handlers
  *                (default 5000).
  * @log, @log_ctx: where log lines go (default: nowhere).
+ * @listener, @listener_ctx: the peer's listener from the start (NULL: the
+ *                default; see epy_peer_set_listener()). Copied.
+ * @start_paused: make the peer without reading anything yet, so that
+ *                handlers and listener are in place before the first
+ *                frame is handled; epy_peer_start() starts reading. (Not
+ *                for epy_connect(), which must read the server's hello.)
  */
 typedef struct epy_peer_config {
     int workers;
@@ -81,6 +90,9 @@ typedef struct epy_peer_config {
     int64_t close_timeout_ms;
     epy_log_fn log;
     void *log_ctx;
+    const struct epy_listener *listener;
+    void *listener_ctx;
+    bool start_paused;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -90,8 +102,9 @@ typedef struct epy_peer_config {
 
 #define EPY_PEER_CONFIG_INIT                                             \
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
-      EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED, EPY_ORIGIN_STANDARD, 0, 6, NULL, 0,       \
-      5000, NULL, NULL }
+      EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
+      EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
+      false }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).
@@ -174,6 +187,13 @@ EPY_API int epy_link_peer(epy_link *link, int side, const epy_peer_config *cfg,
  * Thread safety: serialize calls per object.
  */
 EPY_API void epy_link_close(epy_link *link);
+
+/**
+ * epy_peer_start - start reading on a peer made with @start_paused.
+ * Returns 0, or EPY_EPARAM if it was started already.
+ * Thread safety: any thread; once.
+ */
+EPY_API int epy_peer_start(epy_peer *peer);
 
 /**
  * epy_peer_wait_ready - wait until the other end's hello has arrived and

@@ -6,8 +6,10 @@
  * Lookup of an incoming method "a.b.m": the handler registered for
  * exactly "a.b.m"; else the catch-all of the innermost namespace that has
  * one ("a.b", then "a"); else the listener, with EPY_EUNSUPPORTED if some
- * enclosing namespace is known (registered, or holding a handler), or
- * EPY_EUNKNOWN if none is. (The original library looked at a parent's
+ * enclosing namespace is known, or EPY_EUNKNOWN if none is. A namespace
+ * is known when it was declared with epy_peer_serve_ns(), or holds a
+ * handler or catch-all at any depth below it: with only "a.b.m"
+ * registered, "a.x" and "a.b.y" are unsupported, "c.d" is unknown. (The original library looked at a parent's
  * catch-all before a child's handlers; here the most specific wins.)
  */
 #ifndef EPYRPC_SERVER_H
