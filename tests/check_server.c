@@ -118,6 +118,10 @@ client_run(const char *where, int id, int calls)
     return bad;
 }
 
+/* This program, for the clients to run (not /proc/self/exe: under
+ * valgrind that is valgrind itself). */
+static char self_path[4096];
+
 /*
  * Client processes run this program again (exec), so that they start
  * single-threaded: forking a process that has threads, then starting
@@ -134,7 +138,7 @@ spawn_client(const char *mode, const char *where, int id, int calls)
     pid = fork();
     ck_assert_int_ge(pid, 0);
     if (pid == 0) {
-        execl("/proc/self/exe", "check_server", mode, where, sid, scalls,
+        execl(self_path, "check_server", mode, where, sid, scalls,
               (char *) NULL);
         _exit(127);
     }
@@ -646,6 +650,8 @@ server_suite(void)
 int
 main(int argc, char **argv)
 {
+    if (realpath(argv[0], self_path) == NULL)
+        snprintf(self_path, sizeof self_path, "%s", argv[0]);
     if (argc == 5 && strcmp(argv[1], "--client") == 0)
         return client_run(argv[2], atoi(argv[3]), atoi(argv[4]));
     if (argc == 5 && strcmp(argv[1], "--other-uid") == 0)

@@ -41,6 +41,7 @@ typedef struct stats {
 } stats;
 
 static stats *st;
+static char self[4096];     /* this program, which the clients run */
 
 static int64_t
 now_ms(void)
@@ -200,7 +201,7 @@ client(const char *url, unsigned seed)
 }
 
 static pid_t
-spawn(const char *self, const char *url, const char *statfile, unsigned seed)
+spawn(const char *prog, const char *url, const char *statfile, unsigned seed)
 {
     char sseed[16];
     pid_t pid;
@@ -208,7 +209,7 @@ spawn(const char *self, const char *url, const char *statfile, unsigned seed)
     snprintf(sseed, sizeof sseed, "%u", seed);
     pid = fork();
     if (pid == 0) {
-        execl(self, self, "--client", url, statfile, sseed, (char *) NULL);
+        execl(prog, prog, "--client", url, statfile, sseed, (char *) NULL);
         _exit(127);
     }
     return pid;
@@ -249,6 +250,8 @@ main(int argc, char **argv)
     epy_error err = EPY_ERROR_INIT;
     int64_t end;
 
+    if (realpath(argv[0], self) == NULL)
+        snprintf(self, sizeof self, "%s", argv[0]);
     if (argc == 5 && strcmp(argv[1], "--client") == 0) {
         st = map_stats(argv[3], false);
         return st != NULL ? client(argv[2], (unsigned) atoi(argv[4])) : 3;
@@ -275,7 +278,7 @@ main(int argc, char **argv)
 
     /* Warm up: one client comes and goes, then take the baseline. */
     atomic_store(&st->stop, 0);
-    pids[0] = spawn("/proc/self/exe", url, statfile, 1);
+    pids[0] = spawn(self, url, statfile, 1);
     usleep(300000);
     atomic_store(&st->stop, 1);
     waitpid(pids[0], NULL, 0);
@@ -287,7 +290,7 @@ main(int argc, char **argv)
 
     srand((unsigned) getpid());
     for (int i = 0; i < nclients; i++)
-        pids[i] = spawn("/proc/self/exe", url, statfile, (unsigned) rand());
+        pids[i] = spawn(self, url, statfile, (unsigned) rand());
     end = now_ms() + seconds * 1000;
     while (now_ms() < end) {
         int victim = rand() % nclients;
@@ -296,7 +299,7 @@ main(int argc, char **argv)
         kill(pids[victim], SIGKILL);
         waitpid(pids[victim], NULL, 0);
         kills++;
-        pids[victim] = spawn("/proc/self/exe", url, statfile, (unsigned) rand());
+        pids[victim] = spawn(self, url, statfile, (unsigned) rand());
     }
     atomic_store(&st->stop, 1);
     for (int i = 0; i < nclients; i++) {
