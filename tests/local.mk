@@ -1,6 +1,8 @@
 # Check suites, run by `make check` through the automake test harness.
+# Verbose Check output: one line per test case, which tests/summary.sh
+# counts. EPY_TEST_ENV adds settings (check-valgrind, check-tsan).
 EPY_TEST_ENV =
-AM_TESTS_ENVIRONMENT = export $(EPY_TEST_ENV) EPY_TEST_ENV_SET=1;
+AM_TESTS_ENVIRONMENT = export CK_VERBOSITY=verbose $(EPY_TEST_ENV);
 TESTS += $(check_PROGRAMS)
 
 EPY_TEST_CCFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(PTHREAD_CFLAGS)

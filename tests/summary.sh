@@ -1,42 +1,48 @@
 #!/bin/sh
-# Sums the results of `make check` runs, counting Check test cases rather
-# than programs: for each test the harness ran (a .trs file), the Check
-# summary line "NN%: Checks: N, Failures: F, Errors: E" of its .log gives
-# the passed and failed cases; a test without one (a script, or a program
-# that died before its summary) counts as one case from its .trs result.
-# A program whose cases all passed but which failed anyway (valgrind, a
-# sanitizer, a crash at exit) adds one failure.
+# Sums the results of `make check` runs in one or more build folders,
+# counting test cases, not programs. The suites run with
+# CK_VERBOSITY=verbose, so each Check test case leaves one line
+# "FILE:LINE:R:TCASE:TEST:N: ..." (R: P passed, F failed, E error) in
+# its program's .log. A test case that ran in several builds (the plain
+# one and the sanitizer one) counts once: as failed if it failed in any.
+# A program without such lines (a script, an example, a program that died
+# before its first case) counts as one case, from its .trs result; a
+# program whose cases all passed but which failed anyway (valgrind, a
+# sanitizer at exit) adds one failure of its own.
 #
 # Usage: tests/summary.sh BUILD_DIR...
-# Prints "N passed, N failed[, N skipped]" and exits 1 if any failed.
+# Prints "N passed, N failed[, N skipped]"; exits 1 if any failed.
 set -u
-passed=0 failed=0 skipped=0
+tmp=$(mktemp)
+trap 'rm -f "$tmp"' EXIT
 for dir in "$@"; do
     for trs in $(find "$dir" -name '*.trs' 2>/dev/null | sort); do
         log=${trs%.trs}.log
+        prog=$(basename "${trs%.trs}")
         result=$(sed -n 's/^:test-result: *//p' "$trs" | head -n 1)
-        line=$(grep -E '^[0-9]+%: Checks: [0-9]+' "$log" 2>/dev/null | tail -n 1)
-        if [ -n "$line" ]; then
-            n=$(echo "$line" | sed 's/.*Checks: \([0-9]*\).*/\1/')
-            f=$(echo "$line" | sed 's/.*Failures: \([0-9]*\).*/\1/')
-            e=$(echo "$line" | sed 's/.*Errors: \([0-9]*\).*/\1/')
-            passed=$((passed + n - f - e))
-            failed=$((failed + f + e))
+        cases=$(grep -cE '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:' "$log" 2>/dev/null)
+        if [ "${cases:-0}" -gt 0 ]; then
+            grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:' "$log" |
+                awk -F: -v p="$prog" '{ print p "/" $4 "/" $5, $3 }' >> "$tmp"
+            bad=$(grep -cE '^[^:]+:[0-9]+:[FE]:' "$log")
             case $result in
-                FAIL|ERROR|XPASS) [ $((f + e)) -eq 0 ] && failed=$((failed + 1)) ;;
+                FAIL|ERROR|XPASS) [ "$bad" -eq 0 ] && echo "$prog/(exit:$dir) F" >> "$tmp" ;;
             esac
         else
             case $result in
-                PASS|XFAIL) passed=$((passed + 1)) ;;
-                SKIP) skipped=$((skipped + 1)) ;;
-                *) failed=$((failed + 1)) ;;
+                PASS|XFAIL) echo "$prog/(program) P" >> "$tmp" ;;
+                SKIP) echo "$prog/(program) S" >> "$tmp" ;;
+                *) echo "$prog/(program) F" >> "$tmp" ;;
             esac
         fi
     done
 done
-if [ "$skipped" -gt 0 ]; then
-    echo "$passed passed, $failed failed, $skipped skipped"
-else
-    echo "$passed passed, $failed failed"
-fi
-[ "$failed" -eq 0 ]
+# One line per case: failed if any run failed, else skipped if skipped.
+sort "$tmp" | awk '
+    { st = $2 == "E" ? "F" : $2
+      if (!($1 in r) || st == "F" || (st == "S" && r[$1] == "P")) r[$1] = st }
+    END { p = f = s = 0
+          for (k in r) { if (r[k] == "P") p++; else if (r[k] == "F") f++; else s++ }
+          if (s > 0) printf "%d passed, %d failed, %d skipped\n", p, f, s
+          else printf "%d passed, %d failed\n", p, f
+          exit f > 0 }'
