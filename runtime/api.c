@@ -456,6 +456,34 @@ fail:
     return call_failed(rc, full, req_len, err);
 }
 
+/*
+ * The common start of epy_api_call_async() and epy_api_invoke(): checks,
+ * settings, and an unsolicited call sent as an event. Returns < 0 on
+ * failure, 1 if the event was sent (nothing more to do), 0 to go on.
+ */
+static int
+begin_async(epy_api *api, const char *method, const void *req,
+            size_t req_len, const epy_call_opts *opts, char *full,
+            settings *s, epy_async **ret_async, epy_error *err)
+{
+    int rc;
+
+    if (ret_async != NULL)
+        *ret_async = NULL;
+    rc = prepare(api, method, req, req_len, opts, full, s, err);
+    if (rc < 0)
+        return rc;
+    if (!s->solicited) {
+        rc = send_event(api, full, req, req_len, err);
+        return rc < 0 ? rc : 1;
+    }
+    if (ret_async == NULL && (opts == NULL || (opts->callback == NULL
+                                               && opts->sem == NULL)))
+        return epy_error_set(err, EPY_EPARAM,
+                             "an async call needs a handle, a callback or a semaphore");
+    return 0;
+}
+
 int
 epy_api_call_async(epy_api *api, const char *method, const void *req,
                    size_t req_len, const epy_call_opts *opts,
@@ -465,17 +493,10 @@ epy_api_call_async(epy_api *api, const char *method, const void *req,
     settings s;
     int rc;
 
-    if (ret_async != NULL)
-        *ret_async = NULL;
-    rc = prepare(api, method, req, req_len, opts, full, &s, ret_err);
-    if (rc < 0)
-        return rc;
-    if (!s.solicited)
-        return send_event(api, full, req, req_len, ret_err);
-    if (ret_async == NULL && (opts == NULL || (opts->callback == NULL
-                                               && opts->sem == NULL)))
-        return epy_error_set(ret_err, EPY_EPARAM,
-                             "an async call needs a handle, a callback or a semaphore");
+    rc = begin_async(api, method, req, req_len, opts, full, &s, ret_async,
+                     ret_err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     return call_async(api, full, &s, req, req_len, opts, ret_async, ret_err);
 }
 
@@ -490,17 +511,10 @@ epy_api_invoke(epy_api *api, const char *method, const void *req,
     bool sync;
     int rc;
 
-    if (ret_async != NULL)
-        *ret_async = NULL;
-    rc = prepare(api, method, req, req_len, opts, full, &s, ret_err);
-    if (rc < 0)
-        return rc;
-    if (!s.solicited)
-        return send_event(api, full, req, req_len, ret_err);
-    if (ret_async == NULL && (opts == NULL || (opts->callback == NULL
-                                               && opts->sem == NULL)))
-        return epy_error_set(ret_err, EPY_EPARAM,
-                             "invoke needs a handle, a callback or a semaphore");
+    rc = begin_async(api, method, req, req_len, opts, full, &s, ret_async,
+                     ret_err);
+    if (rc != 0)
+        return rc < 0 ? rc : 0;
     sync = s.mode == EPY_SYNC && (opts == NULL || opts->callback == NULL);
     rc = call_async(api, full, &s, req, req_len, opts,
                     ret_async != NULL || sync ? &a : NULL, ret_err);

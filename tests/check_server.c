@@ -20,6 +20,7 @@
 
 #include "peer-int.h"
 #include "testutil.h"
+#include "wire-helpers.h"
 
 static tu_resources res;
 static char dir[64];
@@ -280,48 +281,6 @@ raw_connect(const char *where)
     return fd;
 }
 
-static void
-raw_send(int fd, const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n > 0) {
-        ssize_t w = send(fd, b, n, MSG_NOSIGNAL);
-
-        if (w <= 0)
-            return;     /* dropped already: fine */
-        b += w;
-        n -= (size_t) w;
-    }
-}
-
-static void
-raw_frame(int fd, Epyrpc__Envelope *env)
-{
-    size_t n = epyrpc__envelope__get_packed_size(env);
-    uint8_t *buf = malloc(n + 4);
-
-    buf[0] = (uint8_t) n;
-    buf[1] = (uint8_t) (n >> 8);
-    buf[2] = (uint8_t) (n >> 16);
-    buf[3] = (uint8_t) (n >> 24);
-    epyrpc__envelope__pack(env, buf + 4);
-    raw_send(fd, buf, n + 4);
-    free(buf);
-}
-
-static void
-raw_hello(int fd)
-{
-    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-    Epyrpc__Hello h = EPYRPC__HELLO__INIT;
-
-    h.version = EPY_PROTOCOL_VERSION;
-    env.kind = EPYRPC__KIND__HELLO;
-    env.hello = &h;
-    raw_frame(fd, &env);
-}
-
 /* True once the server has closed @fd's connection (read gives EOF). */
 static bool
 raw_dropped(int fd, int64_t within_ms)
@@ -367,8 +326,8 @@ START_TEST(test_garbage_client_dropped)
 
     start_server(url, NULL);
     fd = raw_connect(url);
-    raw_hello(fd);
-    raw_send(fd, junk, sizeof junk - 1);
+    tw_send_hello(fd, EPY_PROTOCOL_VERSION, NULL, false);
+    tw_write_all(fd, junk, sizeof junk - 1);
     ck_assert(raw_dropped(fd, 5000 * tu_slow()));
     close(fd);
     good_client_meanwhile();
@@ -382,8 +341,8 @@ START_TEST(test_huge_length_dropped)
 
     start_server(url, NULL);
     fd = raw_connect(url);
-    raw_hello(fd);
-    raw_send(fd, huge, sizeof huge);
+    tw_send_hello(fd, EPY_PROTOCOL_VERSION, NULL, false);
+    tw_write_all(fd, huge, sizeof huge);
     ck_assert(raw_dropped(fd, 5000 * tu_slow()));
     close(fd);
     good_client_meanwhile();
@@ -397,8 +356,8 @@ START_TEST(test_half_frame_client)
 
     start_server(url, NULL);
     fd = raw_connect(url);
-    raw_hello(fd);
-    raw_send(fd, half, sizeof half);
+    tw_send_hello(fd, EPY_PROTOCOL_VERSION, NULL, false);
+    tw_write_all(fd, half, sizeof half);
     /* The stalled client costs its own reader only. */
     good_client_meanwhile();
     {
@@ -431,7 +390,7 @@ START_TEST(test_client_never_reads)
     start_server(url, &cfg);
     fd = raw_connect(url);
     setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof small);
-    raw_hello(fd);
+    tw_send_hello(fd, EPY_PROTOCOL_VERSION, NULL, false);
     env.kind = EPYRPC__KIND__CALL;
     env.method = (char *) "t.echo";
     env.has_payload = true;
@@ -441,7 +400,7 @@ START_TEST(test_client_never_reads)
     /* Many large calls whose replies it never reads. */
     for (int i = 1; i <= 64; i++) {
         env.txn = (uint64_t) i;
-        raw_frame(fd, &env);
+        tw_send_env(fd, &env);
     }
     good_client_meanwhile();
     /* Without reading anything: the server gives up on it. */

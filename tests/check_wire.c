@@ -17,6 +17,7 @@
 
 #include "peer-int.h"
 #include "testutil.h"
+#include "wire-helpers.h"
 
 /* A peer on one end of a socketpair; the test speaks raw on the other. */
 static epy_peer *peer;
@@ -63,90 +64,28 @@ teardown(void)
 }
 
 static void
-write_all(const void *p, size_t n)
-{
-    const uint8_t *b = p;
-
-    while (n > 0) {
-        ssize_t w = send(raw, b, n, MSG_NOSIGNAL);
-
-        ck_assert_int_gt(w, 0);
-        b += w;
-        n -= (size_t) w;
-    }
-}
-
-static void
 send_env(Epyrpc__Envelope *env)
 {
-    size_t n = epyrpc__envelope__get_packed_size(env);
-    uint8_t *buf = malloc(n + 4);
-
-    buf[0] = (uint8_t) n;
-    buf[1] = (uint8_t) (n >> 8);
-    buf[2] = (uint8_t) (n >> 16);
-    buf[3] = (uint8_t) (n >> 24);
-    epyrpc__envelope__pack(env, buf + 4);
-    write_all(buf, n + 4);
-    free(buf);
+    tw_send_env(raw, env);
 }
 
 static void
 send_hello(uint32_t version, const char *iface, bool zlib)
 {
-    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-    Epyrpc__Hello h = EPYRPC__HELLO__INIT;
-    char *ifaces[1] = { (char *) iface };
-
-    h.version = version;
-    h.n_interfaces = iface != NULL;
-    h.interfaces = ifaces;
-    h.has_zlib = true;
-    h.zlib = zlib;
-    env.kind = EPYRPC__KIND__HELLO;
-    env.hello = &h;
-    send_env(&env);
+    tw_send_hello(raw, version, iface, zlib);
 }
 
-/* Reads one frame from the raw end; NULL at the end of the stream. */
 static Epyrpc__Envelope *
 read_env(void)
 {
-    uint8_t hdr[4];
-    size_t n, got = 0;
-    uint8_t *buf;
-    Epyrpc__Envelope *env;
-
-    while (got < 4) {
-        ssize_t r = read(raw, hdr + got, 4 - got);
-
-        if (r <= 0)
-            return NULL;
-        got += (size_t) r;
-    }
-    n = hdr[0] | (size_t) hdr[1] << 8 | (size_t) hdr[2] << 16
-        | (size_t) hdr[3] << 24;
-    buf = malloc(n ? n : 1);
-    for (got = 0; got < n;) {
-        ssize_t r = read(raw, buf + got, n - got);
-
-        ck_assert_int_gt(r, 0);
-        got += (size_t) r;
-    }
-    env = epyrpc__envelope__unpack(NULL, n, buf);
-    free(buf);
-    ck_assert_ptr_nonnull(env);
-    return env;
+    return tw_read_env(raw);
 }
 
-/* Reads frames until the stream ends; true if it ended. */
+/* Reads frames until the stream ends; true once it has. */
 static bool
 read_until_eof(void)
 {
-    Epyrpc__Envelope *env;
-
-    while ((env = read_env()) != NULL)
-        epyrpc__envelope__free_unpacked(env, NULL);
+    tw_read_until_eof(raw);
     return true;
 }
 
@@ -264,7 +203,7 @@ garbage_case(const void *bytes, size_t n, bool hello_first, int expect)
         epyrpc__envelope__free_unpacked(env, NULL);
     }
     t0 = tu_now_ms();
-    write_all(bytes, n);
+    tw_write_all(raw, bytes, n);
     pthread_join(c.th, NULL);
     ck_assert_int_lt(tu_now_ms() - t0, 2000 * tu_slow());
     ck_assert_int_eq(c.rc, expect);
@@ -310,7 +249,7 @@ START_TEST(test_half_frame_then_close)
     c.api = api;
     pthread_create(&c.th, NULL, call_main, &c);
     epyrpc__envelope__free_unpacked(read_env(), NULL);
-    write_all(half, sizeof half);
+    tw_write_all(raw, half, sizeof half);
     shutdown(raw, SHUT_WR);
     pthread_join(c.th, NULL);
     ck_assert_int_eq(c.rc, EPY_EDISCONNECTED);

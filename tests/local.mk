@@ -28,13 +28,15 @@ check_PROGRAMS += %D%/check_txn
 %C%_check_txn_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
 check_PROGRAMS += %D%/check_wire
-%C%_check_wire_SOURCES = %D%/check_wire.c %D%/testutil.c %D%/testutil.h
+%C%_check_wire_SOURCES = %D%/check_wire.c %D%/testutil.c %D%/testutil.h \
+	%D%/wire-helpers.c %D%/wire-helpers.h
 %C%_check_wire_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_wire_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_wire_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
 check_PROGRAMS += %D%/check_server
-%C%_check_server_SOURCES = %D%/check_server.c %D%/testutil.c %D%/testutil.h
+%C%_check_server_SOURCES = %D%/check_server.c %D%/testutil.c %D%/testutil.h \
+	%D%/wire-helpers.c %D%/wire-helpers.h
 %C%_check_server_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_server_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_server_LDFLAGS = $(EPY_TEST_LINKFLAGS)
