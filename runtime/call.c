@@ -200,6 +200,11 @@ run_call(epy__job *job)
             rc = epy_listener_default_unhandled(call, call->target.reason,
                                                 call->req, call->req_len, ctx);
     }
+    /*
+     * The handler has returned: it no longer runs, even if it keeps the
+     * call (a removal of the handler need not wait for the answer).
+     */
+    epy__registry_done(peer->reg, &call->target);
     if (rc == EPY_DEFER) {
         prev = atomic_fetch_or(&call->state, EPY__CALL_DEFERRED);
         if (prev & EPY__CALL_ANSWERED)

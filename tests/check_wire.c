@@ -529,6 +529,46 @@ START_TEST(test_close_paused)
 }
 END_TEST
 
+static epy_call *kept;
+
+static int
+keep(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) req;
+    (void) len;
+    (void) ctx;
+    kept = call;
+    return EPY_DEFER;
+}
+
+/* A kept (deferred) call does not pin its handler: removing the handler
+ * returns although the call is still unanswered. */
+START_TEST(test_unregister_with_deferred_call)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    epy_call_opts o = EPY_CALL_OPTS_INIT;
+    int64_t t0;
+
+    ck_assert_int_eq(epy_pair_new(NULL, NULL, &a, &b, NULL), 0);
+    ck_assert_int_eq(epy_peer_handle(b, "k.keep", keep, NULL, NULL), 0);
+    ck_assert_int_eq(epy_api_open(a, "k", &api, NULL), 0);
+    o.timeout_ms = 200;
+    ck_assert_int_eq(epy_api_call(api, "keep", NULL, 0, &o, NULL, NULL),
+                     EPY_ETIMEDOUT);
+    ck_assert_ptr_nonnull(kept);
+    t0 = tu_now_ms();
+    ck_assert_int_eq(epy_peer_handle(b, "k.keep", NULL, NULL, NULL), 0);
+    ck_assert_int_lt(tu_now_ms() - t0, 1000 * tu_slow());
+    /* The late answer is still accepted here, and dropped there. */
+    ck_assert_int_eq(epy_call_reply(kept, "late", 4), 0);
+    kept = NULL;
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -542,6 +582,7 @@ wire_suite(void)
     tcase_add_test(tc, test_item70_zlib_round_trips);
     tcase_add_test(tc, test_start_paused);
     tcase_add_test(tc, test_close_paused);
+    tcase_add_test(tc, test_unregister_with_deferred_call);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
