@@ -1,1 +1,74 @@
-# idlc tests: golden outputs, diagnostics, negative compiles, end to end.
+# idlc tests: golden outputs, diagnostics, limits and mutations (a Check
+# suite calling the compiler library), compile tests of generated code
+# (a script), and end to end through generated code.
+
+check_PROGRAMS += %D%/idlc/check_idlc
+%C%_idlc_check_idlc_SOURCES = %D%/idlc/check_idlc.c %D%/testutil.c \
+	%D%/testutil.h
+%C%_idlc_check_idlc_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/idlc \
+	-DIDLC_TEST_SRCDIR='"$(abs_top_srcdir)/tests/idlc"'
+%C%_idlc_check_idlc_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_idlc_check_idlc_LDADD = idlc/libidlc.la $(CHECK_LIBS)
+%C%_idlc_check_idlc_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# The compile tests run as a script with this build's paths filled in.
+check_SCRIPTS += %D%/idlc/compile-test
+TESTS += %D%/idlc/compile-test
+CLEANFILES += %D%/idlc/compile-test
+%D%/idlc/compile-test: %D%/idlc/compile-test.sh idlc/idlc$(EXEEXT) Makefile
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(SED) \
+	    -e 's|%%IDLC%%|$(abs_top_builddir)/idlc/idlc$(EXEEXT)|' \
+	    -e 's|%%PROTOC_C%%|$(PROTOC_C)|' \
+	    -e 's|%%CC%%|$(CC)|' \
+	    -e 's|%%CXX%%|$(CXX)|' \
+	    -e 's|%%TOP_SRCDIR%%|$(abs_top_srcdir)|' \
+	    -e 's|%%PROTOBUF_C_CFLAGS%%|$(PROTOBUF_C_CFLAGS)|' \
+	    $(srcdir)/%D%/idlc/compile-test.sh > $@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
+
+EXTRA_DIST += %D%/idlc/compile-test.sh %D%/idlc/ok %D%/idlc/bad \
+	%D%/idlc/limits \
+	%D%/idlc/compile
+
+# `make idlc-golden` rewrites the expected outputs of tests/idlc/ok after
+# an intended change of the generators; `make idlc-bad-errors` rewrites
+# the expected first diagnostic of each tests/idlc/bad file. Review the
+# difference (git diff) before committing it.
+# The expected outputs are kept as NAME.golden, so that they are not
+# taken for build products.
+idlc-golden: idlc/idlc$(EXEEXT)
+	cd $(srcdir)/tests/idlc/ok && rm -rf expected.new && mkdir expected.new && \
+	for f in *.idl; do \
+	    $(abs_top_builddir)/idlc/idlc$(EXEEXT) --no-protoc-c -o expected.new $$f \
+	    || exit 1; done && \
+	for g in expected.new/*; do mv $$g expected/$${g#expected.new/}.golden; done && \
+	rmdir expected.new
+idlc-bad-errors: idlc/idlc$(EXEEXT)
+	cd $(srcdir)/tests/idlc/bad && for f in *.idl; do \
+	    $(abs_top_builddir)/idlc/idlc$(EXEEXT) --no-protoc-c -o /tmp $$f \
+	    2>&1 >/dev/null | head -n 1 > $${f%.idl}.err; done
+.PHONY: idlc-golden idlc-bad-errors
+
+# End to end through generated code, across fork().
+%D%/idlc/e2e.stamp: %D%/idlc/e2e.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(top_builddir)/idlc/idlc$(EXEEXT) \
+	    --protoc-c='$(PROTOC_C)' -o %D%/idlc $(srcdir)/%D%/idlc/e2e.idl \
+	    && touch $@
+%D%/idlc/e2e.epy.c %D%/idlc/e2e.epy.h %D%/idlc/e2e.pb-c.c \
+	    %D%/idlc/e2e.pb-c.h: %D%/idlc/e2e.stamp
+	@test -f $@ || { rm -f %D%/idlc/e2e.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/idlc/e2e.stamp; }
+BUILT_SOURCES += %D%/idlc/e2e.epy.h %D%/idlc/e2e.pb-c.h
+CLEANFILES += %D%/idlc/e2e.epy.c %D%/idlc/e2e.epy.h %D%/idlc/e2e.pb-c.c \
+	%D%/idlc/e2e.pb-c.h %D%/idlc/e2e.proto %D%/idlc/e2e.stamp
+EXTRA_DIST += %D%/idlc/e2e.idl
+
+check_PROGRAMS += %D%/idlc/check_e2e
+%C%_idlc_check_e2e_SOURCES = %D%/idlc/check_e2e.c %D%/testutil.c \
+	%D%/testutil.h
+nodist_%C%_idlc_check_e2e_SOURCES = %D%/idlc/e2e.epy.c %D%/idlc/e2e.epy.h \
+	%D%/idlc/e2e.pb-c.c %D%/idlc/e2e.pb-c.h
+%C%_idlc_check_e2e_CPPFLAGS = $(AM_CPPFLAGS) -I%D%/idlc
+%C%_idlc_check_e2e_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
+%C%_idlc_check_e2e_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_e2e_LDFLAGS = $(EPY_TEST_LINKFLAGS)

@@ -1,5 +1,17 @@
 /*
- * epyrpc: support for the code idlc generates. Not for direct use.
+ * epyrpc: support for the code idlc generates. Not for direct use: the
+ * generated .epy.h and .epy.c files include it, and their typed functions
+ * are thin wrappers over the functions below.
+ *
+ * Values cross the wire as protobuf messages built and parsed by
+ * protobuf-c. The generated code describes the layout of each C type it
+ * defines (epy_gen_type, epy_gen_struct) next to the protobuf-c
+ * descriptor of its message; the functions here convert between the two
+ * layouts, so no encoder is written by hand or generated.
+ *
+ * Memory: every value these functions produce is allocated with malloc()
+ * and released with epy_gen_clear() (or the generated *_clear()
+ * functions); strings are NUL-terminated.
  */
 #ifndef EPYRPC_GEN_H
 #define EPYRPC_GEN_H
@@ -9,6 +21,246 @@
 #ifdef __cplusplus
 extern "C" {
 #endif
+
+/* Bumped when generated code must be regenerated for this header. */
+#define EPY_GEN_ABI 1
+
+/*
+ * Returned by a typed handler that has answered its call itself: with a
+ * typed error (the generated *_raise() functions return it) or with its
+ * *_reply() function.
+ */
+#define EPY_GEN_ANSWERED 2
+#define EPY_GEN_RAISED EPY_GEN_ANSWERED
+
+/*
+ * Received messages nested deeper than this are refused (EPY_EPROTO):
+ * decoding recurses once per level.
+ */
+#define EPY_GEN_MAX_DEPTH 256
+
+/* protobuf-c's message descriptor (from <protobuf-c/protobuf-c.h>). */
+struct ProtobufCMessageDescriptor;
+
+/** A byte string: the C type of IDL `bytes`. */
+typedef struct epy_bytes {
+    uint8_t *data;
+    size_t len;
+} epy_bytes;
+
+/* The kinds of value the generated layouts hold. */
+typedef enum epy_gen_kind {
+    EPY_GEN_BOOL, EPY_GEN_INT8, EPY_GEN_INT16, EPY_GEN_INT32, EPY_GEN_INT64,
+    EPY_GEN_UINT8, EPY_GEN_UINT16, EPY_GEN_UINT32, EPY_GEN_UINT64,
+    EPY_GEN_FLOAT, EPY_GEN_DOUBLE, EPY_GEN_STRING, EPY_GEN_BYTES,
+    EPY_GEN_ENUM, EPY_GEN_STRUCT, EPY_GEN_LIST, EPY_GEN_OPTIONAL,
+    EPY_GEN_MAP
+} epy_gen_kind;
+
+typedef struct epy_gen_type epy_gen_type;
+typedef struct epy_gen_struct epy_gen_struct;
+
+/*
+ * struct epy_gen_type - the C layout of one IDL type.
+ * @kind:   what it is.
+ * @size:   sizeof the C value (for lists: of the list header).
+ * @elem:   list and optional: the element; map: the value.
+ * @key:    map: the key.
+ * @st:     struct: its fields.
+ * @value_offset: optional: offset of `value` in { bool has; T value; };
+ *          map: offset of `value` in the entry { K key; V value; }.
+ * @entry_size: map: sizeof the entry.
+ *
+ * Lists are { size_t n; T *items; }, maps { size_t n; entry *items; },
+ * enums are int-sized, enumerations' values are not checked.
+ */
+struct epy_gen_type {
+    epy_gen_kind kind;
+    size_t size;
+    const epy_gen_type *elem;
+    const epy_gen_type *key;
+    const epy_gen_struct *st;
+    size_t value_offset;
+    size_t entry_size;
+};
+
+/* One field of a struct: its wire number, C offset and type. */
+typedef struct epy_gen_field {
+    uint32_t number;
+    size_t offset;
+    const epy_gen_type *type;
+} epy_gen_field;
+
+/*
+ * struct epy_gen_struct - a C struct and its protobuf message: a user
+ * struct or error, a method's arguments, or a method's result (one field
+ * numbered 1 at offset 0).
+ */
+struct epy_gen_struct {
+    const char *name;
+    const struct ProtobufCMessageDescriptor *pb;
+    size_t size;
+    size_t n_fields;
+    const epy_gen_field *fields;
+};
+
+/* Scalar and string layouts, shared by all generated code. */
+EPY_API extern const epy_gen_type epy_gen_type_bool;
+EPY_API extern const epy_gen_type epy_gen_type_int8;
+EPY_API extern const epy_gen_type epy_gen_type_int16;
+EPY_API extern const epy_gen_type epy_gen_type_int32;
+EPY_API extern const epy_gen_type epy_gen_type_int64;
+EPY_API extern const epy_gen_type epy_gen_type_uint8;
+EPY_API extern const epy_gen_type epy_gen_type_uint16;
+EPY_API extern const epy_gen_type epy_gen_type_uint32;
+EPY_API extern const epy_gen_type epy_gen_type_uint64;
+EPY_API extern const epy_gen_type epy_gen_type_float;
+EPY_API extern const epy_gen_type epy_gen_type_double;
+EPY_API extern const epy_gen_type epy_gen_type_string;
+EPY_API extern const epy_gen_type epy_gen_type_bytes;
+EPY_API extern const epy_gen_type epy_gen_type_enum;
+
+/* malloc() and free() for generated code (headers include no libc). */
+EPY_API void *epy_gen_alloc(size_t size);
+EPY_API void epy_gen_free(void *p);
+
+/* Frees @b's data and empties it; NULL is accepted. */
+EPY_API void epy_gen_bytes_clear(epy_bytes *b);
+
+/**
+ * epy_bytes_clear - free @b's data and empty it. NULL is accepted.
+ * Thread safety: serialize calls per object.
+ */
+static inline void
+epy_bytes_clear(epy_bytes *b)
+{
+    epy_gen_bytes_clear(b);
+}
+
+/**
+ * epy_gen_encode - encode the C value @value laid out as @st into @out.
+ * Returns 0, EPY_EPARAM (a NULL string or list items with n > 0) or
+ * EPY_ENOMEM.
+ */
+EPY_API int epy_gen_encode(const epy_gen_struct *st, const void *value,
+                           epy_buf *out);
+
+/**
+ * epy_gen_decode - decode @len bytes at @data into @value (laid out as
+ * @st, overwritten: it need not be initialised). On success the caller
+ * owns what @value points to (release with epy_gen_clear()); on failure
+ * @value is zeroed. Returns 0, EPY_EPROTO (malformed, or nested deeper
+ * than EPY_GEN_MAX_DEPTH) or EPY_ENOMEM.
+ */
+EPY_API int epy_gen_decode(const epy_gen_struct *st, const void *data,
+                           size_t len, void *value);
+
+/** epy_gen_clear - free what @value (laid out as @st) owns; zero it. */
+EPY_API void epy_gen_clear(const epy_gen_struct *st, void *value);
+
+/**
+ * epy_gen_call - a typed synchronous call: encode @args, call
+ * @api.@method, decode the reply into @ret_result (NULL for void
+ * methods; untouched on failure). Returns as epy_api_call(), or
+ * EPY_EPROTO for a reply that does not decode.
+ */
+EPY_API int epy_gen_call(epy_api *api, const char *method,
+                         const epy_gen_struct *args_st, const void *args,
+                         const epy_call_opts *opts,
+                         const epy_gen_struct *result_st, void *ret_result,
+                         epy_error *ret_err);
+
+/** epy_gen_call_async - as epy_api_call_async() with encoded @args. */
+EPY_API int epy_gen_call_async(epy_api *api, const char *method,
+                               const epy_gen_struct *args_st,
+                               const void *args, const epy_call_opts *opts,
+                               epy_async **ret_async, epy_error *ret_err);
+
+/** epy_gen_send - as epy_api_send() with encoded @args. */
+EPY_API int epy_gen_send(epy_api *api, const char *method,
+                         const epy_gen_struct *args_st, const void *args,
+                         epy_error *ret_err);
+
+/**
+ * epy_gen_result - the typed outcome of a completed asynchronous call:
+ * 0 with the decoded result in @ret_result (which the caller then owns),
+ * EPY_EPENDING, or the call's error with @ret_err filled.
+ */
+EPY_API int epy_gen_result(epy_async *async, const epy_gen_struct *result_st,
+                           void *ret_result, epy_error *ret_err);
+
+/**
+ * epy_gen_reply - answer @call with @result encoded as @result_st (NULL
+ * for void methods). Returns as epy_call_reply(), or EPY_ENOMEM (then the
+ * call is answered with EPY_ENOMEM).
+ */
+EPY_API int epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
+                          const void *result);
+
+/**
+ * epy_gen_finish - what a generated handler wrapper does with the typed
+ * handler's return value @rc: 0 answers with @result; EPY_GEN_RAISED
+ * means answered already; EPY_DEFER and negative codes pass through.
+ * Frees @result in every case. Returns the wrapper's return value.
+ */
+EPY_API int epy_gen_finish(epy_call *call, int rc,
+                           const epy_gen_struct *result_st, void *result);
+
+/**
+ * epy_gen_raise - answer @call with the typed error @type_name whose
+ * payload is @value laid out as @st. Returns EPY_GEN_RAISED.
+ */
+EPY_API int epy_gen_raise(epy_call *call, const char *type_name,
+                          const epy_gen_struct *st, const void *value,
+                          const char *message);
+
+/**
+ * epy_gen_error_get - if @err carries the error type @type_name, decode
+ * its payload into @ret_value (then owned by the caller) and return 0;
+ * EPY_ENOTFOUND if it carries another type (or none), EPY_EPROTO if the
+ * payload does not decode, EPY_EPARAM for NULL arguments.
+ */
+EPY_API int epy_gen_error_get(const epy_error *err, const char *type_name,
+                              const epy_gen_struct *st, void *ret_value);
+
+/* One typed handler of a table, as registered by epy_gen_serve(). */
+typedef struct epy_gen_handler {
+    const char *method;         /* relative to the namespace */
+    epy_handler_fn fn;          /* NULL: leave the method unhandled */
+} epy_gen_handler;
+
+/**
+ * epy_gen_serve - declare namespace @ns served on @peer and register
+ * each non-NULL handler of @h with @closure as its context. Takes
+ * ownership of @closure (freed with epy_gen_free()) on success and on
+ * failure. All or nothing: returns 0 or the first error (EPY_EEXIST if a
+ * method already has a handler, EPY_ENOMEM, EPY_EPARAM).
+ */
+EPY_API int epy_gen_serve(epy_peer *peer, const char *ns,
+                          const epy_gen_handler *h, size_t n, void *closure);
+
+/**
+ * epy_gen_unserve - undo epy_gen_serve() of @ns on @peer and free its
+ * closure. Returns 0 or EPY_ENOTFOUND.
+ */
+EPY_API int epy_gen_unserve(epy_peer *peer, const char *ns);
+
+/**
+ * epy_gen_apply - set @api's defaults from the IDL: @timeout_ms (or
+ * EPY_INHERIT), @solicited and @mode (or -1 to inherit).
+ */
+EPY_API int epy_gen_apply(epy_api *api, int64_t timeout_ms, int solicited,
+                          int mode);
+
+/**
+ * epy_gen_opts - merge a method's IDL settings under the caller's
+ * options: copies @opts (or EPY_CALL_OPTS_INIT) to @out and fills what
+ * the caller left inherited with @timeout_ms and @solicited.
+ * Returns @out.
+ */
+EPY_API const epy_call_opts *epy_gen_opts(const epy_call_opts *opts,
+                                          int64_t timeout_ms, int solicited,
+                                          epy_call_opts *out);
 
 #ifdef __cplusplus
 }

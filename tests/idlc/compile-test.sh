@@ -1,0 +1,114 @@
+#!/bin/sh
+# Compile tests of generated code:
+#  - every tests/idlc/ok and idl-examples file compiles warning-free with
+#    each C compiler found (strict flags), as C and its header as C++;
+#  - each compile/*.c fails to compile with -DWRONG for the reason its
+#    "expect:" line names, and compiles without it (its correct twin);
+#  - the idlc command line: --help, --version, bad usage.
+# The build substitutes the %%...%% values (see tests/idlc.mk).
+set -u
+
+IDLC='%%IDLC%%'
+PROTOC_C='%%PROTOC_C%%'
+CC='%%CC%%'
+CXX='%%CXX%%'
+TOP_SRCDIR='%%TOP_SRCDIR%%'
+PROTOBUF_C_CFLAGS='%%PROTOBUF_C_CFLAGS%%'
+
+here=$TOP_SRCDIR/tests/idlc
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/idlc-compile.XXXXXX") || exit 99
+trap 'rm -rf "$tmp"' EXIT INT TERM
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "PASS: $*"; }
+fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
+
+flags="-std=c11 -Wall -Wextra -Wpedantic -Werror -Wmissing-prototypes
+       -Wstrict-prototypes -Wshadow -I$TOP_SRCDIR/include -I$tmp
+       $PROTOBUF_C_CFLAGS"
+
+compilers=$CC
+for c in gcc clang; do
+    if command -v $c >/dev/null 2>&1 && [ "$c" != "$CC" ]; then
+        compilers="$compilers $c"
+    fi
+done
+
+# --- generated code compiles clean -------------------------------------------
+# Every file first (some import others), then every compiler on each.
+names=
+for idl in "$here"/ok/*.idl "$here"/limits/*.idl \
+        "$TOP_SRCDIR"/idl-examples/*.idl; do
+    name=$(basename "$idl" .idl)
+    if "$IDLC" --protoc-c="$PROTOC_C" -I "$here/ok" -o "$tmp" "$idl" \
+            > "$tmp/idlc.log" 2>&1; then
+        names="$names $name"
+    else
+        fail "idlc $name"; cat "$tmp/idlc.log"
+    fi
+done
+for name in $names; do
+    for cc in $compilers; do
+        # shellcheck disable=SC2086
+        if $cc $flags -c "$tmp/$name.epy.c" -o "$tmp/$name.$cc.o" \
+                > "$tmp/cc.log" 2>&1; then
+            pass "$cc $name.epy.c"
+        else
+            fail "$cc $name.epy.c"; cat "$tmp/cc.log"
+        fi
+    done
+    if [ -n "$CXX" ] && command -v "${CXX%% *}" >/dev/null 2>&1; then
+        printf '#include "%s.epy.h"\n' "$name" > "$tmp/hdr.cc"
+        if $CXX -Wall -Wextra -Werror -I"$TOP_SRCDIR/include" -I"$tmp" \
+                -c "$tmp/hdr.cc" -o "$tmp/hdr.o" > "$tmp/cc.log" 2>&1; then
+            pass "C++ $name.epy.h"
+        else
+            fail "C++ $name.epy.h"; cat "$tmp/cc.log"
+        fi
+    fi
+done
+
+# --- negative compile tests ----------------------------------------------------
+"$IDLC" --protoc-c="$PROTOC_C" -o "$tmp" "$here/ok/calc.idl" || fail "idlc calc"
+for src in "$here"/compile/*.c; do
+    name=$(basename "$src" .c)
+    expect=$(sed -n 's|^/\* expect: \(.*\) \*/$|\1|p' "$src")
+    for cc in $compilers; do
+        # shellcheck disable=SC2086
+        if $cc $flags -I"$here/compile" -DWRONG -c "$src" -o "$tmp/x.o" \
+                > "$tmp/err.log" 2>&1; then
+            fail "$cc $name: the wrong program compiled"
+        elif grep -Eq "$expect" "$tmp/err.log"; then
+            pass "$cc $name fails as expected"
+        else
+            fail "$cc $name failed, but not with /$expect/:"
+            cat "$tmp/err.log"
+        fi
+        # shellcheck disable=SC2086
+        if $cc $flags -I"$here/compile" -c "$src" -o "$tmp/x.o" \
+                > "$tmp/err.log" 2>&1; then
+            pass "$cc $name twin compiles"
+        else
+            fail "$cc $name twin does not compile:"; cat "$tmp/err.log"
+        fi
+    done
+done
+
+# --- the command line ------------------------------------------------------------
+if "$IDLC" --help | grep -q "usage: idlc"; then pass "--help"; else fail "--help"; fi
+if "$IDLC" --version | grep -q "^idlc (epyrpc) "; then pass "--version"; else fail "--version"; fi
+"$IDLC" --bogus > /dev/null 2>&1
+if [ $? -eq 2 ]; then pass "bad option exits 2"; else fail "bad option"; fi
+"$IDLC" "$here/bad/sem-unknown-type.idl" -o "$tmp" > /dev/null 2>&1
+if [ $? -eq 1 ]; then pass "bad input exits 1"; else fail "bad input"; fi
+if PROTOC_C=/nonexistent "$IDLC" -o "$tmp" "$here/ok/tree.idl" 2> "$tmp/e.log"; then
+    fail "\$PROTOC_C is not used"
+elif grep -q nonexistent "$tmp/e.log"; then
+    pass "\$PROTOC_C is used"
+else
+    fail "\$PROTOC_C error message"; cat "$tmp/e.log"
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
