@@ -57,6 +57,14 @@ quote_line(idlc_ctx *ctx, idlc_loc loc)
 static void
 vreport(idlc_ctx *ctx, idlc_loc loc, const char *kind, const char *fmt,
         va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 0)))
+#endif
+    ;
+
+static void
+vreport(idlc_ctx *ctx, idlc_loc loc, const char *kind, const char *fmt,
+        va_list ap)
 {
     if (loc.src != NULL)
         fprintf(ctx->diag, "%s:%d:%d: %s: ", loc.src->path, loc.line,
