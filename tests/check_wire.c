@@ -530,6 +530,7 @@ START_TEST(test_close_paused)
 END_TEST
 
 static epy_call *kept;
+static sem_t kept_sem;
 
 static int
 keep(epy_call *call, const uint8_t *req, size_t len, void *ctx)
@@ -538,6 +539,7 @@ keep(epy_call *call, const uint8_t *req, size_t len, void *ctx)
     (void) len;
     (void) ctx;
     kept = call;
+    sem_post(&kept_sem);
     return EPY_DEFER;
 }
 
@@ -550,12 +552,14 @@ START_TEST(test_unregister_with_deferred_call)
     epy_call_opts o = EPY_CALL_OPTS_INIT;
     int64_t t0;
 
+    sem_init(&kept_sem, 0, 0);
     ck_assert_int_eq(epy_pair_new(NULL, NULL, &a, &b, NULL), 0);
     ck_assert_int_eq(epy_peer_handle(b, "k.keep", keep, NULL, NULL), 0);
     ck_assert_int_eq(epy_api_open(a, "k", &api, NULL), 0);
     o.timeout_ms = 200;
     ck_assert_int_eq(epy_api_call(api, "keep", NULL, 0, &o, NULL, NULL),
                      EPY_ETIMEDOUT);
+    ck_assert_int_eq(sem_wait(&kept_sem), 0);   /* the handler has kept it */
     ck_assert_ptr_nonnull(kept);
     t0 = tu_now_ms();
     ck_assert_int_eq(epy_peer_handle(b, "k.keep", NULL, NULL, NULL), 0);
@@ -566,6 +570,7 @@ START_TEST(test_unregister_with_deferred_call)
     epy_api_close(api);
     epy_peer_close(a);
     epy_peer_close(b);
+    sem_destroy(&kept_sem);
 }
 END_TEST
 
