@@ -170,7 +170,11 @@ test_scalars(alltypes_api *api)
         return;
     CHECK(got.b == v.b && got.i8 == v.i8 && got.i16 == v.i16);
     CHECK(got.i32 == v.i32 && got.i64 == v.i64 && got.u8 == v.u8);
-    CHECK(got.u16 == v.u16 && got.u32 == v.u32 && got.u64 == v.u64);
+    /* One field a check: gcc may merge a chain of compares into wide
+     * loads that also read the padding, which memcheck reports. */
+    CHECK(got.u16 == v.u16);
+    CHECK(got.u32 == v.u32);
+    CHECK(got.u64 == v.u64);
     CHECK(got.f == v.f && got.d == v.d && strcmp(got.s, v.s) == 0);
     CHECK(got.raw.len == sizeof raw
           && memcmp(got.raw.data, raw, sizeof raw) == 0);
