@@ -176,6 +176,33 @@ enc_message(scratch **s, const epy_gen_struct *st,
     return enc_struct(s, st, cv, m);
 }
 
+/*
+ * The small integer types travel as protobuf's 32-bit ones: WIDEN copies
+ * the C value at cv into the protobuf slot, NARROW the other way (a
+ * received value too large for the C type is cut as a C conversion cuts
+ * it). Both return 0 from the enclosing function.
+ */
+#define WIDEN(ctype, pbtype)                                               \
+    do {                                                                   \
+        ctype x_;                                                          \
+        pbtype v_;                                                         \
+                                                                           \
+        memcpy(&x_, cv, sizeof x_);                                        \
+        v_ = x_;                                                           \
+        memcpy(slot, &v_, sizeof v_);                                      \
+        return 0;                                                          \
+    } while (0)
+#define NARROW(ctype, pbtype)                                              \
+    do {                                                                   \
+        pbtype v_;                                                         \
+        ctype x_;                                                          \
+                                                                           \
+        memcpy(&v_, slot, sizeof v_);                                      \
+        x_ = (ctype) v_;                                                   \
+        memcpy(cv, &x_, sizeof x_);                                        \
+        return 0;                                                          \
+    } while (0)
+
 /* Stores the C value @cv of type @t as one protobuf-c value at @slot. */
 static int
 enc_one(scratch **s, const epy_gen_type *t, const void *cv,
@@ -191,42 +218,14 @@ enc_one(scratch **s, const epy_gen_type *t, const void *cv,
         memcpy(slot, &v, sizeof v);
         return 0;
     }
-    case EPY_GEN_INT8: {
-        int8_t x;
-        int32_t v;
-
-        memcpy(&x, cv, sizeof x);
-        v = x;
-        memcpy(slot, &v, sizeof v);
-        return 0;
-    }
-    case EPY_GEN_INT16: {
-        int16_t x;
-        int32_t v;
-
-        memcpy(&x, cv, sizeof x);
-        v = x;
-        memcpy(slot, &v, sizeof v);
-        return 0;
-    }
-    case EPY_GEN_UINT8: {
-        uint8_t x;
-        uint32_t v;
-
-        memcpy(&x, cv, sizeof x);
-        v = x;
-        memcpy(slot, &v, sizeof v);
-        return 0;
-    }
-    case EPY_GEN_UINT16: {
-        uint16_t x;
-        uint32_t v;
-
-        memcpy(&x, cv, sizeof x);
-        v = x;
-        memcpy(slot, &v, sizeof v);
-        return 0;
-    }
+    case EPY_GEN_INT8:
+        WIDEN(int8_t, int32_t);
+    case EPY_GEN_INT16:
+        WIDEN(int16_t, int32_t);
+    case EPY_GEN_UINT8:
+        WIDEN(uint8_t, uint32_t);
+    case EPY_GEN_UINT16:
+        WIDEN(uint16_t, uint32_t);
     case EPY_GEN_INT32:
     case EPY_GEN_INT64:
     case EPY_GEN_UINT32:
@@ -457,42 +456,14 @@ dec_one(const epy_gen_type *t, const void *slot,
         memcpy(cv, &b, sizeof b);
         return 0;
     }
-    case EPY_GEN_INT8: {
-        int32_t v;
-        int8_t x;
-
-        memcpy(&v, slot, sizeof v);
-        x = (int8_t) v;
-        memcpy(cv, &x, sizeof x);
-        return 0;
-    }
-    case EPY_GEN_INT16: {
-        int32_t v;
-        int16_t x;
-
-        memcpy(&v, slot, sizeof v);
-        x = (int16_t) v;
-        memcpy(cv, &x, sizeof x);
-        return 0;
-    }
-    case EPY_GEN_UINT8: {
-        uint32_t v;
-        uint8_t x;
-
-        memcpy(&v, slot, sizeof v);
-        x = (uint8_t) v;
-        memcpy(cv, &x, sizeof x);
-        return 0;
-    }
-    case EPY_GEN_UINT16: {
-        uint32_t v;
-        uint16_t x;
-
-        memcpy(&v, slot, sizeof v);
-        x = (uint16_t) v;
-        memcpy(cv, &x, sizeof x);
-        return 0;
-    }
+    case EPY_GEN_INT8:
+        NARROW(int8_t, int32_t);
+    case EPY_GEN_INT16:
+        NARROW(int16_t, int32_t);
+    case EPY_GEN_UINT8:
+        NARROW(uint8_t, uint32_t);
+    case EPY_GEN_UINT16:
+        NARROW(uint16_t, uint32_t);
     case EPY_GEN_INT32:
     case EPY_GEN_INT64:
     case EPY_GEN_UINT32:
