@@ -662,6 +662,44 @@ def_clear(cgen *g, const idlc_type *t)
     S("}\n#endif\n\n");
 }
 
+/* Walks the declarations below @root in file order, entering namespaces. */
+typedef struct decl_walk {
+    const idlc_decl *stack[IDLC_MAX_DEPTH + 2];
+    size_t pos[IDLC_MAX_DEPTH + 2];
+    int sp;
+} decl_walk;
+
+static void
+walk_init(decl_walk *w, const idlc_decl *root)
+{
+    w->stack[0] = root;
+    w->pos[0] = 0;
+    w->sp = 0;
+}
+
+/* The next declaration that is not a namespace, or NULL at the end. */
+static const idlc_decl *
+walk_next(decl_walk *w)
+{
+    while (w->sp >= 0) {
+        const idlc_decl *ns = w->stack[w->sp];
+        const idlc_decl *d;
+
+        if (w->pos[w->sp] >= ns->n_items) {
+            w->sp--;
+            continue;
+        }
+        d = ns->items[w->pos[w->sp]++];
+        if (d->kind != DK_NAMESPACE)
+            return d;
+        if (w->sp + 1 < IDLC_MAX_DEPTH + 2) {
+            w->stack[++w->sp] = d;
+            w->pos[w->sp] = 0;
+        }
+    }
+    return NULL;
+}
+
 static void
 header_types(cgen *g)
 {
@@ -671,28 +709,11 @@ header_types(cgen *g)
     /* Enums first: they depend on nothing. */
     {
         /* Walk the tree in declaration order. */
-        const idlc_decl *stack[IDLC_MAX_DEPTH + 2];
-        size_t pos[IDLC_MAX_DEPTH + 2];
-        int sp = 0;
+        decl_walk w;
+        const idlc_decl *d;
 
-        stack[0] = &g->ctx->root;
-        pos[0] = 0;
-        while (sp >= 0) {
-            const idlc_decl *ns = stack[sp];
-            const idlc_decl *d;
-
-            if (pos[sp] >= ns->n_items) {
-                sp--;
-                continue;
-            }
-            d = ns->items[pos[sp]++];
-            if (d->kind == DK_NAMESPACE) {
-                if (sp + 1 < IDLC_MAX_DEPTH + 2) {
-                    stack[++sp] = d;
-                    pos[sp] = 0;
-                }
-                continue;
-            }
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
             if (d->kind != DK_ENUM || !mine(g, d))
                 continue;
             doc_block(g, idlc_printf(&g->ctx->arena, "%s - enum %s.",
@@ -713,28 +734,11 @@ header_types(cgen *g)
     }
     /* Forward declarations: every struct and generic of this file. */
     {
-        const idlc_decl *stack[IDLC_MAX_DEPTH + 2];
-        size_t pos[IDLC_MAX_DEPTH + 2];
-        int sp = 0;
+        decl_walk w;
+        const idlc_decl *d;
 
-        stack[0] = &g->ctx->root;
-        pos[0] = 0;
-        while (sp >= 0) {
-            const idlc_decl *ns = stack[sp];
-            const idlc_decl *d;
-
-            if (pos[sp] >= ns->n_items) {
-                sp--;
-                continue;
-            }
-            d = ns->items[pos[sp]++];
-            if (d->kind == DK_NAMESPACE) {
-                if (sp + 1 < IDLC_MAX_DEPTH + 2) {
-                    stack[++sp] = d;
-                    pos[sp] = 0;
-                }
-                continue;
-            }
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
             if ((d->kind == DK_STRUCT || d->kind == DK_ERROR) && mine(g, d)) {
                 P("typedef struct %s %s;\n", d->cname, d->cname);
                 any = true;
@@ -753,28 +757,11 @@ header_types(cgen *g)
         S("\n");
     /* Definitions, each after what it holds by value. */
     {
-        const idlc_decl *stack[IDLC_MAX_DEPTH + 2];
-        size_t pos[IDLC_MAX_DEPTH + 2];
-        int sp = 0;
+        decl_walk w;
+        const idlc_decl *d;
 
-        stack[0] = &g->ctx->root;
-        pos[0] = 0;
-        while (sp >= 0) {
-            const idlc_decl *ns = stack[sp];
-            const idlc_decl *d;
-
-            if (pos[sp] >= ns->n_items) {
-                sp--;
-                continue;
-            }
-            d = ns->items[pos[sp]++];
-            if (d->kind == DK_NAMESPACE) {
-                if (sp + 1 < IDLC_MAX_DEPTH + 2) {
-                    stack[++sp] = d;
-                    pos[sp] = 0;
-                }
-                continue;
-            }
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
             if ((d->kind == DK_STRUCT || d->kind == DK_ERROR) && mine(g, d)) {
                 dnode n;
 
