@@ -58,14 +58,20 @@ serve(epy_link *link)
 {
     epy_peer *peer = NULL;
     epy_listener listener = { NULL, NULL, on_disconnect };
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
     sem_t gone;
 
     sem_init(&gone, 0, 0);
-    if (epy_link_peer(link, EPY_LINK_NECK, NULL, &peer, NULL) < 0)
+    /* Paused until the handlers are in place: no call can come too early. */
+    cfg.start_paused = true;
+    cfg.origin = EPY_ORIGIN_NECK;
+    cfg.listener = &listener;
+    cfg.listener_ctx = &gone;
+    if (epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, NULL) < 0)
         return 1;
-    epy_peer_set_listener(peer, &listener, &gone);
     epy_peer_handle(peer, "demo.echo", echo, NULL, NULL);
     epy_peer_handle(peer, "demo.divide", divide, NULL, NULL);
+    epy_peer_start(peer);
     /* Serve until the parent goes away. */
     while (sem_wait(&gone) < 0)
         ;
