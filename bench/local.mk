@@ -1,13 +1,67 @@
-# Benchmarks: `make bench` builds and runs them; never part of `make check`.
-# BENCH_QUICK=1 runs a ten times shorter version.
-EXTRA_PROGRAMS += %D%/pingpong
-%C%_pingpong_SOURCES = %D%/pingpong.c %D%/bench-util.h
-%C%_pingpong_CFLAGS = $(AM_CFLAGS) $(PTHREAD_CFLAGS)
-%C%_pingpong_LDADD = libepyrpc.la $(PTHREAD_LIBS)
-%C%_pingpong_LDFLAGS = $(AM_LDFLAGS) -no-install
-CLEANFILES += $(EXTRA_PROGRAMS)
+# Benchmarks, never part of `make check`:
+#   make bench                 builds and runs everything, prints one table
+#                              and writes bench/results.csv (build folder)
+#   make bench BENCH_QUICK=1   the same with ten times fewer calls
+#   make bench-peers           only ZeroMQ and NNG beside the raw baseline
+#                              (bench/results-peers.csv)
+# BENCH_FLAGS passes more options to bench/bench (see bench/main.c), e.g.
+# BENCH_FLAGS=--only=rtt,rate.
+#
+# The peers are compiled by the rules below, at `make bench` time, only
+# when their libraries are installed: libzmq through pkg-config; NNG
+# through pkg-config or, as Debian's libnng-dev has no nng.pc, through
+# its header and -lnng. Nothing else in the build depends on them.
 
-BENCH_ROUNDS = $$(if test -n "$(BENCH_QUICK)"; then echo 20000; else echo 200000; fi)
+EXTRA_PROGRAMS += %D%/bench
+%C%_bench_SOURCES = %D%/main.c %D%/raw.c %D%/epy.c %D%/util.c %D%/bench.h
+nodist_%C%_bench_SOURCES = $(IDL_CALC)
+%C%_bench_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples
+%C%_bench_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(PTHREAD_CFLAGS)
+%C%_bench_LDADD = libepyrpc.la $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS) -lm
+%C%_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
+# epy.c includes the generated headers: make them first, even when
+# `make bench` is the first command after configure.
+%D%/bench-epy.$(OBJEXT): $(IDL_CALC)
 
-bench: %D%/pingpong$(EXEEXT)
-	@./%D%/pingpong$(EXEEXT) $(BENCH_ROUNDS)
+EXTRA_DIST += %D%/peer-zmq.c %D%/peer-nng.c
+CLEANFILES += %D%/bench$(EXEEXT) %D%/peer-zmq$(EXEEXT) \
+	%D%/peer-nng$(EXEEXT) %D%/results.csv %D%/results-peers.csv
+
+BENCH_FLAGS =
+BENCH_QUICK =
+# The options every run gets: the quick mode, idlc, the peers built.
+BENCH_ARGS = $$(test -z "$(BENCH_QUICK)" || echo --quick) \
+	--protoc-c='$(PROTOC_C)' \
+	$$(test -x idlc/idlc$(EXEEXT) && echo --idlc=idlc/idlc$(EXEEXT)) \
+	$$(test -x %D%/peer-zmq$(EXEEXT) && echo --zmq=%D%/peer-zmq$(EXEEXT)) \
+	$$(test -x %D%/peer-nng$(EXEEXT) && echo --nng=%D%/peer-nng$(EXEEXT))
+
+bench: %D%/bench$(EXEEXT) bench-peer-progs
+	@./%D%/bench$(EXEEXT) $(BENCH_ARGS) --csv=%D%/results.csv $(BENCH_FLAGS)
+
+bench-peers: %D%/bench$(EXEEXT) bench-peer-progs
+	@./%D%/bench$(EXEEXT) $(BENCH_ARGS) --only=peers \
+	    --csv=%D%/results-peers.csv $(BENCH_FLAGS)
+
+# Rebuilt at each run, so that a library removed since is not used.
+bench-peer-progs:
+	@rm -f %D%/peer-zmq$(EXEEXT) %D%/peer-nng$(EXEEXT)
+	@if flags=`$(PKG_CONFIG) --cflags --libs libzmq 2>/dev/null`; then \
+	    echo "  CCLD     %D%/peer-zmq$(EXEEXT)"; \
+	    $(COMPILE) -o %D%/peer-zmq$(EXEEXT) $(srcdir)/%D%/peer-zmq.c \
+	        $(srcdir)/%D%/util.c $$flags $(LDFLAGS) || exit 1; \
+	else \
+	    echo "bench: ZeroMQ rows skipped: libzmq3-dev is not installed"; \
+	fi
+	@if flags=`$(PKG_CONFIG) --cflags --libs nng 2>/dev/null` \
+	    || { echo '#include <nng/nng.h>' | $(CPP) $(CPPFLAGS) - \
+	        >/dev/null 2>&1 && flags=-lnng; }; then \
+	    echo "  CCLD     %D%/peer-nng$(EXEEXT)"; \
+	    $(COMPILE) -o %D%/peer-nng$(EXEEXT) $(srcdir)/%D%/peer-nng.c \
+	        $(srcdir)/%D%/util.c $$flags $(PTHREAD_LIBS) $(LDFLAGS) \
+	        || exit 1; \
+	else \
+	    echo "bench: NNG rows skipped: libnng-dev is not installed"; \
+	fi
+
+.PHONY: bench-peers bench-peer-progs

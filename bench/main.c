@@ -1,0 +1,886 @@
+/*
+ * `make bench`: runs every measurement, prints one table and writes
+ * bench/results.csv (metric,value,unit,baseline,ratio).
+ *
+ * Measurements come in groups: a raw baseline and the epyrpc figures
+ * compared with it (the "sides"). Each side runs 3 times and each
+ * figure is the median of its runs. Runs are interleaved: each round
+ * runs every side once, A B C A B C A B C, so that the machine's drift
+ * over time reaches every side alike. Every run is a fresh child
+ * process (it forks the other end itself), so that none inherits the
+ * heap, threads or CPU placement of another. The ratio is the median
+ * of the value divided by the median of its baseline. Beside each
+ * figure: CPU time and context switches per call, of every process
+ * taking part.
+ *
+ * Usage: bench [--quick] [--csv=FILE] [--only=GROUP,...] [--runs=N]
+ *              [--idlc=PATH] [--protoc-c=PATH] [--zmq=PATH] [--nng=PATH]
+ *              [--no-zmq=WHY] [--no-nng=WHY]
+ * Groups: rtt rate 64k events inproc threads memory idlc peers.
+ * --quick runs ten times fewer calls (the pending-call count and the
+ * idlc input stay as they are). The peers' rows need --zmq and --nng:
+ * the paths of bench/peer-zmq and bench/peer-nng, built by `make bench`
+ * when their libraries are there.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define MAX_RUNS 9
+#define MAX_ROWS 96
+
+static int runs = 3;            /* of each measurement */
+
+/* --- the table ------------------------------------------------------------ */
+
+typedef struct row {
+    const char *metric;
+    const char *what;           /* what is measured, and against what */
+    const char *unit;
+    double value, base;
+    double cpu, base_cpu;       /* us per call; < 0: none */
+    double csw, base_csw;       /* context switches per call; < 0: none */
+    bool has_value, has_base;
+    const char *skipped;        /* why there is no value */
+} row;
+
+static row rows[MAX_ROWS];
+static size_t nrows;
+
+static row *
+add_row(const char *metric, const char *unit, const char *what)
+{
+    row *r;
+
+    if (nrows == MAX_ROWS)
+        bench_die("too many rows");
+    r = &rows[nrows++];
+    memset(r, 0, sizeof *r);
+    r->metric = metric;
+    r->unit = unit;
+    r->what = what;
+    r->cpu = r->base_cpu = -1;
+    r->csw = r->base_csw = -1;
+    return r;
+}
+
+static void
+row_value(row *r, double value, double cpu)
+{
+    r->value = value;
+    r->has_value = true;
+    r->cpu = cpu;
+}
+
+static void
+row_base(row *r, double base, double cpu)
+{
+    r->base = base;
+    r->has_base = true;
+    r->base_cpu = cpu;
+}
+
+static void
+row_skip(const char *metric, const char *unit, const char *what,
+         const char *why)
+{
+    add_row(metric, unit, what)->skipped = why;
+}
+
+/* A number with a precision that suits its size. */
+static const char *
+num(char *buf, size_t len, double v)
+{
+    double a = v < 0 ? -v : v;
+
+    if (a >= 10000)
+        snprintf(buf, len, "%.0f", v);
+    else if (a >= 100)
+        snprintf(buf, len, "%.1f", v);
+    else if (a >= 1)
+        snprintf(buf, len, "%.2f", v);
+    else
+        snprintf(buf, len, "%.3f", v);
+    return buf;
+}
+
+static void
+print_table(const char *mode)
+{
+    char v[32], b[32], q[32], c[32], d[32], e[32], f2[32];
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    char model[128] = "unknown CPU";
+    FILE *f = fopen("/proc/cpuinfo", "r");
+
+    if (f != NULL) {
+        char line[256];
+
+        while (fgets(line, sizeof line, f) != NULL) {
+            char *colon = strchr(line, ':');
+
+            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
+                snprintf(model, sizeof model, "%s", colon + 2);
+                model[strcspn(model, "\n")] = '\0';
+                break;
+            }
+        }
+        fclose(f);
+    }
+    printf("\nepyrpc benchmark (%s): %ld CPUs, %s\n", mode, ncpu, model);
+    printf("Each figure is the median of %d runs, interleaved with its "
+           "baseline's; ratio = value / baseline.\n"
+           "cpu, csw: CPU time (us) and context switches per call of every "
+           "process taking part\n(getrusage), for the value and for the "
+           "baseline.\n\n", runs);
+    printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s\n", "metric", "value",
+           "unit", "baseline", "ratio", "cpu", "b.cpu", "csw", "b.csw",
+           "what (baseline)");
+    for (size_t i = 0; i < nrows; i++) {
+        row *r = &rows[i];
+
+        if (r->skipped != NULL) {
+            printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s: skipped, %s\n",
+                   r->metric, "-", r->unit, "", "", "", "", "", "", r->what,
+                   r->skipped);
+            continue;
+        }
+        printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s\n", r->metric,
+               num(v, sizeof v, r->value), r->unit,
+               r->has_base ? num(b, sizeof b, r->base) : "",
+               r->has_base && r->base != 0
+                   ? (snprintf(q, sizeof q, "%.2f", r->value / r->base), q)
+                   : "",
+               r->cpu >= 0 ? num(c, sizeof c, r->cpu) : "",
+               r->base_cpu >= 0 ? num(d, sizeof d, r->base_cpu) : "",
+               r->csw >= 0 ? (snprintf(e, sizeof e, "%.1f", r->csw), e) : "",
+               r->base_csw >= 0
+                   ? (snprintf(f2, sizeof f2, "%.1f", r->base_csw), f2) : "",
+               r->what);
+    }
+}
+
+static void
+write_csv(const char *path)
+{
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        bench_die("%s: %s", path, strerror(errno));
+    fprintf(f, "metric,value,unit,baseline,ratio\n");
+    for (size_t i = 0; i < nrows; i++) {
+        row *r = &rows[i];
+
+        fprintf(f, "%s,", r->metric);
+        if (r->has_value && r->skipped == NULL)
+            fprintf(f, "%.6g", r->value);
+        fprintf(f, ",%s,", r->unit);
+        if (r->has_base && r->skipped == NULL) {
+            fprintf(f, "%.6g,", r->base);
+            if (r->base != 0)
+                fprintf(f, "%.4f", r->value / r->base);
+        } else {
+            fputc(',', f);
+        }
+        fputc('\n', f);
+    }
+    if (fclose(f) != 0)
+        bench_die("%s: %s", path, strerror(errno));
+}
+
+/* --- medians of runs ----------------------------------------------------- */
+
+#define MED_CPU (-1)
+#define MED_CSW (-2)
+
+static double
+med(const bench_sample *s, int idx)
+{
+    double v[MAX_RUNS];
+
+    for (int r = 0; r < runs; r++)
+        v[r] = idx == MED_CPU ? s[r].cpu_us
+               : idx == MED_CSW ? s[r].csw : s[r].v[idx];
+    return bench_median(v, (size_t) runs);
+}
+
+static int64_t start_ns;
+
+/* --- the peers (programs built only when their libraries are there) ------ */
+
+typedef struct peer_prog {
+    const char *name;           /* "zmq" */
+    const char *path;           /* NULL: not built */
+    const char *why;            /* why not */
+    bool failed;
+} peer_prog;
+
+/* Runs @p once: `PATH WARM N PAYLOAD` prints "P50 P99 CPU CSW". */
+static void
+peer_run(peer_prog *p, size_t warm, size_t n, size_t payload, bench_sample *s)
+{
+    char a1[32], a2[32], a3[32], out[256];
+    size_t len = 0;
+    int fd[2], status;
+    pid_t pid;
+    ssize_t r;
+
+    snprintf(a1, sizeof a1, "%zu", warm);
+    snprintf(a2, sizeof a2, "%zu", n);
+    snprintf(a3, sizeof a3, "%zu", payload);
+    if (pipe(fd) < 0)
+        bench_die("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fd[0]);
+        dup2(fd[1], 1);
+        execl(p->path, p->path, a1, a2, a3, (char *) NULL);
+        fprintf(stderr, "bench: %s: %s\n", p->path, strerror(errno));
+        _exit(127);
+    }
+    close(fd[1]);
+    while (len < sizeof out - 1
+           && ((r = read(fd[0], out + len, sizeof out - 1 - len)) > 0
+               || (r < 0 && errno == EINTR)))
+        len += r > 0 ? (size_t) r : 0;
+    out[len] = '\0';
+    close(fd[0]);
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0
+        || sscanf(out, "%lf %lf %lf %lf", &s->v[BENCH_P50],
+                  &s->v[BENCH_P99], &s->cpu_us, &s->csw) != 4) {
+        fprintf(stderr, "bench: %s failed (status 0x%x)\n", p->path, status);
+        p->failed = true;
+    }
+}
+
+/* --- the sides of a comparison, each run in a process of its own --------- */
+
+typedef enum kind {
+    RAW_PINGPONG, RAW_PIPELINED, RAW_ONEWAY, RAW_THREADED, RAW_THREAD_PP,
+    EPY_SYNC, EPY_ASYNC_CB, EPY_ASYNC_SEM, EPY_ECHO, EPY_EVENTS, EPY_INPROC,
+    EPY_THREADS, EPY_MEMORY, EPY_PENDING, PEER
+} kind;
+
+typedef struct side {
+    const char *name;           /* in the progress lines */
+    kind kind;
+    size_t payload, window, warm, n, n2;
+    int threads, pin;
+    bool latency;
+    peer_prog *peer;
+    const char *unit;           /* of v[0], in the progress lines */
+    bool off;                   /* not run: its group is not wanted */
+    bench_sample s[MAX_RUNS];
+    bool skipped;
+} side;
+
+/* Runs @sd once; false if it cannot run here. In a child process. */
+static bool
+measure(const side *sd, bench_sample *s)
+{
+    switch (sd->kind) {
+    case RAW_PINGPONG:
+        return raw_pingpong(sd->payload, sd->pin, sd->warm, sd->n, s);
+    case RAW_PIPELINED:
+        raw_pipelined(sd->payload, sd->window, sd->warm, sd->n, s);
+        break;
+    case RAW_ONEWAY:
+        raw_oneway(sd->payload, sd->warm, sd->n, s);
+        break;
+    case RAW_THREADED:
+        raw_threaded(sd->payload, sd->threads, sd->warm, sd->n, sd->latency,
+                     s);
+        break;
+    case RAW_THREAD_PP:
+        raw_thread_pingpong(sd->payload, sd->warm, sd->n, s);
+        break;
+    case EPY_SYNC:
+        epy_sync(sd->warm, sd->n, s);
+        break;
+    case EPY_ASYNC_CB:
+        epy_async_callback(sd->window, sd->warm, sd->n, s);
+        break;
+    case EPY_ASYNC_SEM:
+        epy_async_sem(sd->window, sd->warm, sd->n, s);
+        break;
+    case EPY_ECHO:
+        epy_echo(sd->payload, sd->warm, sd->n, s);
+        break;
+    case EPY_EVENTS:
+        epy_events(sd->warm, sd->n, s);
+        break;
+    case EPY_INPROC:
+        epy_inproc(sd->warm, sd->n, s);
+        break;
+    case EPY_THREADS:
+        epy_threads(sd->threads, sd->warm, sd->n, s);
+        break;
+    case EPY_MEMORY:
+        epy_memory(sd->warm, sd->n, sd->n2, s);
+        break;
+    case EPY_PENDING:
+        epy_pending(sd->n, s);
+        break;
+    case PEER:
+        break;
+    }
+    return true;
+}
+
+/*
+ * Runs @sd once in a fresh child process, so that no run inherits the
+ * heap, threads or CPU placement of another.
+ */
+static void
+run_side(side *sd, int round)
+{
+    struct {
+        bench_sample s;
+        bool ran;
+    } res;
+    int fd[2];
+    pid_t pid;
+
+    if (sd->kind == PEER) {
+        if (sd->peer->path != NULL && !sd->peer->failed)
+            peer_run(sd->peer, sd->warm, sd->n, sd->payload, &sd->s[round]);
+        sd->skipped = sd->peer->path == NULL || sd->peer->failed;
+        return;
+    }
+    if (pipe(fd) < 0)
+        bench_die("pipe: %s", strerror(errno));
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(fd[0]);
+        memset(&res, 0, sizeof res);
+        res.ran = measure(sd, &res.s);
+        if (bench_write_full(fd[1], &res, sizeof res) < 0)
+            _exit(1);
+        _exit(0);
+    }
+    close(fd[1]);
+    if (bench_read_full(fd[0], &res, sizeof res) < 0)
+        bench_die("%s: the measuring process failed", sd->name);
+    close(fd[0]);
+    bench_wait_child(pid, NULL);
+    sd->s[round] = res.s;
+    sd->skipped = !res.ran;
+}
+
+/* Runs the sides of a group round by round: A B C, A B C, ... */
+static void
+run_group(const char *group, side *sides, size_t n)
+{
+    for (int r = 0; r < runs; r++) {
+        fprintf(stderr, "bench: %-7s round %d/%d (%3.0f s):", group, r + 1,
+                runs, (double) (bench_now_ns() - start_ns) / 1e9);
+        for (size_t i = 0; i < n; i++) {
+            side *sd = &sides[i];
+            char v[32];
+
+            if (sd->off)
+                continue;
+            run_side(sd, r);
+            if (sd->skipped)
+                fprintf(stderr, " [%s -]", sd->name);
+            else
+                fprintf(stderr, " [%s %s %s]", sd->name,
+                        num(v, sizeof v, sd->s[r].v[0]), sd->unit);
+        }
+        fputc('\n', stderr);
+    }
+}
+
+/* --- idlc ----------------------------------------------------------------- */
+
+#define IDLC_NS 100
+#define IDLC_METHODS 20
+
+/* Writes an IDL of IDLC_NS namespaces of IDLC_METHODS methods each. */
+static void
+write_big_idl(const char *path)
+{
+    static const char *const sig[10][2] = {
+        { "int64", "add(int64 a, int64 b);" },
+        { "double", "div(double a, double b) raises (failed);" },
+        { "void", "reset();" },
+        { "event", "tick(uint64 n);" },
+        { "point", "centroid(list<point> pts);" },
+        { "optional<double>", "mean(list<double> xs);" },
+        { "map<string, int64>", "histogram(list<string> words);" },
+        { "item", "lookup(string name, mode m) [timeout = 500ms];" },
+        { "bytes", "echo(bytes data) [async];" },
+        { "list<item>", "search(map<string, string> filter, uint32 limit);" },
+    };
+    FILE *f = fopen(path, "w");
+
+    if (f == NULL)
+        bench_die("%s: %s", path, strerror(errno));
+    for (int n = 0; n < IDLC_NS; n++) {
+        fprintf(f, "/// Namespace %d of the idlc benchmark.\n"
+                "namespace ns%03d {\n"
+                "    defaults { timeout = 2s; sync; solicited; }\n"
+                "    enum mode { OFF = 0; ON = 1; AUTO = 2; }\n"
+                "    struct point { double x; double y; }\n"
+                "    struct item { string name; int64 count; list<point> path;"
+                " optional<mode> m; }\n"
+                "    error failed { string detail; int32 code; }\n", n, n);
+        for (int m = 0; m < IDLC_METHODS; m++) {
+            fprintf(f, "    /// Method %d.\n    %s m%02d_%s\n", m,
+                    sig[m % 10][0], m, sig[m % 10][1]);
+        }
+        fprintf(f, "}\n\n");
+    }
+    if (fclose(f) != 0)
+        bench_die("%s: %s", path, strerror(errno));
+}
+
+/* Runs idlc on @idl into @dir: wall seconds; CPU seconds in *@cpu. */
+static double
+idlc_run(const char *idlc, const char *protoc, const char *dir,
+         const char *idl, double *cpu)
+{
+    char popt[4096];
+    struct rusage ru;
+    int64_t t0 = bench_now_ns();
+    pid_t pid;
+
+    snprintf(popt, sizeof popt, "--protoc-c=%s", protoc);
+    fflush(NULL);
+    pid = fork();
+    if (pid < 0)
+        bench_die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        if (protoc[0] != '\0')
+            execl(idlc, idlc, "-o", dir, popt, idl, (char *) NULL);
+        else
+            execl(idlc, idlc, "-o", dir, idl, (char *) NULL);
+        fprintf(stderr, "bench: %s: %s\n", idlc, strerror(errno));
+        _exit(127);
+    }
+    bench_wait_child(pid, &ru);
+    *cpu = bench_rusage_s(&ru);
+    return (double) (bench_now_ns() - t0) / 1e9;
+}
+
+static void
+bench_idlc(const char *idlc, const char *protoc)
+{
+    static const char *const out[] = { "big.proto", "big.pb-c.c", "big.pb-c.h",
+                                       "big.epy.c", "big.epy.h" };
+    static const char *what = "idlc on 100 namespaces x 20 methods, "
+                              "protoc-c included (wall)";
+    char dir[] = "/tmp/epybench-idlc-XXXXXX", idl[64], path[128];
+    bench_sample s[MAX_RUNS];
+    struct stat st;
+    row *r;
+
+    if (idlc == NULL || access(idlc, X_OK) != 0) {
+        row_skip("idlc_2000_methods_s", "s", what, "idlc is not built");
+        return;
+    }
+    if (mkdtemp(dir) == NULL)
+        bench_die("mkdtemp: %s", strerror(errno));
+    snprintf(idl, sizeof idl, "%s/big.idl", dir);
+    write_big_idl(idl);
+    for (int i = 0; i < runs; i++) {
+        s[i].v[0] = idlc_run(idlc, protoc, dir, idl, &s[i].cpu_us);
+        fprintf(stderr, "bench: idlc    round %d/%d (%3.0f s): %.3f s\n",
+                i + 1, runs, (double) (bench_now_ns() - start_ns) / 1e9,
+                s[i].v[0]);
+    }
+    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, out[i]);
+        if (stat(path, &st) != 0 || st.st_size == 0)
+            bench_die("idlc wrote no %s", out[i]);
+        unlink(path);
+    }
+    unlink(idl);
+    rmdir(dir);
+    r = add_row("idlc_2000_methods_s", "s", what);
+    row_value(r, med(s, 0), -1);
+    r = add_row("idlc_2000_methods_cpu_s", "s",
+                "idlc as above: CPU time of idlc and protoc-c");
+    row_value(r, med(s, MED_CPU), -1);
+}
+
+/* --- main ----------------------------------------------------------------- */
+
+static const char *only;
+
+static bool
+want(const char *group)
+{
+    size_t len = strlen(group);
+
+    for (const char *p = only; p != NULL && *p != '\0';) {
+        size_t n = strcspn(p, ",");
+
+        if (n == len && strncmp(p, group, len) == 0)
+            return true;
+        p += n + (p[n] == ',');
+    }
+    return only == NULL;
+}
+
+static const char *
+opt(const char *arg, const char *name)
+{
+    size_t n = strlen(name);
+
+    return strncmp(arg, name, n) == 0 && arg[n] == '=' ? arg + n + 1 : NULL;
+}
+
+/* A row comparing the median figure @idx of @val with that of @base. */
+static void
+compare(const char *metric, const char *unit, const char *what,
+        const side *val, const side *base, int idx)
+{
+    row *r;
+
+    if (val->skipped) {
+        row_skip(metric, unit, what, "not possible here");
+        return;
+    }
+    r = add_row(metric, unit, what);
+    row_value(r, med(val->s, idx), med(val->s, MED_CPU));
+    r->csw = med(val->s, MED_CSW);
+    if (base != NULL && !base->skipped) {
+        row_base(r, med(base->s, idx), med(base->s, MED_CPU));
+        r->base_csw = med(base->s, MED_CSW);
+    }
+}
+
+#define NSIDES(a) (sizeof (a) / sizeof (a)[0])
+
+int
+main(int argc, char **argv)
+{
+    const char *csv = NULL, *idlc = NULL, *protoc = "", *v;
+    peer_prog zmq = { "zmq", NULL, "libzmq3-dev is not installed", false };
+    peer_prog nng = { "nng", NULL, "libnng-dev is not installed", false };
+    bool quick = false;
+    size_t div, p16, ptick;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0)
+            quick = true;
+        else if ((v = opt(argv[i], "--csv")) != NULL)
+            csv = v;
+        else if ((v = opt(argv[i], "--only")) != NULL)
+            only = v;
+        else if ((v = opt(argv[i], "--runs")) != NULL)
+            runs = atoi(v);
+        else if ((v = opt(argv[i], "--idlc")) != NULL)
+            idlc = v;
+        else if ((v = opt(argv[i], "--protoc-c")) != NULL)
+            protoc = v;
+        else if ((v = opt(argv[i], "--zmq")) != NULL)
+            zmq.path = v;
+        else if ((v = opt(argv[i], "--nng")) != NULL)
+            nng.path = v;
+        else if ((v = opt(argv[i], "--no-zmq")) != NULL)
+            zmq.why = v;
+        else if ((v = opt(argv[i], "--no-nng")) != NULL)
+            nng.why = v;
+        else
+            bench_die("unknown argument '%s' (see bench/main.c)", argv[i]);
+    }
+    if (runs < 1 || runs > MAX_RUNS)
+        bench_die("--runs: 1 to %d", MAX_RUNS);
+    start_ns = bench_now_ns();
+    div = quick ? 10 : 1;
+    /* The raw sides send messages of the size of epyrpc's payloads. */
+    p16 = epy_add_args_size();
+    ptick = epy_tick_args_size();
+    if (p16 < 12 || ptick < 8)
+        bench_die("unexpected message sizes %zu, %zu", p16, ptick);
+
+    /* 16-byte round trips: raw (also pinned), raw threaded, epyrpc, peers. */
+    if (want("rtt") || want("peers")) {
+        size_t n = 200000 / div, w = n / 10;
+        side all[] = {
+            { .name = "raw", .kind = RAW_PINGPONG, .payload = p16,
+              .pin = BENCH_PIN_NONE, .warm = w, .n = n, .unit = "us" },
+            /* Where the scheduler put the processes, fixed: a quarter
+             * of the round trips is plenty for these two. */
+            { .name = "raw same CPU", .kind = RAW_PINGPONG, .payload = p16,
+              .pin = BENCH_PIN_SAME, .warm = w / 4, .n = n / 4,
+              .unit = "us" },
+            { .name = "raw 2 CPUs", .kind = RAW_PINGPONG, .payload = p16,
+              .pin = BENCH_PIN_APART, .warm = w / 4, .n = n / 4,
+              .unit = "us" },
+            { .name = "raw threaded", .kind = RAW_THREADED, .payload = p16,
+              .threads = 1, .latency = true, .warm = w, .n = n,
+              .unit = "us" },
+            { .name = "epyrpc", .kind = EPY_SYNC, .warm = w, .n = n,
+              .unit = "us" },
+            { .name = "zmq", .kind = PEER, .peer = &zmq, .payload = p16,
+              .warm = w, .n = n, .unit = "us" },
+            { .name = "nng", .kind = PEER, .peer = &nng, .payload = p16,
+              .warm = w, .n = n, .unit = "us" },
+        };
+        side *raw = &all[0], *same = &all[1], *apart = &all[2];
+        side *rawt = &all[3], *sync = &all[4], *peers = &all[5];
+
+        /* With only the peers: the raw baseline and the peers. */
+        for (size_t i = 1; i < NSIDES(all); i++)
+            all[i].off = !want(i < 5 ? "rtt" : "peers");
+        run_group("rtt", all, NSIDES(all));
+
+        compare("raw_rtt_p50_us", "us",
+                "raw blocking ping-pong, 2 processes, 16 B",
+                raw, NULL, BENCH_P50);
+        compare("raw_rtt_p99_us", "us", "raw blocking ping-pong, p99",
+                raw, NULL, BENCH_P99);
+        if (want("rtt")) {
+            compare("raw_rtt_same_cpu_p50_us", "us",
+                    "raw ping-pong, pinned to one CPU (raw)",
+                    same, raw, BENCH_P50);
+            compare("raw_rtt_two_cpus_p50_us", "us",
+                    "raw ping-pong, pinned to two CPUs (raw)",
+                    apart, raw, BENCH_P50);
+            compare("raw_threaded_rtt_p50_us", "us",
+                    "raw + reader thread + worker handoff each side (raw)",
+                    rawt, raw, BENCH_P50);
+            compare("raw_threaded_rtt_p99_us", "us",
+                    "the same, p99 (raw p99)", rawt, raw, BENCH_P99);
+            compare("sync_rtt_p50_us", "us",
+                    "calc_add() sync across fork, 16 B args (raw)",
+                    sync, raw, BENCH_P50);
+            compare("sync_rtt_p99_us", "us",
+                    "calc_add() sync, p99 (raw p99)", sync, raw, BENCH_P99);
+            if (!sync->skipped) {
+                row *r = add_row("sync_cpu_us_per_call", "us",
+                                 "CPU per calc_add(), both processes "
+                                 "(raw CPU per round trip)");
+
+                row_value(r, med(sync->s, MED_CPU), -1);
+                row_base(r, med(raw->s, MED_CPU), -1);
+                r = add_row("sync_csw_per_call", "switches",
+                            "context switches per calc_add(), both "
+                            "processes (raw)");
+                row_value(r, med(sync->s, MED_CSW), -1);
+                row_base(r, med(raw->s, MED_CSW), -1);
+            }
+        }
+        for (int k = 0; k < 2 && want("peers"); k++) {
+            side *p = &peers[k];
+            static const char *const m[2][2] = {
+                { "zmq_rtt_p50_us", "zmq_rtt_p99_us" },
+                { "nng_rtt_p50_us", "nng_rtt_p99_us" } };
+            static const char *const what[2][2] = {
+                { "ZeroMQ REQ/REP over ipc://, 16 B (raw)",
+                  "ZeroMQ REQ/REP, p99 (raw p99)" },
+                { "NNG req/rep over ipc://, 16 B (raw)",
+                  "NNG req/rep, p99 (raw p99)" } };
+
+            if (p->skipped) {
+                const char *why = p->peer->failed ? "it failed" : p->peer->why;
+
+                row_skip(m[k][0], "us", what[k][0], why);
+                row_skip(m[k][1], "us", what[k][1], why);
+                continue;
+            }
+            compare(m[k][0], "us", what[k][0], p, raw, BENCH_P50);
+            compare(m[k][1], "us", what[k][1], p, raw, BENCH_P99);
+        }
+    }
+
+    /* Throughput with up to 128 calls in flight. */
+    if (want("rate")) {
+        size_t n = 200000 / div, w = n / 10;
+        side g[] = {
+            { .name = "raw", .kind = RAW_PIPELINED, .payload = p16,
+              .window = 128, .warm = w, .n = n, .unit = "/s" },
+            { .name = "epyrpc callback", .kind = EPY_ASYNC_CB,
+              .window = 128, .warm = w, .n = n, .unit = "/s" },
+            { .name = "epyrpc semaphore", .kind = EPY_ASYNC_SEM,
+              .window = 128, .warm = w, .n = n, .unit = "/s" },
+        };
+
+        run_group("rate", g, NSIDES(g));
+        compare("raw_pipelined_per_s", "calls/s",
+                "raw pipelined round trips, 128 in flight, 16 B",
+                &g[0], NULL, BENCH_RATE);
+        compare("async_calls_per_s", "calls/s",
+                "calc_add_async_cb(), 128 in flight, each callback "
+                "starts the next (raw)", &g[1], &g[0], BENCH_RATE);
+        compare("async_sem_calls_per_s", "calls/s",
+                "calc_add_async(), a semaphore per slot, 128 in flight "
+                "(raw)", &g[2], &g[0], BENCH_RATE);
+    }
+
+    /* 64 KiB round trips. */
+    if (want("64k")) {
+        size_t n = 20000 / div, w = n / 10;
+        side g[] = {
+            { .name = "raw", .kind = RAW_PINGPONG, .payload = 65536,
+              .pin = BENCH_PIN_NONE, .warm = w, .n = n, .unit = "us" },
+            { .name = "epyrpc", .kind = EPY_ECHO, .payload = 65536,
+              .warm = w, .n = n, .unit = "us" },
+        };
+
+        run_group("64k", g, NSIDES(g));
+        compare("raw_rtt_64k_p50_us", "us",
+                "raw blocking ping-pong, 64 KiB each way",
+                &g[0], NULL, BENCH_P50);
+        compare("rtt_64k_p50_us", "us",
+                "sync call, 64 KiB bytes echoed, dynamic API (raw)",
+                &g[1], &g[0], BENCH_P50);
+        compare("rtt_64k_p99_us", "us", "the same, p99 (raw p99)",
+                &g[1], &g[0], BENCH_P99);
+    }
+
+    /* One way. */
+    if (want("events")) {
+        size_t n = 200000 / div, w = n / 10;
+        side g[] = {
+            { .name = "raw", .kind = RAW_ONEWAY, .payload = ptick,
+              .warm = w, .n = n, .unit = "/s" },
+            { .name = "epyrpc", .kind = EPY_EVENTS, .warm = w, .n = n,
+              .unit = "/s" },
+        };
+
+        run_group("events", g, NSIDES(g));
+        compare("raw_oneway_per_s", "msgs/s",
+                "raw frames written back to back, one way",
+                &g[0], NULL, BENCH_RATE);
+        compare("events_per_s", "events/s",
+                "calc_tick_send() one way, all handled (raw one way)",
+                &g[1], &g[0], BENCH_RATE);
+    }
+
+    /* In one process. */
+    if (want("inproc")) {
+        size_t n = 200000 / div, w = n / 10;
+        side g[] = {
+            { .name = "raw", .kind = RAW_THREAD_PP, .payload = p16,
+              .warm = w, .n = n, .unit = "us" },
+            { .name = "epyrpc", .kind = EPY_INPROC, .warm = w, .n = n,
+              .unit = "us" },
+        };
+
+        run_group("inproc", g, NSIDES(g));
+        compare("raw_inproc_rtt_p50_us", "us",
+                "raw 2-thread ping-pong, mutex + condvar, 16 B",
+                &g[0], NULL, BENCH_P50);
+        compare("inproc_sync_rtt_p50_us", "us",
+                "calc_add() over epy_pair_new() (raw 2-thread)",
+                &g[1], &g[0], BENCH_P50);
+        compare("inproc_sync_rtt_p99_us", "us",
+                "the same, p99 (raw 2-thread p99)", &g[1], &g[0], BENCH_P99);
+    }
+
+    /* Client threads sharing one peer. */
+    if (want("threads")) {
+        size_t n = 100000 / div, w = n / 10;
+        side g[6];
+        static const char *const metric[3] = {
+            "threads_1_calls_per_s", "threads_2_calls_per_s",
+            "threads_4_calls_per_s" };
+        static const char *const what[3] = {
+            "calc_add() sync, 1 thread (raw threaded, 1 caller)",
+            "calc_add() sync, 2 threads, one peer (raw threaded, 2)",
+            "calc_add() sync, 4 threads, one peer (raw threaded, 4)" };
+        static const char *const names[6] = {
+            "raw 1", "epyrpc 1", "raw 2", "epyrpc 2", "raw 4", "epyrpc 4" };
+
+        memset(g, 0, sizeof g);
+        for (int k = 0; k < 3; k++) {
+            side *raw = &g[2 * k], *epy = &g[2 * k + 1];
+
+            raw->name = names[2 * k];
+            raw->kind = RAW_THREADED;
+            raw->payload = p16;
+            raw->threads = 1 << k;
+            raw->warm = w;
+            raw->n = n;
+            raw->unit = "/s";
+            epy->name = names[2 * k + 1];
+            epy->kind = EPY_THREADS;
+            epy->threads = 1 << k;
+            epy->warm = w;
+            epy->n = n;
+            epy->unit = "/s";
+        }
+        run_group("threads", g, NSIDES(g));
+        for (int k = 0; k < 3; k++)
+            compare(metric[k], "calls/s", what[k], &g[2 * k + 1], &g[2 * k],
+                    BENCH_RATE);
+    }
+
+    /* Memory. */
+    if (want("memory")) {
+        side g[] = {
+            { .name = "memory", .kind = EPY_MEMORY, .warm = 20000 / div,
+              .n = 1000000 / div, .n2 = 100000 / div, .unit = "KiB" },
+            { .name = "pending", .kind = EPY_PENDING, .n = 10000,
+              .unit = "B" },
+        };
+        row *r;
+
+        run_group("memory", g, NSIDES(g));
+        r = add_row("rss_growth_1m_calls_kib", "KiB",
+                    quick ? "caller RSS (anon) growth, 100000 sync calls "
+                            "(quick)"
+                          : "caller RSS (anon) growth, 1000000 sync calls");
+        row_value(r, med(g[0].s, BENCH_MEM_SYNC_CALLER),
+                  med(g[0].s, MED_CPU));
+        r = add_row("rss_growth_1m_calls_server_kib", "KiB",
+                    "answering process RSS (anon) growth, same");
+        row_value(r, med(g[0].s, BENCH_MEM_SYNC_SERVER), -1);
+        r = add_row("heap_growth_1m_calls_b", "B",
+                    "caller malloc heap growth, same calls");
+        row_value(r, med(g[0].s, BENCH_MEM_SYNC_HEAP), -1);
+        r = add_row("rss_growth_100k_async_kib", "KiB",
+                    quick ? "caller RSS (anon) growth, 10000 async calls "
+                            "done (quick)"
+                          : "caller RSS (anon) growth, 100000 async calls "
+                            "done");
+        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_CALLER), -1);
+        r = add_row("rss_growth_100k_async_server_kib", "KiB",
+                    "answering process RSS (anon) growth, same");
+        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_SERVER), -1);
+        r = add_row("heap_growth_100k_async_b", "B",
+                    "caller malloc heap growth, same calls");
+        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_HEAP), -1);
+        r = add_row("bytes_per_pending_call", "B",
+                    "caller malloc heap per pending async call, 10000 "
+                    "in flight");
+        row_value(r, med(g[1].s, 0), -1);
+        r = add_row("bytes_per_pending_call_rss", "B",
+                    "caller RSS (anon) growth per pending call");
+        row_value(r, med(g[1].s, 1), -1);
+        r = add_row("bytes_per_deferred_call_server", "B",
+                    "answering process RSS (anon) per deferred call");
+        row_value(r, med(g[1].s, 2), -1);
+    }
+
+    if (want("idlc"))
+        bench_idlc(idlc, protoc);
+
+    print_table(quick ? "quick run, 10x fewer calls" : "full run");
+    if (csv != NULL) {
+        write_csv(csv);
+        printf("\nwritten: %s (%.0f s)\n", csv,
+               (double) (bench_now_ns() - start_ns) / 1e9);
+    }
+    return 0;
+}
