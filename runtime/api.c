@@ -369,7 +369,6 @@ epy_api_call(epy_api *api, const char *method, const void *req,
     char full[EPY_NAME_MAX + 1];
     settings s;
     epy__txn t;
-    pthread_cond_t cond;
     epy_buf scratch = EPY_BUF_INIT;
     int rc;
 
@@ -386,24 +385,18 @@ epy_api_call(epy_api *api, const char *method, const void *req,
         return rc;
     }
     memset(&t, 0, sizeof t);
-    epy__cond_init(&cond);
     t.kind = EPY__TXN_SYNC;
-    t.cond = &cond;
     t.reply = ret_reply != NULL ? ret_reply : &scratch;
     t.err = ret_err;
     rc = epy__txn_begin(&api->peer->txn, &t);
-    if (rc < 0) {
-        pthread_cond_destroy(&cond);
+    if (rc < 0)
         return call_failed(rc, full, req_len, ret_err);
-    }
     rc = send_call(api, full, t.id, s.timeout_ms, req, req_len);
     if (rc < 0) {
         epy__txn_abort(&api->peer->txn, &t);
-        pthread_cond_destroy(&cond);
         return call_failed(rc, full, req_len, ret_err);
     }
     rc = epy__txn_wait_sync(&api->peer->txn, &t, epy__deadline(s.timeout_ms));
-    pthread_cond_destroy(&cond);
     epy_buf_clear(&scratch);
     if (rc == EPY_ETIMEDOUT)
         epy_error_setf(ret_err, rc, "call '%s' timed out after %lld ms", full,

@@ -222,7 +222,7 @@ run_call(epy__job *job)
 
 int
 epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
-                   const uint8_t *payload, size_t len)
+                   const uint8_t *payload, size_t len, epy_call **ret_call)
 {
     bool solicited = env->kind == EPYRPC__KIND__CALL;
     size_t mlen;
@@ -272,21 +272,28 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     if (len > 0)
         memcpy((uint8_t *) call->req, payload, len);
     epy__list_init(&call->link);
+    call->job.run = run_call;
+    pthread_mutex_lock(&peer->calls_lock);
     if (solicited) {
         call->listed = true;
-        pthread_mutex_lock(&peer->calls_lock);
         epy__list_add(&peer->calls, &call->link);
-        pthread_mutex_unlock(&peer->calls_lock);
     }
-    call->job.run = run_call;
     /* Backpressure: wait for room rather than queue without bound. */
-    pthread_mutex_lock(&peer->calls_lock);
     while (peer->queued >= peer->cfg.max_queued && epy__peer_check(peer) == 0)
         pthread_cond_wait(&peer->queue_cond, &peer->calls_lock);
     peer->queued++;
     pthread_mutex_unlock(&peer->calls_lock);
-    epy__pool_push(&peer->pool, &call->job);
+    if (ret_call != NULL)
+        *ret_call = call;
+    else
+        epy__pool_push(&peer->pool, &call->job);
     return 0;
+}
+
+void
+epy__call_run(epy_call *call)
+{
+    run_call(&call->job);
 }
 
 void

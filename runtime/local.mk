@@ -11,6 +11,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/error.c \
 	%D%/version.c \
 	%D%/util.c \
+	%D%/wake.c \
 	%D%/transport-fd.c \
 	%D%/transport-queue.c \
 	%D%/pool.c \

@@ -24,14 +24,19 @@ typedef struct epy__worker_slot {
     pthread_t tid;
     bool used;
     bool finished;
+    /* while idle: */
+    struct epy__worker_slot *next_idle;
+    epy__job *job;              /* handed over with the wake-up; NULL: stop */
+    epy__wake wake;
 } epy__worker_slot;
 
 typedef struct epy__pool {
     pthread_mutex_t lock;
-    pthread_cond_t cond;        /* work arrived, or stopping */
     pthread_cond_t done_cond;   /* a worker exited */
-    epy__job *head, *tail;
-    int base;                   /* configured workers */
+    epy__job *head, *tail;      /* waiting jobs (only when none is idle) */
+    epy__worker_slot *idle_top; /* idle workers, the latest first */
+    int workers;                /* configured workers */
+    int base;                   /* threads kept: workers + extra */
     int alive;                  /* running worker threads */
     int idle;                   /* waiting for work */
     int blocked;                /* waiting in a call of their own */
@@ -43,9 +48,26 @@ typedef struct epy__pool {
 
 #define EPY__POOL_MAX_THREADS 256
 
-int epy__pool_init(epy__pool *pool, int workers, epy_peer *peer);
+/* A pool of @workers threads (at least 1), plus @extra kept for the reader. */
+int epy__pool_init(epy__pool *pool, int workers, int extra, epy_peer *peer);
 /* Queues @job; it runs on a worker. */
 void epy__pool_push(epy__pool *pool, epy__job *job);
+/*
+ * For a pool thread counted as blocked (by epy__pool_block()) that is
+ * about to run a job itself: takes an idle worker aside as its stand-in
+ * and counts the thread as running. NULL (and nothing changed) if no
+ * worker is idle. The stand-in then either gets a job of its own with
+ * epy__pool_give(), or goes back with epy__pool_unreserve(), which
+ * counts the calling thread as blocked again.
+ */
+epy__worker_slot *epy__pool_reserve(epy__pool *pool);
+void epy__pool_unreserve(epy__pool *pool, epy__worker_slot *w);
+void epy__pool_give(epy__worker_slot *w, epy__job *job);
+/*
+ * Sets, for the calling thread, a function that epy__pool_block() calls
+ * (once) before it blocks; NULL clears it.
+ */
+void epy__pool_set_block_hook(void (*hook)(void *ctx), void *ctx);
 /*
  * Stops the pool: queued jobs still run; waits up to @timeout_ms for the
  * workers to finish (0: no limit), then calls @late (if any) and waits
@@ -78,7 +100,7 @@ typedef struct epy__txn {
     int64_t deadline;           /* async: monotonic ns, 0 none */
     size_t heap_idx;            /* async with deadline: index in heap */
     /* sync */
-    pthread_cond_t *cond;
+    epy__wake wake;             /* set once rc (and reply, err) are final */
     epy_buf *reply;
     epy_error *err;
     /* async */
@@ -249,9 +271,16 @@ struct epy_call {
     char method[];              /* then the request bytes */
 };
 
-/* Builds a call from a CALL or EVENT frame and queues it. */
+/*
+ * Builds a call from a CALL or EVENT frame and queues it on the worker
+ * pool, or, with @ret_call, returns it to be run with epy__call_run() or
+ * queued (with epy__pool_push(&peer->pool, &call->job)) by the caller.
+ * Nothing is returned for a frame answered or dropped here.
+ */
 int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
-                       const uint8_t *payload, size_t len);
+                       const uint8_t *payload, size_t len, epy_call **ret_call);
+/* Runs @call here, as a worker would. */
+void epy__call_run(epy_call *call);
 /* Marks the call with transaction @id as cancelled. */
 void epy__call_cancel(epy_peer *peer, epy_txn_id id);
 /* Marks every call in progress as cancelled. */
@@ -296,8 +325,9 @@ struct epy_peer {
     void *listener_ctx;
     atomic_bool ignore_unhandled;
 
-    pthread_t reader;
+    epy__job lead_job;          /* the reader, run by one pool thread at a time */
     bool reader_started;
+    bool reader_done;           /* under state_lock: the reader has ended */
     bool paused;                /* under state_lock: wait for epy_peer_start() */
     void *user;
 
@@ -312,7 +342,18 @@ struct epy_peer {
     void (*end_hook)(epy_peer *peer, void *ctx);
     void *end_hook_ctx;
 
-    /* reader state */
+    /* the reader's watchdog (see peer.c) */
+    _Atomic uint64_t lead_word; /* generation << 2 | what the leader does */
+    pthread_mutex_t watch_lock;
+    pthread_cond_t watch_cond;
+    atomic_bool watch_armed;
+    bool watch_started, watch_stop;
+    pthread_t watch;
+
+    /* reader state (the thread running lead_job only) */
+    bool reading;               /* past the paused start */
+    uint64_t lead_gen;
+    epy__worker_slot *standby;  /* takes the reading over from a call */
     uint8_t *rbuf;
     size_t rcap, rstart, rend;
     bool got_hello;

@@ -389,7 +389,8 @@ check_hello(epy_peer *peer, const Epyrpc__Hello *h, char *why, size_t whylen)
  * the connection.
  */
 static int
-dispatch(epy_peer *peer, Epyrpc__Envelope *env, char *why, size_t whylen)
+dispatch(epy_peer *peer, Epyrpc__Envelope *env, epy_call **ret_call,
+         char *why, size_t whylen)
 {
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t len = env->has_payload ? env->payload.len : 0;
@@ -434,7 +435,7 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, char *why, size_t whylen)
     switch (env->kind) {
     case EPYRPC__KIND__CALL:
     case EPYRPC__KIND__EVENT:
-        rc = epy__call_dispatch(peer, env, payload, len);
+        rc = epy__call_dispatch(peer, env, payload, len, ret_call);
         if (rc == EPY_EPROTO)
             snprintf(why, whylen, "call frame without method or transaction");
         break;
@@ -544,10 +545,13 @@ fill(epy_peer *peer, size_t need)
     return 0;
 }
 
-/* Decodes and handles one frame's envelope. Reader thread. */
+/*
+ * Decodes and handles one frame's envelope. The reader. A call or event
+ * is queued, or, with @ret_call, returned.
+ */
 static int
-process_frame(epy_peer *peer, const uint8_t *frame, size_t size, char *why,
-              size_t whylen)
+process_frame(epy_peer *peer, const uint8_t *frame, size_t size,
+              epy_call **ret_call, char *why, size_t whylen)
 {
     Epyrpc__Envelope *env;
     int rc;
@@ -558,7 +562,7 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size, char *why,
         snprintf(why, whylen, "undecodable frame of %zu bytes", size);
         return EPY_EPROTO;
     }
-    rc = dispatch(peer, env, why, whylen);
+    rc = dispatch(peer, env, ret_call, why, whylen);
     arena_reset(&peer->arena);
     return rc;
 }
@@ -577,7 +581,7 @@ epy__peer_feed(epy_peer *peer, const uint8_t *data, size_t len)
             return EPY_EPROTO;
         if (size > len - 4)
             return 0;   /* incomplete: the reader would wait for more */
-        rc = process_frame(peer, data + 4, size, why, sizeof why);
+        rc = process_frame(peer, data + 4, size, NULL, why, sizeof why);
         if (rc < 0)
             return rc;
         data += 4 + size;
@@ -586,19 +590,173 @@ epy__peer_feed(epy_peer *peer, const uint8_t *data, size_t len)
     return 0;
 }
 
+/* True if the frame at rstart is there whole. */
+static bool
+frame_buffered(const epy_peer *peer)
+{
+    const uint8_t *p = peer->rbuf + peer->rstart;
+    size_t have = peer->rend - peer->rstart, size;
+
+    if (have < 4)
+        return false;
+    size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
+           | (size_t) p[3] << 24;
+    return have - 4 >= size;
+}
+
+/*
+ * The reader runs as a job of the worker pool: one thread at a time (the
+ * leader) reads and decodes frames. A call that arrives alone runs on
+ * the thread that read it, which goes on reading afterwards: no other
+ * thread wakes up on the way from the socket to the handler and back.
+ * Calls that arrive together go to the workers.
+ *
+ * While a call runs on the leader, nobody reads. Another thread takes
+ * the reading over when that call blocks in a call of its own (through
+ * epy__pool_block()), and when it has run longer than LEAD_WATCH_NS (a
+ * watchdog thread, started with the first such call, checks; it sleeps
+ * while no call runs on the leader). The thread that ran the call then
+ * becomes a worker.
+ *
+ * lead_word is (generation << 2 | state): the leader sets a new
+ * generation for each call it runs, so that a thread taking the reading
+ * over takes it from that call only.
+ */
+enum { LEAD_READING = 0, LEAD_INLINE = 1, LEAD_TAKEN = 2 };
+
+#define LEAD_WATCH_NS ((int64_t) 1000000)
+
+/* Takes the reading over from the call running on the leader, if any. */
+static void
+lead_take(void *ctx)
+{
+    epy_peer *peer = ctx;
+    uint64_t v = atomic_load(&peer->lead_word);
+
+    if ((v & 3) == LEAD_INLINE
+        && atomic_compare_exchange_strong(&peer->lead_word, &v,
+                                          (v & ~(uint64_t) 3) | LEAD_TAKEN))
+        epy__pool_give(peer->standby, &peer->lead_job);
+}
+
 static void *
-reader_main(void *arg)
+watch_main(void *arg)
 {
     epy_peer *peer = arg;
+    uint64_t last = 0;
+
+    pthread_mutex_lock(&peer->watch_lock);
+    while (!peer->watch_stop) {
+        uint64_t v;
+
+        if (!atomic_load(&peer->watch_armed)) {
+            pthread_cond_wait(&peer->watch_cond, &peer->watch_lock);
+            last = 0;
+            continue;
+        }
+        {
+            struct timespec ts = epy__abstime(epy__now_ns() + LEAD_WATCH_NS);
+
+            pthread_cond_timedwait(&peer->watch_cond, &peer->watch_lock, &ts);
+        }
+        if (peer->watch_stop)
+            break;
+        v = atomic_load(&peer->lead_word);
+        if (v == last && (v & 3) == LEAD_INLINE) {
+            /* The same call for a whole period: read elsewhere. */
+            pthread_mutex_unlock(&peer->watch_lock);
+            lead_take(peer);
+            pthread_mutex_lock(&peer->watch_lock);
+        } else if (v == last) {
+            /* No call on the leader for a whole period: sleep. */
+            atomic_store(&peer->watch_armed, false);
+            if (atomic_load(&peer->lead_word) != v)
+                atomic_store(&peer->watch_armed, true);
+        }
+        last = v;
+    }
+    pthread_mutex_unlock(&peer->watch_lock);
+    return NULL;
+}
+
+/* Makes sure the watchdog looks at the leader. */
+static void
+watch_arm(epy_peer *peer)
+{
+    if (atomic_load(&peer->watch_armed))
+        return;
+    pthread_mutex_lock(&peer->watch_lock);
+    if (!peer->watch_started && !peer->watch_stop) {
+        if (pthread_create(&peer->watch, NULL, watch_main, peer) == 0)
+            peer->watch_started = true;
+        else
+            epy__log(peer, EPY_LOG_WARNING, "cannot start the reader's watchdog");
+    }
+    atomic_store(&peer->watch_armed, true);
+    pthread_cond_signal(&peer->watch_cond);
+    pthread_mutex_unlock(&peer->watch_lock);
+}
+
+static void
+watch_stop(epy_peer *peer)
+{
+    pthread_mutex_lock(&peer->watch_lock);
+    peer->watch_stop = true;
+    pthread_cond_signal(&peer->watch_cond);
+    pthread_mutex_unlock(&peer->watch_lock);
+    if (peer->watch_started) {
+        pthread_join(peer->watch, NULL);
+        peer->watch_started = false;
+    }
+}
+
+/*
+ * Runs @call on the leader, if a worker is idle to take the reading over
+ * (so that no more calls run at once than there are workers). Returns
+ * true if the calling thread is still the leader afterwards, false if
+ * it is not (the call is queued, or another thread took the reading
+ * over).
+ */
+static bool
+run_on_leader(epy_peer *peer, epy_call *call)
+{
+    uint64_t v;
+
+    peer->standby = epy__pool_reserve(&peer->pool);
+    if (peer->standby == NULL) {
+        epy__pool_push(&peer->pool, &call->job);
+        return true;
+    }
+    v = (++peer->lead_gen << 2) | LEAD_INLINE;
+    atomic_store(&peer->lead_word, v);
+    watch_arm(peer);
+    epy__pool_set_block_hook(lead_take, peer);
+    epy__call_run(call);
+    epy__pool_set_block_hook(NULL, NULL);
+    if (!atomic_compare_exchange_strong(&peer->lead_word, &v,
+                                        (v & ~(uint64_t) 3) | LEAD_READING))
+        return false;
+    epy__pool_unreserve(&peer->pool, peer->standby);
+    return true;
+}
+
+static void
+lead_run(epy__job *job)
+{
+    epy_peer *peer = EPY__CONTAINER(job, epy_peer, lead_job);
+    epy__pool *pool = epy__pool_block();
     char why[256] = "";
     int rc;
 
-    pthread_mutex_lock(&peer->state_lock);
-    while (peer->paused && epy__peer_check(peer) == 0)
-        pthread_cond_wait(&peer->state_cond, &peer->state_lock);
-    pthread_mutex_unlock(&peer->state_lock);
-
+    if (!peer->reading) {
+        pthread_mutex_lock(&peer->state_lock);
+        while (peer->paused && epy__peer_check(peer) == 0)
+            pthread_cond_wait(&peer->state_cond, &peer->state_lock);
+        pthread_mutex_unlock(&peer->state_lock);
+        peer->reading = true;
+    }
     for (;;) {
+        epy_call *call = NULL;
         const uint8_t *p;
         size_t size;
 
@@ -624,11 +782,9 @@ reader_main(void *arg)
                 snprintf(why, sizeof why, "the stream ended inside a frame");
             break;
         }
-        rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, why,
-                           sizeof why);
+        rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, &call,
+                           why, sizeof why);
         peer->rstart += 4 + size;
-        if (rc < 0)
-            break;
         if (peer->rstart == peer->rend)
             peer->rstart = peer->rend = 0;
         if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0) {
@@ -640,9 +796,21 @@ reader_main(void *arg)
                 peer->rcap = READ_CHUNK;
             }
         }
+        if (call != NULL) {
+            if (frame_buffered(peer))
+                epy__pool_push(&peer->pool, &call->job);
+            else if (!run_on_leader(peer, call))
+                return;     /* another thread reads now */
+        }
+        if (rc < 0)
+            break;
     }
     end_connection(peer, rc, why[0] ? why : NULL);
-    return NULL;
+    pthread_mutex_lock(&peer->state_lock);
+    peer->reader_done = true;
+    pthread_cond_broadcast(&peer->state_cond);
+    pthread_mutex_unlock(&peer->state_lock);
+    epy__pool_unblock(pool);
 }
 
 /* --- construction ---------------------------------------------------------- */
@@ -665,6 +833,8 @@ peer_free(epy_peer *peer)
     pthread_mutex_destroy(&peer->calls_lock);
     pthread_cond_destroy(&peer->queue_cond);
     pthread_mutex_destroy(&peer->listener_lock);
+    pthread_mutex_destroy(&peer->watch_lock);
+    pthread_cond_destroy(&peer->watch_cond);
     free(peer->rbuf);
     free(peer->arena.base);
     free(peer);
@@ -725,6 +895,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     pthread_mutex_init(&peer->calls_lock, NULL);
     pthread_cond_init(&peer->queue_cond, NULL);
     pthread_mutex_init(&peer->listener_lock, NULL);
+    pthread_mutex_init(&peer->watch_lock, NULL);
+    epy__cond_init(&peer->watch_cond);
     if (peer->cfg.max_queued == 0)
         peer->cfg.max_queued = EPY_DEFAULT_MAX_QUEUED;
     if (cred != NULL) {
@@ -773,7 +945,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         || epy__txnmgr_init(&peer->txn, cfg->origin, peer->cfg.max_pending,
                             epy__async_notify, epy__peer_send_cancel, peer) < 0)
         goto nomem;
-    rc = epy__pool_init(&peer->pool, cfg->workers, peer);
+    rc = epy__pool_init(&peer->pool, cfg->workers, 1, peer);
     if (rc < 0) {
         epy_error_set(err, rc, "cannot start the worker threads");
         goto fail;
@@ -787,14 +959,9 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
      * A failure shows as the end of the connection.
      */
     send_hello(peer);
-    if (pthread_create(&peer->reader, NULL, reader_main, peer) != 0) {
-        epy_error_set(err, EPY_ESYSTEM, "cannot start the reader thread");
-        rc = EPY_ESYSTEM;
-        peer->tr = NULL;
-        epy__pool_stop(&peer->pool, 0, NULL, NULL);
-        goto fail;
-    }
+    peer->lead_job.run = lead_run;
     peer->reader_started = true;
+    epy__pool_push(&peer->pool, &peer->lead_job);
     *ret = peer;
     return 0;
 
@@ -1020,9 +1187,13 @@ epy_peer_close(epy_peer *peer)
     atomic_store(&peer->leaving, true);
     stop_connection(peer);
     if (peer->reader_started) {
-        pthread_join(peer->reader, NULL);
+        pthread_mutex_lock(&peer->state_lock);
+        while (!peer->reader_done)
+            pthread_cond_wait(&peer->state_cond, &peer->state_lock);
+        pthread_mutex_unlock(&peer->state_lock);
         peer->reader_started = false;
     }
+    watch_stop(peer);
     epy__txnmgr_stop(&peer->txn, epy__peer_check(peer));
     epy__pool_stop(&peer->pool, peer->cfg.close_timeout_ms, close_late, peer);
     /*
@@ -1050,13 +1221,10 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
     atomic_store(&peer->leaving, true);
     if (solicited) {
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-        pthread_cond_t cond;
         epy__txn t;
 
         memset(&t, 0, sizeof t);
-        epy__cond_init(&cond);
         t.kind = EPY__TXN_SYNC;
-        t.cond = &cond;
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
             env.kind = EPYRPC__KIND__DISCONNECT;
@@ -1069,7 +1237,6 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
                 rc = epy__txn_wait_sync(&peer->txn, &t,
                                         epy__deadline(timeout_ms));
         }
-        pthread_cond_destroy(&cond);
         /* The acknowledgement is an EPY_EDISCONNECTED answer. */
         if (rc == EPY_EDISCONNECTED)
             rc = 0;
@@ -1109,7 +1276,7 @@ epy_peer_pending_count(epy_peer *peer)
 int
 epy_peer_workers(const epy_peer *peer)
 {
-    return peer != NULL ? peer->pool.base : 0;
+    return peer != NULL ? peer->pool.workers : 0;
 }
 
 void

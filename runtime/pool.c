@@ -16,6 +16,9 @@
 
 /* The pool the calling thread works for, if any. */
 static _Thread_local epy__pool *tl_pool;
+/* Called (once) when the calling thread is about to block. */
+static _Thread_local void (*tl_block_hook)(void *ctx);
+static _Thread_local void *tl_block_ctx;
 
 typedef struct worker_arg {
     epy__pool *pool;
@@ -85,51 +88,77 @@ worker_main(void *p)
 {
     worker_arg *arg = p;
     epy__pool *pool = arg->pool;
-    size_t slot = arg->slot;
+    epy__worker_slot *self = &pool->slots[arg->slot];
 
     free(arg);
     tl_pool = pool;
     pthread_mutex_lock(&pool->lock);
     for (;;) {
-        epy__job *job;
+        epy__job *job = pool->head;
 
-        while (pool->head == NULL && !pool->stopping
-               && pool->alive <= pool->base) {
+        if (job != NULL) {
+            pool->head = job->next;
+            if (pool->head == NULL)
+                pool->tail = NULL;
+        } else {
+            if (pool->stopping || pool->alive > pool->base)
+                break;  /* stopping, or a spare with nothing to do */
+            /* Idle: the next job comes with the wake-up, no lock taken. */
+            self->job = NULL;
+            epy__wake_reset(&self->wake);
+            self->next_idle = pool->idle_top;
+            pool->idle_top = self;
             pool->idle++;
-            pthread_cond_wait(&pool->cond, &pool->lock);
-            pool->idle--;
+            pthread_mutex_unlock(&pool->lock);
+            epy__wake_wait(&self->wake, 0);
+            job = self->job;
+            if (job == NULL) {
+                pthread_mutex_lock(&pool->lock);
+                continue;
+            }
+            job->run(job);
+            pthread_mutex_lock(&pool->lock);
+            continue;
         }
-        job = pool->head;
-        if (job == NULL)
-            break;      /* stopping, or a spare with nothing to do */
-        pool->head = job->next;
-        if (pool->head == NULL)
-            pool->tail = NULL;
         pthread_mutex_unlock(&pool->lock);
         job->run(job);
         pthread_mutex_lock(&pool->lock);
     }
     pool->alive--;
-    pool->slots[slot].finished = true;
+    self->finished = true;
     pthread_cond_broadcast(&pool->done_cond);
     pthread_mutex_unlock(&pool->lock);
     return NULL;
 }
 
+/* Takes the latest idle worker off the idle stack. Lock held. */
+static epy__worker_slot *
+pop_idle(epy__pool *pool)
+{
+    epy__worker_slot *w = pool->idle_top;
+
+    if (w != NULL) {
+        pool->idle_top = w->next_idle;
+        w->next_idle = NULL;
+        pool->idle--;
+    }
+    return w;
+}
+
 int
-epy__pool_init(epy__pool *pool, int workers, epy_peer *peer)
+epy__pool_init(epy__pool *pool, int workers, int extra, epy_peer *peer)
 {
     memset(pool, 0, sizeof *pool);
-    pool->base = workers < 1 ? 1 : workers;
-    if (pool->base > EPY__POOL_MAX_THREADS)
-        pool->base = EPY__POOL_MAX_THREADS;
+    pool->workers = workers < 1 ? 1 : workers;
+    if (pool->workers > EPY__POOL_MAX_THREADS / 2)
+        pool->workers = EPY__POOL_MAX_THREADS / 2;
+    pool->base = pool->workers + extra;
     pool->peer = peer;
     pool->nslots = EPY__POOL_MAX_THREADS;
     pool->slots = calloc(pool->nslots, sizeof *pool->slots);
     if (pool->slots == NULL)
         return EPY_ENOMEM;
     pthread_mutex_init(&pool->lock, NULL);
-    pthread_cond_init(&pool->cond, NULL);
     epy__cond_init(&pool->done_cond);
     pthread_mutex_lock(&pool->lock);
     for (int i = 0; i < pool->base; i++) {
@@ -148,6 +177,8 @@ epy__pool_init(epy__pool *pool, int workers, epy_peer *peer)
 void
 epy__pool_push(epy__pool *pool, epy__job *job)
 {
+    epy__worker_slot *w;
+
     job->next = NULL;
     pthread_mutex_lock(&pool->lock);
     if (pool->stopping && pool->alive == 0) {
@@ -156,16 +187,57 @@ epy__pool_push(epy__pool *pool, epy__job *job)
         job->run(job);
         return;
     }
+    w = pop_idle(pool);
+    if (w != NULL) {
+        /* Straight to an idle worker (none idle while jobs wait). */
+        w->job = job;
+        pthread_mutex_unlock(&pool->lock);
+        epy__wake_signal(&w->wake);
+        return;
+    }
     if (pool->tail != NULL)
         pool->tail->next = job;
     else
         pool->head = job;
     pool->tail = job;
-    if (pool->idle > 0)
-        pthread_cond_signal(&pool->cond);
-    else
-        maybe_spare(pool);
+    maybe_spare(pool);
     pthread_mutex_unlock(&pool->lock);
+}
+
+epy__worker_slot *
+epy__pool_reserve(epy__pool *pool)
+{
+    epy__worker_slot *w;
+
+    pthread_mutex_lock(&pool->lock);
+    w = pool->stopping ? NULL : pop_idle(pool);
+    if (w != NULL)
+        pool->blocked--;
+    pthread_mutex_unlock(&pool->lock);
+    return w;
+}
+
+void
+epy__pool_unreserve(epy__pool *pool, epy__worker_slot *w)
+{
+    pthread_mutex_lock(&pool->lock);
+    pool->blocked++;
+    if (pool->stopping) {
+        w->job = NULL;
+        epy__wake_signal(&w->wake);
+    } else {
+        w->next_idle = pool->idle_top;
+        pool->idle_top = w;
+        pool->idle++;
+    }
+    pthread_mutex_unlock(&pool->lock);
+}
+
+void
+epy__pool_give(epy__worker_slot *w, epy__job *job)
+{
+    w->job = job;
+    epy__wake_signal(&w->wake);
 }
 
 void
@@ -178,7 +250,10 @@ epy__pool_stop(epy__pool *pool, int64_t timeout_ms,
         return;
     pthread_mutex_lock(&pool->lock);
     pool->stopping = true;
-    pthread_cond_broadcast(&pool->cond);
+    for (epy__worker_slot *w; (w = pop_idle(pool)) != NULL;) {
+        w->job = NULL;
+        epy__wake_signal(&w->wake);
+    }
     while (pool->alive > 0) {
         if (deadline != 0) {
             struct timespec ts = epy__abstime(deadline);
@@ -206,16 +281,28 @@ epy__pool_destroy(epy__pool *pool)
     if (pool->slots == NULL)
         return;
     pthread_mutex_destroy(&pool->lock);
-    pthread_cond_destroy(&pool->cond);
     pthread_cond_destroy(&pool->done_cond);
     free(pool->slots);
     pool->slots = NULL;
+}
+
+void
+epy__pool_set_block_hook(void (*hook)(void *ctx), void *ctx)
+{
+    tl_block_hook = hook;
+    tl_block_ctx = ctx;
 }
 
 epy__pool *
 epy__pool_block(void)
 {
     epy__pool *pool = tl_pool;
+    void (*hook)(void *ctx) = tl_block_hook;
+
+    if (hook != NULL) {
+        tl_block_hook = NULL;
+        hook(tl_block_ctx);
+    }
 
     if (pool == NULL)
         return NULL;

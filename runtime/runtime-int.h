@@ -39,6 +39,29 @@ struct timespec epy__abstime(int64_t deadline_ns);
 /* Initialises @cond to use the monotonic clock. */
 int epy__cond_init(pthread_cond_t *cond);
 
+/* --- wake-ups (wake.c) --------------------------------------------------- */
+
+/* One thread waits for it, any thread sets it once. */
+typedef struct epy__wake {
+    atomic_uint word;
+} epy__wake;
+
+/* Makes @w unset. Only while nobody may set it. */
+static inline void
+epy__wake_reset(epy__wake *w)
+{
+    atomic_store_explicit(&w->word, 0, memory_order_relaxed);
+}
+
+/* Sets @w and wakes its waiter. @w may be freed by the waiter at once. */
+void epy__wake_signal(epy__wake *w);
+bool epy__wake_is_set(epy__wake *w);
+/*
+ * Sleeps until @w is set (true) or the monotonic time @deadline (ns, 0:
+ * none) passes (false).
+ */
+bool epy__wake_wait(epy__wake *w, int64_t deadline);
+
 /* --- names ------------------------------------------------------------- */
 
 /* 0 if @name (of @len bytes) is a valid dotted name; else EPY_EPARAM. */

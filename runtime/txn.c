@@ -195,7 +195,7 @@ fail_locked(epy__txnmgr *m, epy__txn *t, int code, epy__txn **notify)
     if (t->kind == EPY__TXN_SYNC) {
         unlink_txn(m, t);
         epy_error_set(t->err, code, NULL);
-        pthread_cond_signal(t->cond);
+        epy__wake_signal(&t->wake);     /* the caller may return now */
     } else {
         epy_async *a = t->async;
 
@@ -360,35 +360,26 @@ epy__txn_abort(epy__txnmgr *m, epy__txn *t)
 int
 epy__txn_wait_sync(epy__txnmgr *m, epy__txn *t, int64_t deadline)
 {
-    epy__pool *pool = NULL;
+    epy__pool *pool;
     bool timed_out = false;
-    int rc;
 
-    pthread_mutex_lock(&m->lock);
-    if (t->state != EPY__TXN_DONE) {
-        pthread_mutex_unlock(&m->lock);
-        pool = epy__pool_block();
+    if (epy__wake_is_set(&t->wake))
+        return t->rc;
+    pool = epy__pool_block();
+    if (!epy__wake_wait(&t->wake, deadline)) {
         pthread_mutex_lock(&m->lock);
-    }
-    while (t->state != EPY__TXN_DONE) {
-        if (deadline != 0 && t->state == EPY__TXN_PENDING) {
-            struct timespec ts = epy__abstime(deadline);
-
-            if (pthread_cond_timedwait(t->cond, &m->lock, &ts) == ETIMEDOUT
-                && t->state == EPY__TXN_PENDING) {
-                fail_locked(m, t, EPY_ETIMEDOUT, NULL);
-                timed_out = true;
-            }
-        } else {
-            pthread_cond_wait(t->cond, &m->lock);
+        if (t->state == EPY__TXN_PENDING) {
+            fail_locked(m, t, EPY_ETIMEDOUT, NULL);
+            timed_out = true;
         }
+        pthread_mutex_unlock(&m->lock);
+        /* Being completed: its completer is about to set the wake-up. */
+        epy__wake_wait(&t->wake, 0);
     }
-    rc = t->rc;
-    pthread_mutex_unlock(&m->lock);
     epy__pool_unblock(pool);
     if (timed_out && m->cancel != NULL)
         m->cancel(m->owner, t->id);
-    return rc;
+    return t->rc;
 }
 
 int
@@ -424,28 +415,25 @@ epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
             rc = EPY_ENOMEM;
         if (rc < 0)
             epy__error_fill(t->err, rc, type, message, err_payload, err_len);
-    } else {
-        if (rc == 0 && epy_buf_set(&a->reply, payload, len) < 0)
-            rc = EPY_ENOMEM;
-        if (rc < 0)
-            epy__error_fill(&a->err, rc, type, message, err_payload, err_len);
+        /* Out of the table, and nobody else may retire it: no lock. */
+        t->rc = rc;
+        epy__wake_signal(&t->wake);     /* the caller may return now */
+        return 0;
     }
+    if (rc == 0 && epy_buf_set(&a->reply, payload, len) < 0)
+        rc = EPY_ENOMEM;
+    if (rc < 0)
+        epy__error_fill(&a->err, rc, type, message, err_payload, err_len);
 
     pthread_mutex_lock(&m->lock);
     t->state = EPY__TXN_DONE;
     t->rc = rc;
-    if (a == NULL) {
-        pthread_cond_signal(t->cond);
-    } else {
-        a->status = status_of(rc);
-        pthread_cond_broadcast(&a->cond);
-    }
+    a->status = status_of(rc);
+    pthread_cond_broadcast(&a->cond);
     pthread_mutex_unlock(&m->lock);
-    if (a != NULL) {
-        if (m->notify != NULL)
-            m->notify(m->owner, a);
-        epy__async_unref(a);
-    }
+    if (m->notify != NULL)
+        m->notify(m->owner, a);
+    epy__async_unref(a);
     return 0;
 }
 

@@ -17,7 +17,6 @@
 /* A synchronous transaction on the test's stack. */
 typedef struct stxn {
     epy__txn t;
-    pthread_cond_t cond;
     epy_buf reply;
     epy_error err;
 } stxn;
@@ -26,9 +25,7 @@ static void
 stxn_init(stxn *s)
 {
     memset(s, 0, sizeof *s);
-    epy__cond_init(&s->cond);
     s->t.kind = EPY__TXN_SYNC;
-    s->t.cond = &s->cond;
     s->t.reply = &s->reply;
     s->t.err = &s->err;
 }
@@ -36,7 +33,6 @@ stxn_init(stxn *s)
 static void
 stxn_clear(stxn *s)
 {
-    pthread_cond_destroy(&s->cond);
     epy_buf_clear(&s->reply);
     epy_error_clear(&s->err);
 }
