@@ -742,7 +742,7 @@ main(int argc, char **argv)
                 "raw blocking ping-pong, 64 KiB each way",
                 &g[0], NULL, BENCH_P50);
         compare("rtt_64k_p50_us", "us",
-                "sync call, 64 KiB bytes echoed, dynamic API (raw)",
+                "calc_echo() sync, 64 KiB bytes echoed (raw)",
                 &g[1], &g[0], BENCH_P50);
         compare("rtt_64k_p99_us", "us", "the same, p99 (raw p99)",
                 &g[1], &g[0], BENCH_P99);

@@ -83,6 +83,17 @@ srv_div(epy_call *call, double a, double b, calc_rounding r,
     return 0;
 }
 
+/* Answers with the caller's bytes as they are: no copy of them is made. */
+static int
+srv_echo(epy_call *call, const epy_bytes *data, epy_bytes *ret_result,
+         void *ctx)
+{
+    (void) ret_result;
+    (void) ctx;
+    calc_echo_reply(call, data);
+    return EPY_GEN_ANSWERED;
+}
+
 /* An event from the client: answer with an event of our own. */
 static int
 srv_tick(epy_call *call, uint64_t n, void *ctx)
@@ -170,7 +181,7 @@ run_server(epy_link *link)
 {
     /* reset is left unhandled: the listener answers EPY_EUNSUPPORTED. */
     static const calc_handlers calc_table = {
-        srv_add, srv_div, NULL, srv_tick
+        .add = srv_add, .div = srv_div, .echo = srv_echo, .tick = srv_tick
     };
     static const calc_stats_handlers stats_table = {
         srv_centroid, srv_mean, srv_histogram
@@ -226,7 +237,7 @@ add_done(int rc, int64_t *result, const epy_error *err, void *ctx)
 static void
 run_client(epy_peer *peer)
 {
-    static const calc_handlers client_table = { NULL, NULL, NULL, cli_tick };
+    static const calc_handlers client_table = { .tick = cli_tick };
     epy_error err = EPY_ERROR_INIT;
     calc_api *calc = NULL;
     calc_stats_api *stats = NULL;
@@ -266,6 +277,17 @@ run_client(epy_peer *peer)
     printf("client: calc.div(7, 2, DOWN) = %g\n", q);
     EXPECT(rc == 0 && q == 3, "div: %s", epy_strerror(rc));
 
+    {
+        uint8_t raw[] = { 'e', 0, 'p', 0xff, 'y' };
+        epy_bytes in = { raw, sizeof raw }, out = { NULL, 0 };
+
+        rc = calc_echo(calc, &in, &out, &err);
+        printf("client: calc.echo(5 bytes, a NUL among them) = %zu bytes back\n",
+               out.len);
+        EXPECT(rc == 0 && out.len == sizeof raw
+               && memcmp(out.data, raw, sizeof raw) == 0, "echo");
+        epy_bytes_clear(&out);
+    }
     {
         double xs[] = { 1, 2, 3, 4 };
         epy_double_list list = { 4, xs };

@@ -494,12 +494,22 @@ dec_one(const epy_gen_type *t, const void *slot,
         epy_bytes b = { NULL, 0 };
 
         memcpy(&d, slot, sizeof d);
-        b.data = malloc(d.len != 0 ? d.len : 1);
-        if (b.data == NULL)
-            return EPY_ENOMEM;
-        if (d.len > 0)
-            memcpy(b.data, d.data, d.len);
         b.len = d.len;
+        if (d.len > 0) {
+            /*
+             * protobuf-c allocated the bytes with malloc() (messages are
+             * unpacked here with the default allocator): take them over
+             * instead of copying, and leave the message without them.
+             */
+            b.data = d.data;
+            d.data = NULL;
+            d.len = 0;
+            memcpy((void *) slot, &d, sizeof d);
+        } else {
+            b.data = malloc(1);
+            if (b.data == NULL)
+                return EPY_ENOMEM;
+        }
         memcpy(cv, &b, sizeof b);
         return 0;
     }

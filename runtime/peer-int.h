@@ -293,6 +293,8 @@ typedef struct epy__arena {
     uint8_t *base;
     size_t cap, used;
     void *big;                  /* chain of oversize blocks */
+    void *spare;                /* one kept for the next frame */
+    size_t spare_size;
 } epy__arena;
 
 struct epy_peer {

@@ -28,6 +28,7 @@
 
 #define READ_CHUNK ((size_t) 64 * 1024)
 #define ARENA_SIZE ((size_t) 16 * 1024)
+#define ARENA_KEEP ((size_t) 1024 * 1024)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 8
 
@@ -81,9 +82,15 @@ arena_alloc(void *data, size_t size)
         a->used += need;
         return p;
     }
-    big = malloc(sizeof(void *) * 2 + size);
-    if (big == NULL)
-        return NULL;
+    if (a->spare != NULL && a->spare_size >= size) {
+        big = a->spare;         /* the block a large frame left */
+        a->spare = NULL;
+    } else {
+        big = malloc(sizeof(void *) * 2 + size);
+        if (big == NULL)
+            return NULL;
+        big[1] = (void *) (uintptr_t) size;
+    }
     big[0] = a->big;
     a->big = big;
     return big + 2;
@@ -96,14 +103,26 @@ arena_free(void *data, void *p)
     (void) p;   /* everything goes at the next reset */
 }
 
+/*
+ * Frees what the last frame took, but keeps its largest block (up to
+ * ARENA_KEEP) for the next one: frames of the same large size then
+ * allocate nothing.
+ */
 static void
 arena_reset(epy__arena *a)
 {
     while (a->big != NULL) {
         void **big = a->big;
+        size_t size = (size_t) (uintptr_t) big[1];
 
         a->big = big[0];
-        free(big);
+        if (size <= ARENA_KEEP && (a->spare == NULL || size > a->spare_size)) {
+            free(a->spare);
+            a->spare = big;
+            a->spare_size = size;
+        } else {
+            free(big);
+        }
     }
     a->used = 0;
 }
@@ -837,6 +856,7 @@ peer_free(epy_peer *peer)
     pthread_cond_destroy(&peer->watch_cond);
     free(peer->rbuf);
     free(peer->arena.base);
+    free(peer->arena.spare);
     free(peer);
 }
 

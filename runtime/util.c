@@ -124,9 +124,12 @@ epy_buf_reserve(epy_buf *buf, size_t cap)
         return EPY_EPARAM;
     if (cap <= buf->cap)
         return 0;
-    n = buf->cap < 64 ? 64 : buf->cap;
-    while (n < cap)
-        n = n > SIZE_MAX / 2 ? cap : n * 2;
+    /* Exactly what is asked the first time; at least double after. */
+    n = buf->cap <= SIZE_MAX / 2 ? buf->cap * 2 : cap;
+    if (n < cap)
+        n = cap;
+    if (n < 64)
+        n = 64;
     p = realloc(buf->data, n);
     if (p == NULL)
         return EPY_ENOMEM;
