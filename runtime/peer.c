@@ -29,6 +29,10 @@
 #define READ_CHUNK ((size_t) 64 * 1024)
 #define ARENA_SIZE ((size_t) 16 * 1024)
 #define ARENA_KEEP ((size_t) 1024 * 1024)
+/* The number of Envelope.payload in envelope.proto. */
+#define PAYLOAD_FIELD 15
+/* Frames from this size on have their payload used in place. */
+#define ZERO_COPY_RECV_MIN ((size_t) 4096)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 8
 
@@ -564,6 +568,75 @@ fill(epy_peer *peer, size_t need)
     return 0;
 }
 
+/* Reads a varint at *@p (before @end); false if there is none. */
+static bool
+get_varint(const uint8_t **p, const uint8_t *end, uint64_t *ret)
+{
+    uint64_t v = 0;
+
+    for (unsigned shift = 0; shift < 64 && *p < end; shift += 7) {
+        uint8_t b = *(*p)++;
+
+        v |= (uint64_t) (b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *ret = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Finds a large payload that ends the frame (the field epyrpc's own
+ * senders write last): returns the length of the envelope before it and
+ * sets @ret_payload, or returns @size if there is none. The frame is
+ * then decoded without the payload, which is used where it lies instead
+ * of being copied by the decoder. Anything unusual (a group, a field
+ * running past the end) leaves the whole frame to the decoder.
+ */
+static size_t
+split_payload(const uint8_t *frame, size_t size, ProtobufCBinaryData *ret_payload)
+{
+    const uint8_t *p = frame, *end = frame + size;
+
+    if (size < ZERO_COPY_RECV_MIN)
+        return size;
+    while (p < end) {
+        const uint8_t *field = p;
+        uint64_t key, n;
+
+        if (!get_varint(&p, end, &key))
+            return size;
+        switch (key & 7) {
+        case 0:
+            if (!get_varint(&p, end, &n))
+                return size;
+            break;
+        case 1:
+        case 5:
+            n = (key & 7) == 1 ? 8 : 4;
+            if ((uint64_t) (end - p) < n)
+                return size;
+            p += n;
+            break;
+        case 2:
+            if (!get_varint(&p, end, &n) || (uint64_t) (end - p) < n)
+                return size;
+            if (key >> 3 == PAYLOAD_FIELD && p + n == end
+                && n >= ZERO_COPY_RECV_MIN / 2) {
+                ret_payload->data = (uint8_t *) p;
+                ret_payload->len = (size_t) n;
+                return (size_t) (field - frame);
+            }
+            p += n;
+            break;
+        default:
+            return size;
+        }
+    }
+    return size;
+}
+
 /*
  * Decodes and handles one frame's envelope. The reader. A call or event
  * is queued, or, with @ret_call, returned.
@@ -573,9 +646,16 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size,
               epy_call **ret_call, char *why, size_t whylen)
 {
     Epyrpc__Envelope *env;
+    ProtobufCBinaryData payload = { 0, NULL };
+    size_t head = split_payload(frame, size, &payload);
     int rc;
 
-    env = epyrpc__envelope__unpack(&peer->arena.alloc, size, frame);
+    env = epyrpc__envelope__unpack(&peer->arena.alloc, head, frame);
+    if (env != NULL && head < size) {
+        /* The last occurrence of a field wins, as the decoder would do. */
+        env->has_payload = true;
+        env->payload = payload;
+    }
     if (env == NULL) {
         arena_reset(&peer->arena);
         snprintf(why, whylen, "undecodable frame of %zu bytes", size);
