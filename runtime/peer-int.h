@@ -303,7 +303,11 @@ struct epy_peer {
     char **hello_ifaces;        /* "name=fingerprint" */
     size_t n_hello_ifaces;
     epy__transport *tr;
-    pthread_mutex_t wlock;
+    pthread_mutex_t wlock;      /* the writer */
+    pthread_mutex_t qlock;      /* the frames waiting for the writer */
+    bool writing;               /* under qlock: the writer takes pend */
+    uint8_t *pend, *pend_spare; /* PEND_CAP bytes each */
+    size_t pend_len;
     atomic_int status;          /* 0: connected; else why it ended */
     atomic_bool closing;        /* epy_peer_close() has begun */
     atomic_bool leaving;        /* this end disconnects: the end is ECLOSED */

@@ -29,6 +29,9 @@
 #define READ_CHUNK ((size_t) 64 * 1024)
 #define ARENA_SIZE ((size_t) 16 * 1024)
 #define ARENA_KEEP ((size_t) 1024 * 1024)
+/* Frames up to this size may wait for another thread's write. */
+#define COALESCE_MAX ((size_t) 4096)
+#define PEND_CAP ((size_t) 16 * 1024)
 /* The number of Envelope.payload in envelope.proto. */
 #define PAYLOAD_FIELD 15
 /* Frames from this size on have their payload used in place. */
@@ -258,6 +261,94 @@ peer_max_frame(epy_peer *peer)
                                                         : peer->cfg.max_frame;
 }
 
+/* The write failed (@rc, a negative errno): the connection is gone. */
+static void
+write_failed(epy_peer *peer, int rc)
+{
+    if (epy__peer_check(peer) == 0) {
+        epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
+        set_status(peer, EPY_EDISCONNECTED);
+        peer->tr->ops->shutdown(peer->tr);
+    }
+}
+
+/*
+ * Writes one frame. Frames meet at the writer: while one thread writes,
+ * small frames of other threads are copied to the pending buffer, and
+ * the writer sends them all in one write before it lets go, so that
+ * frames ready together (replies of several workers, say) cost one
+ * system call. A thread's own frames keep their order: its next frame
+ * can only be written after the pending ones. Returns 0 or a negative
+ * errno of the write (the frame's own).
+ */
+static int
+write_frame(epy_peer *peer, struct iovec *iov, int n)
+{
+    size_t total = 0;
+    int rc;
+
+    for (int i = 0; i < n; i++)
+        total += iov[i].iov_len;
+    if (pthread_mutex_trylock(&peer->wlock) != 0) {
+        bool left = false;
+
+        pthread_mutex_lock(&peer->qlock);
+        if (peer->pend == NULL && peer->writing && total <= COALESCE_MAX) {
+            /* Made on the first meeting: most peers never need them. */
+            peer->pend = malloc(PEND_CAP);
+            peer->pend_spare = malloc(PEND_CAP);
+            if (peer->pend == NULL || peer->pend_spare == NULL) {
+                free(peer->pend);
+                free(peer->pend_spare);
+                peer->pend = peer->pend_spare = NULL;
+            }
+        }
+        if (peer->writing && total <= COALESCE_MAX && peer->pend != NULL
+            && peer->pend_len + total <= PEND_CAP) {
+            for (int i = 0; i < n; i++) {
+                memcpy(peer->pend + peer->pend_len, iov[i].iov_base,
+                       iov[i].iov_len);
+                peer->pend_len += iov[i].iov_len;
+            }
+            left = true;
+        }
+        pthread_mutex_unlock(&peer->qlock);
+        if (left)
+            return 0;
+        pthread_mutex_lock(&peer->wlock);
+    }
+    pthread_mutex_lock(&peer->qlock);
+    peer->writing = true;
+    pthread_mutex_unlock(&peer->qlock);
+    rc = epy__peer_check(peer);
+    if (rc == 0)
+        rc = peer->tr->ops->sendv(peer->tr, iov, n);
+    for (;;) {
+        struct iovec v;
+        uint8_t *out;
+        int r;
+
+        pthread_mutex_lock(&peer->qlock);
+        if (peer->pend_len == 0) {
+            peer->writing = false;
+            pthread_mutex_unlock(&peer->qlock);
+            break;
+        }
+        out = peer->pend;
+        v.iov_base = out;
+        v.iov_len = peer->pend_len;
+        peer->pend = peer->pend_spare;
+        peer->pend_spare = out;
+        peer->pend_len = 0;
+        pthread_mutex_unlock(&peer->qlock);
+        if (epy__peer_check(peer) == 0
+            && (r = peer->tr->ops->sendv(peer->tr, &v, 1)) < 0 && r > -4096)
+            write_failed(peer, r);
+    }
+    pthread_mutex_unlock(&peer->wlock);
+    return rc;
+}
+
 int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
@@ -320,20 +411,12 @@ epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
     epyrpc__envelope__pack_to_buffer(env, &b.base);
     iobuf_close_seg(&b);
 
-    pthread_mutex_lock(&peer->wlock);
-    rc = epy__peer_check(peer);
-    if (rc == 0)
-        rc = peer->tr->ops->sendv(peer->tr, b.iov, b.n);
-    pthread_mutex_unlock(&peer->wlock);
+    rc = write_frame(peer, b.iov, b.n);
     if (b.scratch != stack)
         free(b.scratch);
     free(zbuf);
-    if (rc < 0 && rc > -4096 && epy__peer_check(peer) == 0) {
-        /* The write failed: the connection is gone. */
-        epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
-        set_status(peer, EPY_EDISCONNECTED);
-        peer->tr->ops->shutdown(peer->tr);
-    }
+    if (rc < 0 && rc > -4096)
+        write_failed(peer, rc);
     if (rc < 0 && rc > -4096)
         rc = epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
     return rc;
@@ -927,6 +1010,9 @@ peer_free(epy_peer *peer)
     free(peer->hello_ifaces);
     epy_error_clear(&peer->ready_err);
     pthread_mutex_destroy(&peer->wlock);
+    pthread_mutex_destroy(&peer->qlock);
+    free(peer->pend);
+    free(peer->pend_spare);
     pthread_mutex_destroy(&peer->state_lock);
     pthread_cond_destroy(&peer->state_cond);
     pthread_mutex_destroy(&peer->calls_lock);
@@ -990,6 +1076,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     if (peer->cfg.max_pending == 0)
         peer->cfg.max_pending = EPY_DEFAULT_MAX_PENDING;
     pthread_mutex_init(&peer->wlock, NULL);
+    pthread_mutex_init(&peer->qlock, NULL);
     pthread_mutex_init(&peer->state_lock, NULL);
     epy__cond_init(&peer->state_cond);
     pthread_mutex_init(&peer->calls_lock, NULL);

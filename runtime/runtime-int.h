@@ -10,7 +10,8 @@
  *   4. epy__txnmgr.lock
  *   5. epy__pool.lock
  *   6. epy_peer.wlock (frame writes)
- *   7. transport-internal locks
+ *   7. epy_peer.qlock (frames waiting for the writer)
+ *   8. transport-internal locks
  * No user code (handler, callback, listener, log function) ever runs with
  * any of them held.
  */
