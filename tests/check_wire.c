@@ -2,7 +2,8 @@
  * The wire, seen from a raw socket: the hello exchange, frames the other
  * end gets wrong (garbage, a 4 GiB length, half a frame, an unknown kind,
  * a second hello), the frame size limit on both sides, version and
- * fingerprint mismatches, and zlib compression.
+ * fingerprint mismatches, zlib compression, frames of several threads
+ * meeting at the writer, and large payloads in any field order.
  */
 #include <config.h>
 
@@ -574,6 +575,214 @@ START_TEST(test_unregister_with_deferred_call)
 }
 END_TEST
 
+/*
+ * Frames of several threads meet at the writer: small ones wait in a
+ * buffer for the thread that is writing, large ones take their turn.
+ * Nothing is lost or torn, and each thread's frames stay in its order.
+ */
+#define MEET_THREADS 8
+#define MEET_FRAMES 2000
+
+typedef struct meet_sender {
+    pthread_t th;
+    epy_api *api;
+    uint32_t id;
+    int rc;
+} meet_sender;
+
+static void *
+meet_main(void *p)
+{
+    meet_sender *m = p;
+
+    for (uint32_t seq = 0; seq < MEET_FRAMES && m->rc == 0; seq++) {
+        /* Every seventh frame is too large to wait in the buffer. */
+        size_t len = seq % 7 == 3 ? 6000 : 8 + seq % 50;
+        uint8_t small[64];
+        uint8_t *buf = len > sizeof small ? malloc(len) : small;
+
+        if (buf == NULL) {
+            m->rc = EPY_ENOMEM;
+            break;
+        }
+        memset(buf, (int) ((m->id * 31 + seq) & 0xff), len);
+        memcpy(buf, &m->id, 4);
+        memcpy(buf + 4, &seq, 4);
+        m->rc = epy_api_send(m->api, "ev", buf, len, NULL);
+        if (buf != small)
+            free(buf);
+    }
+    return NULL;
+}
+
+START_TEST(test_frames_meet_at_the_writer)
+{
+    meet_sender m[MEET_THREADS];
+    uint32_t next[MEET_THREADS] = { 0 };
+    epy_api *api;
+
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+    ck_assert_int_eq(epy_api_open(peer, "o", &api, NULL), 0);
+    for (uint32_t i = 0; i < MEET_THREADS; i++) {
+        m[i].api = api;
+        m[i].id = i;
+        m[i].rc = 0;
+        ck_assert_int_eq(pthread_create(&m[i].th, NULL, meet_main, &m[i]), 0);
+    }
+    for (long n = 0; n < (long) MEET_THREADS * MEET_FRAMES; n++) {
+        Epyrpc__Envelope *env = read_env();
+        uint32_t id, seq;
+        size_t len;
+
+        /* One check per frame: Check records every assertion it makes. */
+        if (env == NULL || env->kind != EPYRPC__KIND__EVENT
+            || strcmp(env->method, "o.ev") != 0 || !env->has_payload
+            || env->payload.len < 8)
+            ck_abort_msg("frame %ld: not the event expected", n);
+        memcpy(&id, env->payload.data, 4);
+        memcpy(&seq, env->payload.data + 4, 4);
+        if (id >= MEET_THREADS || seq != next[id])
+            ck_abort_msg("thread %u: frame %u after %u", id, seq,
+                         id < MEET_THREADS ? next[id] : 0);
+        next[id]++;
+        len = seq % 7 == 3 ? 6000 : 8 + seq % 50;
+        if (env->payload.len != len)
+            ck_abort_msg("thread %u frame %u: %zu bytes", id, seq,
+                         env->payload.len);
+        for (size_t k = 8; k < len; k++)
+            if (env->payload.data[k] != ((id * 31 + seq) & 0xff))
+                ck_abort_msg("thread %u frame %u: byte %zu torn", id, seq, k);
+        epyrpc__envelope__free_unpacked(env, NULL);
+    }
+    for (int i = 0; i < MEET_THREADS; i++) {
+        pthread_join(m[i].th, NULL);
+        ck_assert_int_eq(m[i].rc, 0);
+        ck_assert_uint_eq(next[i], MEET_FRAMES);
+    }
+    epy_api_close(api);
+}
+END_TEST
+
+/* Answers with the request. */
+static int
+echo_handler(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) ctx;
+    return epy_call_reply(call, req, len);
+}
+
+/* Appends a protobuf varint to @p; returns the end. */
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t) v;
+    return p;
+}
+
+/*
+ * Sends a CALL of "p.echo" (transaction @txn) whose envelope is followed
+ * by the raw fields @tail (@tail_len bytes), then reads the reply and
+ * checks its payload is @want.
+ */
+static void
+call_with_tail(uint64_t txn, const uint8_t *tail, size_t tail_len,
+               const uint8_t *want, size_t want_len)
+{
+    Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    Epyrpc__Envelope *rep;
+    size_t head, n;
+    uint8_t *buf;
+
+    env.kind = EPYRPC__KIND__CALL;
+    env.has_txn = true;
+    env.txn = txn;
+    env.method = (char *) "p.echo";
+    head = epyrpc__envelope__get_packed_size(&env);
+    n = head + tail_len;
+    buf = malloc(n + 4);
+    ck_assert_ptr_nonnull(buf);
+    buf[0] = (uint8_t) n;
+    buf[1] = (uint8_t) (n >> 8);
+    buf[2] = (uint8_t) (n >> 16);
+    buf[3] = (uint8_t) (n >> 24);
+    epyrpc__envelope__pack(&env, buf + 4);
+    memcpy(buf + 4 + head, tail, tail_len);
+    tw_write_all(raw, buf, n + 4);
+    free(buf);
+    rep = read_env();
+    ck_assert_ptr_nonnull(rep);
+    ck_assert_int_eq(rep->kind, EPYRPC__KIND__REPLY);
+    ck_assert_uint_eq(rep->txn, txn);
+    ck_assert_uint_eq(rep->has_payload ? rep->payload.len : 0, want_len);
+    ck_assert(want_len == 0 || memcmp(rep->payload.data, want, want_len) == 0);
+    epyrpc__envelope__free_unpacked(rep, NULL);
+}
+
+/*
+ * A large payload that ends its frame is used where it lies; one
+ * followed by other fields, or given twice (the last one counts), is
+ * decoded as protobuf says all the same.
+ */
+START_TEST(test_large_payload_any_field_order)
+{
+    size_t big = 100000, small = 5000;
+    uint8_t *a = malloc(big), *b = malloc(small);
+    uint8_t *tail = malloc(2 * big + 64), *p;
+
+    ck_assert(a != NULL && b != NULL && tail != NULL);
+    for (size_t i = 0; i < big; i++)
+        a[i] = (uint8_t) (i * 7 + 1);
+    for (size_t i = 0; i < small; i++)
+        b[i] = (uint8_t) (i * 13 + 5);
+    open_raw(NULL);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+    ck_assert_int_eq(epy_peer_handle(peer, "p.echo", echo_handler, NULL, NULL), 0);
+
+    /* The payload last: as epyrpc writes it. */
+    p = put_varint(put_varint(tail, 15 << 3 | 2), big);
+    memcpy(p, a, big);
+    p += big;
+    call_with_tail(1, tail, (size_t) (p - tail), a, big);
+
+    /* The payload, then a timeout field after it. */
+    p = put_varint(put_varint(tail, 15 << 3 | 2), big);
+    memcpy(p, a, big);
+    p += big;
+    p = put_varint(put_varint(p, 8 << 3 | 0), 5000);
+    call_with_tail(2, tail, (size_t) (p - tail), a, big);
+
+    /* Two payloads: the second (the last one) counts, in place or not. */
+    p = put_varint(put_varint(tail, 15 << 3 | 2), big);
+    memcpy(p, a, big);
+    p += big;
+    p = put_varint(put_varint(p, 15 << 3 | 2), small);
+    memcpy(p, b, small);
+    p += small;
+    call_with_tail(3, tail, (size_t) (p - tail), b, small);
+
+    /* A field of an unknown number after the payload is skipped. */
+    p = put_varint(put_varint(tail, 15 << 3 | 2), big);
+    memcpy(p, a, big);
+    p += big;
+    p = put_varint(p, 100 << 3 | 5);
+    memset(p, 0, 4);
+    p += 4;
+    call_with_tail(4, tail, (size_t) (p - tail), a, big);
+    free(a);
+    free(b);
+    free(tail);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -588,6 +797,8 @@ wire_suite(void)
     tcase_add_test(tc, test_start_paused);
     tcase_add_test(tc, test_close_paused);
     tcase_add_test(tc, test_unregister_with_deferred_call);
+    tcase_add_test(tc, test_frames_meet_at_the_writer);
+    tcase_add_test(tc, test_large_payload_any_field_order);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
