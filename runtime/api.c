@@ -370,6 +370,7 @@ epy_api_call(epy_api *api, const char *method, const void *req,
     settings s;
     epy__txn t;
     epy_buf scratch = EPY_BUF_INIT;
+    int64_t deadline;
     int rc;
 
     rc = prepare(api, method, req, req_len, opts, full, &s, ret_err);
@@ -391,12 +392,14 @@ epy_api_call(epy_api *api, const char *method, const void *req,
     rc = epy__txn_begin(&api->peer->txn, &t);
     if (rc < 0)
         return call_failed(rc, full, req_len, ret_err);
+    deadline = epy__deadline(s.timeout_ms);
     rc = send_call(api, full, t.id, s.timeout_ms, req, req_len);
     if (rc < 0) {
         epy__txn_abort(&api->peer->txn, &t);
         return call_failed(rc, full, req_len, ret_err);
     }
-    rc = epy__txn_wait_sync(&api->peer->txn, &t, epy__deadline(s.timeout_ms));
+    epy__peer_read_own(api->peer, &t.wake, deadline);
+    rc = epy__txn_wait_sync(&api->peer->txn, &t, deadline);
     epy_buf_clear(&scratch);
     if (rc == EPY_ETIMEDOUT)
         epy_error_setf(ret_err, rc, "call '%s' timed out after %lld ms", full,

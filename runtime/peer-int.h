@@ -356,7 +356,17 @@ struct epy_peer {
     bool watch_started, watch_stop;
     pthread_t watch;
 
-    /* reader state (the thread running lead_job only) */
+    /*
+     * The reading token (see peer.c, "Callers that read"): who reads
+     * the connection, the pool's reader or a synchronous caller waiting
+     * for its reply. The reader state below belongs to its holder.
+     */
+    atomic_uint rtok;
+    atomic_bool lend;           /* synchronous callers want to read */
+    int rerr;                   /* what ended a caller's reading, for the reader */
+    char rwhy[128];
+
+    /* reader state (the holder of the reading token only) */
     bool reading;               /* past the paused start */
     uint64_t lead_gen;
     epy__worker_slot *standby;  /* takes the reading over from a call */
@@ -415,6 +425,15 @@ void epy__peer_unref(epy_peer *peer);
  */
 int epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env,
                    const void *payload, size_t len);
+/*
+ * Called by a synchronous caller between sending its call and waiting
+ * for the reply (@w, set when the transaction completes): if nobody
+ * reads the connection, reads it here until the reply has come, for at
+ * most a couple of milliseconds and never past @deadline (ns, 0: none),
+ * so that the reply reaches its caller without a thread hand-off.
+ * Whatever else comes meanwhile is handled as the reader would.
+ */
+void epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline);
 /* Sends a CANCEL for @id (the notify hook of the transaction manager). */
 void epy__peer_send_cancel(void *peer, epy_txn_id id);
 /* The code a call on @peer fails with right now, or 0 if it may proceed. */

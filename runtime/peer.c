@@ -604,12 +604,16 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, epy_call **ret_call,
     return rc;
 }
 
+/* read_frame() and fill(): the deadline came first; what came is kept. */
+#define FRAME_LATER 1
+
 /*
- * Makes sure @need bytes from rstart are buffered. Returns 0, or the
- * code that ends the connection.
+ * Makes sure @need bytes from rstart are buffered. With @deadline (ns,
+ * 0: none), waits for them until then only. Returns 0, FRAME_LATER, or
+ * the code that ends the connection.
  */
 static int
-fill(epy_peer *peer, size_t need)
+fill(epy_peer *peer, size_t need, int64_t deadline)
 {
     while (peer->rend - peer->rstart < need) {
         ssize_t n;
@@ -637,6 +641,14 @@ fill(epy_peer *peer, size_t need)
                 peer->rbuf = p;
                 peer->rcap = cap;
             }
+        }
+        if (deadline != 0) {
+            int r = peer->tr->ops->wait_readable(peer->tr, deadline);
+
+            if (r == 0)
+                return FRAME_LATER;
+            if (r < 0)
+                return EPY_ESYSTEM;
         }
         n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
                                 peer->rcap - peer->rend);
@@ -784,6 +796,201 @@ frame_buffered(const epy_peer *peer)
     size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
            | (size_t) p[3] << 24;
     return have - 4 >= size;
+}
+
+/*
+ * Reads and handles one frame; the holder of the reading token. With
+ * @deadline (ns, 0: none), gives up at that time with FRAME_LATER, the
+ * bytes read so far kept for the next reader. A call or event read is
+ * returned in *@ret_call. Returns 0, FRAME_LATER, or the code that ends
+ * the connection (with @why).
+ */
+static int
+read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
+           size_t whylen)
+{
+    const uint8_t *p;
+    size_t size;
+    int rc;
+
+    rc = fill(peer, 4, deadline);
+    if (rc == EPY_ETIMEDOUT) {
+        snprintf(why, whylen, "no hello within the handshake timeout");
+        rc = EPY_EPROTO;
+    }
+    if (rc != 0)
+        return rc;
+    p = peer->rbuf + peer->rstart;
+    size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
+           | (size_t) p[3] << 24;
+    if (size > peer->cfg.max_frame) {
+        snprintf(why, whylen, "frame of %zu bytes exceeds the limit of %zu",
+                 size, peer->cfg.max_frame);
+        return EPY_EPROTO;
+    }
+    rc = fill(peer, 4 + size, deadline);
+    if (rc != 0) {
+        if (rc == EPY_EDISCONNECTED && peer->rend > peer->rstart)
+            snprintf(why, whylen, "the stream ended inside a frame");
+        return rc;
+    }
+    rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, ret_call,
+                       why, whylen);
+    peer->rstart += 4 + size;
+    if (peer->rstart == peer->rend)
+        peer->rstart = peer->rend = 0;
+    if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0) {
+        /* Give back the memory of a large frame. */
+        uint8_t *q = realloc(peer->rbuf, READ_CHUNK);
+
+        if (q != NULL) {
+            peer->rbuf = q;
+            peer->rcap = READ_CHUNK;
+        }
+    }
+    return rc;
+}
+
+/*
+ * Callers that read. A synchronous caller waits for its reply; if the
+ * reply went through the reader, two threads would wake up for it (the
+ * reader, then the caller). Instead, while synchronous calls are made,
+ * the reader lends the reading out: it stops reading between frames,
+ * and a caller that finds nobody reading reads the connection itself
+ * until its reply has come (epy__peer_read_own()), handling whatever
+ * else comes as the reader would (calls go to the workers). So the
+ * reply wakes only the thread that waits for it.
+ *
+ * The token, rtok, is (generation << 3 | KICK | state); each change of
+ * hands makes a new generation. While the token is lent out, the reader
+ * sleeps and looks at it, first after LEND_GRACE_MIN_NS, then at periods
+ * that double while callers keep taking it, up to LEND_GRACE_MAX_NS: if
+ * nobody took it in a whole period, synchronous calls have stopped, and
+ * the reader reads again. So a frame that comes while no call waits (and
+ * so nobody reads) waits one period at most; the periods are long only
+ * while calls are made back to back, and few wake-ups of the reader
+ * come between the calls.
+ * A caller gives the token back with KICK, which wakes the reader at
+ * once, when others wait for replies too, when its own reply has not
+ * come within OWN_READ_NS (the reader then reads while it waits), and
+ * when the connection has ended (the reader, not the caller, ends it).
+ * Closing the peer kicks too. Transports without wait_readable (the
+ * in-process pair) are read by the reader only.
+ */
+enum { RT_POOL = 0, RT_FREE = 1, RT_CALLER = 2, RT_STATE = 3, RT_KICK = 4,
+       RT_GEN = 8 };
+
+#define LEND_GRACE_MIN_NS ((int64_t) 250000)
+#define LEND_GRACE_MAX_NS ((int64_t) 2000000)
+#define OWN_READ_NS ((int64_t) 2000000)
+
+/* @v with the next generation and @state (KICK cleared). */
+static unsigned
+rt_next(unsigned v, unsigned state)
+{
+    return ((v & ~(RT_GEN - 1)) + RT_GEN) | state;
+}
+
+/* Wakes the reader out of a lending, to read again at once. */
+static void
+kick_reader(epy_peer *peer)
+{
+    atomic_fetch_or(&peer->rtok, RT_KICK);
+    epy__futex_wake(&peer->rtok);
+}
+
+/*
+ * The reader (holding the token) lends it out, and returns once it holds
+ * it again. Returns true if a caller's reading ended the connection
+ * (peer->rerr says how).
+ */
+static bool
+lend_reading(epy_peer *peer)
+{
+    unsigned v = atomic_load(&peer->rtok), last;
+    int64_t period = LEND_GRACE_MIN_NS;
+
+    if (peer->tr->ops->wait_readable == NULL || !peer->got_hello)
+        return false;
+    do {
+        if ((v & RT_KICK) || epy__peer_check(peer) != 0) {
+            atomic_fetch_and(&peer->rtok, ~(unsigned) RT_KICK);
+            return false;
+        }
+    } while (!atomic_compare_exchange_weak_explicit(&peer->rtok, &v,
+                                                    rt_next(v, RT_FREE),
+                                                    memory_order_release,
+                                                    memory_order_relaxed));
+    last = v = rt_next(v, RT_FREE);
+    for (;;) {
+        epy__futex_wait(&peer->rtok, v, epy__now_ns() + period);
+        v = atomic_load_explicit(&peer->rtok, memory_order_acquire);
+        if ((v & RT_STATE) != RT_FREE
+            || (v != last && !(v & RT_KICK) && epy__peer_check(peer) == 0)) {
+            /* A caller reads, or has read since: wait on, longer. */
+            last = v;
+            if (period < LEND_GRACE_MAX_NS)
+                period *= 2;
+            continue;
+        }
+        if (atomic_compare_exchange_strong_explicit(&peer->rtok, &v,
+                                                    rt_next(v, RT_POOL),
+                                                    memory_order_acquire,
+                                                    memory_order_acquire))
+            break;
+        last = v;
+    }
+    if (v == last && !(v & RT_KICK))
+        atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
+    return peer->rerr != 0;
+}
+
+void
+epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
+{
+    unsigned v = atomic_load_explicit(&peer->rtok, memory_order_relaxed);
+    int64_t limit = epy__now_ns() + OWN_READ_NS;
+    bool kick = false;
+    epy__pool *pool;
+    char why[sizeof peer->rwhy] = "";
+    int rc = 0;
+
+    if ((v & (RT_STATE | RT_KICK)) != RT_FREE
+        || !atomic_compare_exchange_strong_explicit(&peer->rtok, &v,
+                                                    rt_next(v, RT_CALLER),
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed)) {
+        /* Somebody reads: wait, and have the reader lend next time. */
+        if (!atomic_load_explicit(&peer->lend, memory_order_relaxed))
+            atomic_store_explicit(&peer->lend, true, memory_order_relaxed);
+        return;
+    }
+    if (deadline != 0 && deadline < limit)
+        limit = deadline;
+    pool = epy__pool_block();
+    while (!epy__wake_is_set(w)) {
+        epy_call *call = NULL;
+
+        rc = read_frame(peer, limit, &call, why, sizeof why);
+        if (call != NULL)
+            epy__pool_push(&peer->pool, &call->job);
+        if (rc != 0)
+            break;
+    }
+    if (rc < 0) {
+        peer->rerr = rc;
+        snprintf(peer->rwhy, sizeof peer->rwhy, "%s", why);
+    }
+    kick = rc != 0 || epy__txn_count(&peer->txn) > 0;
+    v = atomic_load_explicit(&peer->rtok, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(
+               &peer->rtok, &v,
+               rt_next(v, RT_FREE) | (kick || (v & RT_KICK) ? RT_KICK : 0),
+               memory_order_release, memory_order_relaxed))
+        ;
+    if (kick || (v & RT_KICK))
+        epy__futex_wake(&peer->rtok);
+    epy__pool_unblock(pool);
 }
 
 /*
@@ -939,45 +1146,15 @@ lead_run(epy__job *job)
     }
     for (;;) {
         epy_call *call = NULL;
-        const uint8_t *p;
-        size_t size;
 
-        rc = fill(peer, 4);
-        if (rc == EPY_ETIMEDOUT) {
-            snprintf(why, sizeof why, "no hello within the handshake timeout");
-            rc = EPY_EPROTO;
-        }
-        if (rc < 0)
-            break;
-        p = peer->rbuf + peer->rstart;
-        size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
-               | (size_t) p[3] << 24;
-        if (size > peer->cfg.max_frame) {
-            snprintf(why, sizeof why, "frame of %zu bytes exceeds the limit of %zu",
-                     size, peer->cfg.max_frame);
-            rc = EPY_EPROTO;
+        if (atomic_load_explicit(&peer->lend, memory_order_relaxed)
+            && !frame_buffered(peer) && lend_reading(peer)) {
+            /* A caller that read met the end of the connection. */
+            rc = peer->rerr;
+            snprintf(why, sizeof why, "%s", peer->rwhy);
             break;
         }
-        rc = fill(peer, 4 + size);
-        if (rc < 0) {
-            if (rc == EPY_EDISCONNECTED && peer->rend > peer->rstart)
-                snprintf(why, sizeof why, "the stream ended inside a frame");
-            break;
-        }
-        rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, &call,
-                           why, sizeof why);
-        peer->rstart += 4 + size;
-        if (peer->rstart == peer->rend)
-            peer->rstart = peer->rend = 0;
-        if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0) {
-            /* Give back the memory of a large frame. */
-            uint8_t *q = realloc(peer->rbuf, READ_CHUNK);
-
-            if (q != NULL) {
-                peer->rbuf = q;
-                peer->rcap = READ_CHUNK;
-            }
-        }
+        rc = read_frame(peer, 0, &call, why, sizeof why);
         if (call != NULL) {
             if (frame_buffered(peer))
                 epy__pool_push(&peer->pool, &call->job);
@@ -1070,6 +1247,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     if (peer == NULL)
         return epy_error_set(err, EPY_ENOMEM, NULL);
     atomic_init(&peer->refs, 1);
+    atomic_init(&peer->rtok, RT_POOL);     /* the reader holds it */
+    atomic_init(&peer->lend, false);
     peer->cfg = *cfg;
     peer->cfg.interfaces = NULL;
     peer->cfg.n_interfaces = 0;
@@ -1350,6 +1529,7 @@ stop_connection(epy_peer *peer)
     }
     set_status(peer, EPY_ECLOSED);
     peer->tr->ops->shutdown(peer->tr);
+    kick_reader(peer);
     wake_queue(peer);
     pthread_mutex_lock(&peer->state_lock);
     pthread_cond_broadcast(&peer->state_cond);     /* a paused reader */

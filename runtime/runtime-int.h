@@ -62,6 +62,13 @@ bool epy__wake_is_set(epy__wake *w);
  * none) passes (false).
  */
 bool epy__wake_wait(epy__wake *w, int64_t deadline);
+/*
+ * A bare futex on @word: waits while it holds @val, until woken or until
+ * @deadline (CLOCK_MONOTONIC ns; 0: none). May return early: re-check.
+ */
+void epy__futex_wait(atomic_uint *word, unsigned val, int64_t deadline);
+/* Wakes every thread in epy__futex_wait() on @word. */
+void epy__futex_wake(atomic_uint *word);
 
 /* --- names ------------------------------------------------------------- */
 

@@ -6,9 +6,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "runtime-int.h"
@@ -103,6 +105,31 @@ fd_set_recv_timeout(epy__transport *t, int64_t ms)
     setsockopt(ft->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
 }
 
+static int
+fd_wait_readable(epy__transport *t, int64_t deadline)
+{
+    fd_transport *ft = (fd_transport *) t;
+
+    for (;;) {
+        struct pollfd p = { .fd = ft->fd, .events = POLLIN };
+        int64_t left = deadline - epy__now_ns();
+        struct timespec ts;
+        int r;
+
+        if (left <= 0)
+            left = 0;
+        ts.tv_sec = (time_t) (left / 1000000000);
+        ts.tv_nsec = (long) (left % 1000000000);
+        r = ppoll(&p, 1, &ts, NULL);
+        if (r > 0)
+            return 1;   /* data, or POLLHUP/POLLERR: recv() tells */
+        if (r == 0)
+            return 0;
+        if (errno != EINTR)
+            return -errno;
+    }
+}
+
 static const epy__transport_ops fd_ops = {
     .name = "fd",
     .sendv = fd_sendv,
@@ -110,6 +137,7 @@ static const epy__transport_ops fd_ops = {
     .shutdown = fd_shutdown,
     .destroy = fd_destroy,
     .set_recv_timeout = fd_set_recv_timeout,
+    .wait_readable = fd_wait_readable,
 };
 
 epy__transport *

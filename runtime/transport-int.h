@@ -38,6 +38,15 @@ typedef struct epy__transport_ops {
      * (0: wait without limit). Reader thread, or before it starts.
      */
     void (*set_recv_timeout)(epy__transport *t, int64_t ms);
+    /*
+     * Optional: waits until recv() would not block (data, the end of the
+     * stream or an error is there) or until @deadline (CLOCK_MONOTONIC
+     * nanoseconds). Returns 1 when recv() would not block, 0 at the
+     * deadline, or a negative errno. Called by whichever thread reads
+     * (the peer's reading token); transports without it are read by the
+     * reader only.
+     */
+    int (*wait_readable)(epy__transport *t, int64_t deadline);
 } epy__transport_ops;
 
 struct epy__transport {

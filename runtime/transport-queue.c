@@ -6,7 +6,9 @@
  * reads nothing more, the other end still reads what was sent before.
  *
  * Locking: one mutex for the pair, taken inside the peer's write lock
- * (sendv) or alone (recv, shutdown).
+ * (sendv) or alone (recv, wait_readable, shutdown). Each ring has one
+ * reader at a time (the holder of its peer's reading token), so a
+ * signal of readable reaches the thread that reads.
  */
 #include <config.h>
 
@@ -110,6 +112,23 @@ queue_recv(epy__transport *t, void *buf, size_t len)
     return (ssize_t) got;
 }
 
+static int
+queue_wait_readable(epy__transport *t, int64_t deadline)
+{
+    queue_end *e = (queue_end *) t;
+    queue_shared *q = e->q;
+    ring *r = &q->rings[e->side];
+    struct timespec ts = epy__abstime(deadline);
+    int rc = 0;
+
+    pthread_mutex_lock(&q->lock);
+    while (!q->closed[0] && !q->closed[1] && r->len == 0 && rc == 0)
+        rc = pthread_cond_timedwait(&r->readable, &q->lock, &ts);
+    rc = q->closed[0] || q->closed[1] || r->len > 0;
+    pthread_mutex_unlock(&q->lock);
+    return rc;
+}
+
 static void
 queue_shutdown(epy__transport *t)
 {
@@ -162,6 +181,7 @@ static const epy__transport_ops queue_ops = {
     .recv = queue_recv,
     .shutdown = queue_shutdown,
     .destroy = queue_destroy,
+    .wait_readable = queue_wait_readable,
 };
 
 int
@@ -174,7 +194,7 @@ epy__transport_queue_pair(epy__transport **a, epy__transport **b)
         return EPY_ENOMEM;
     pthread_mutex_init(&q->lock, NULL);
     for (int i = 0; i < 2; i++) {
-        pthread_cond_init(&q->rings[i].readable, NULL);
+        epy__cond_init(&q->rings[i].readable);     /* monotonic deadlines */
         pthread_cond_init(&q->rings[i].writable, NULL);
         q->rings[i].data = malloc(RING_SIZE);
         ends[i] = calloc(1, sizeof *ends[i]);

@@ -17,6 +17,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <limits.h>
 #include <linux/futex.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -67,4 +68,20 @@ epy__wake_wait(epy__wake *w, int64_t deadline)
         futex(&w->word, FUTEX_WAIT_BITSET_PRIVATE, SLEEPING,
               deadline != 0 ? &ts : NULL);
     }
+}
+
+void
+epy__futex_wait(atomic_uint *word, unsigned val, int64_t deadline)
+{
+    struct timespec ts;
+
+    if (deadline != 0)
+        ts = epy__abstime(deadline);
+    futex(word, FUTEX_WAIT_BITSET_PRIVATE, val, deadline != 0 ? &ts : NULL);
+}
+
+void
+epy__futex_wake(atomic_uint *word)
+{
+    futex(word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL);
 }

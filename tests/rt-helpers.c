@@ -722,12 +722,39 @@ write_frame(int fd, const uint8_t *env, size_t len)
     write_all(fd, env, len);
 }
 
+static void write_env(int fd, int kind, uint64_t txn, int32_t code,
+                      const char *method, const void *payload, size_t len,
+                      size_t split, int64_t pause_ms);
+
 void
 rt_wire_write(int fd, int kind, uint64_t txn, int32_t code,
               const void *payload, size_t len)
 {
-    uint8_t *buf = malloc(len + 64);
-    size_t n = 0;
+    rt_wire_write_split(fd, kind, txn, code, payload, len, 0, 0);
+}
+
+void
+rt_wire_write_split(int fd, int kind, uint64_t txn, int32_t code,
+                    const void *payload, size_t len, size_t split,
+                    int64_t pause_ms)
+{
+    write_env(fd, kind, txn, code, NULL, payload, len, split, pause_ms);
+}
+
+void
+rt_wire_write_method(int fd, int kind, uint64_t txn, const char *method,
+                     const void *payload, size_t len)
+{
+    write_env(fd, kind, txn, 0, method, payload, len, 0, 0);
+}
+
+static void
+write_env(int fd, int kind, uint64_t txn, int32_t code, const char *method,
+          const void *payload, size_t len, size_t split, int64_t pause_ms)
+{
+    size_t mlen = method != NULL ? strlen(method) : 0;
+    uint8_t *buf = malloc(len + mlen + 64);
+    size_t n = 4, env_len;
 
     ck_assert_ptr_nonnull(buf);
     buf[n++] = 1 << 3;                                  /* kind */
@@ -735,6 +762,12 @@ rt_wire_write(int fd, int kind, uint64_t txn, int32_t code,
     if (txn != 0) {
         buf[n++] = 2 << 3;                              /* txn */
         n += put_varint(buf + n, txn);
+    }
+    if (method != NULL) {
+        buf[n++] = 3 << 3 | 2;                          /* method */
+        n += put_varint(buf + n, mlen);
+        memcpy(buf + n, method, mlen);
+        n += mlen;
     }
     if (code != 0) {
         buf[n++] = 4 << 3;                              /* code, sint32 */
@@ -747,7 +780,18 @@ rt_wire_write(int fd, int kind, uint64_t txn, int32_t code,
         memcpy(buf + n, payload, len);
         n += len;
     }
-    write_frame(fd, buf, n);
+    env_len = n - 4;
+    buf[0] = (uint8_t) env_len;
+    buf[1] = (uint8_t) (env_len >> 8);
+    buf[2] = (uint8_t) (env_len >> 16);
+    buf[3] = (uint8_t) (env_len >> 24);
+    if (split > 0 && split < n) {
+        write_all(fd, buf, split);
+        rt_sleep_ms(pause_ms);
+        write_all(fd, buf + split, n - split);
+    } else {
+        write_all(fd, buf, n);
+    }
     free(buf);
 }
 

@@ -304,6 +304,16 @@ typedef struct rt_frame {
 void rt_wire_write(int fd, int kind, uint64_t txn, int32_t code,
                    const void *payload, size_t len);
 /*
+ * The same frame, written as a slow sender would: its first @split bytes
+ * (length prefix included), then, @pause_ms later, the rest.
+ */
+void rt_wire_write_split(int fd, int kind, uint64_t txn, int32_t code,
+                         const void *payload, size_t len, size_t split,
+                         int64_t pause_ms);
+/* A CALL or EVENT frame for @method (@txn unless 0). */
+void rt_wire_write_method(int fd, int kind, uint64_t txn, const char *method,
+                          const void *payload, size_t len);
+/*
  * Makes a connected socketpair @sv and a peer on sv[0] (which it takes);
  * sv[1] is the test's raw other end, to close when done.
  */

@@ -26,3 +26,9 @@ check_PROGRAMS += %D%/check_concurrency
 %C%_check_concurrency_CFLAGS = $(EPY_TEST_CCFLAGS)
 %C%_check_concurrency_LDADD = $(EPY_TEST_LIBS)
 %C%_check_concurrency_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_readown
+%C%_check_readown_SOURCES = %D%/check_readown.c $(EPY_RT_TEST_SOURCES)
+%C%_check_readown_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_readown_LDADD = $(EPY_TEST_LIBS)
+%C%_check_readown_LDFLAGS = $(EPY_TEST_LINKFLAGS)
