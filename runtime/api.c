@@ -312,7 +312,7 @@ prepare(epy_api *api, const char *method, const void *req, size_t req_len,
 }
 
 static int
-send_event(epy_api *api, const char *full, const void *req, size_t len,
+send_event(epy_api *api, const char *full, const epy__payload *p,
            epy_error *err)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
@@ -320,11 +320,11 @@ send_event(epy_api *api, const char *full, const void *req, size_t len,
 
     env.kind = EPYRPC__KIND__EVENT;
     env.method = (char *) full;
-    rc = epy__peer_send(api->peer, &env, req, len);
+    rc = epy__peer_send_payload(api->peer, &env, p);
     if (rc < 0)
         return rc == EPY_ETOOBIG
                ? epy_error_setf(err, rc, "event '%s' of %zu bytes is too large",
-                                full, len)
+                                full, epy__payload_len(p))
                : epy_error_set(err, rc, NULL);
     return 0;
 }
@@ -332,7 +332,7 @@ send_event(epy_api *api, const char *full, const void *req, size_t len,
 /* Sends the CALL frame of transaction @t. */
 static int
 send_call(epy_api *api, const char *full, epy_txn_id id, int64_t timeout_ms,
-          const void *req, size_t len)
+          const epy__payload *p)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
 
@@ -344,7 +344,7 @@ send_call(epy_api *api, const char *full, epy_txn_id id, int64_t timeout_ms,
         env.has_timeout_ms = true;
         env.timeout_ms = timeout_ms;
     }
-    return epy__peer_send(api->peer, &env, req, len);
+    return epy__peer_send_payload(api->peer, &env, p);
 }
 
 static int
@@ -366,6 +366,17 @@ epy_api_call(epy_api *api, const char *method, const void *req,
              size_t req_len, const epy_call_opts *opts, epy_buf *ret_reply,
              epy_error *ret_err)
 {
+    epy__payload p = { req, req_len, NULL };
+
+    return epy__api_call(api, method, &p, opts, ret_reply, NULL, NULL,
+                         ret_err);
+}
+
+int
+epy__api_call(epy_api *api, const char *method, const epy__payload *p,
+              const epy_call_opts *opts, epy_buf *ret_reply,
+              epy__decode_fn decode, void *decode_ctx, epy_error *ret_err)
+{
     char full[EPY_NAME_MAX + 1];
     settings s;
     epy__txn t;
@@ -373,30 +384,34 @@ epy_api_call(epy_api *api, const char *method, const void *req,
     int64_t deadline;
     int rc;
 
-    rc = prepare(api, method, req, req_len, opts, full, &s, ret_err);
+    rc = prepare(api, method, p->data, p->len, opts, full, &s, ret_err);
     if (rc < 0)
         return rc;
     if (opts != NULL && (opts->callback != NULL || opts->sem != NULL))
         return epy_error_set(ret_err, EPY_EPARAM,
                              "callback or semaphore on a synchronous call");
     if (!s.solicited) {
-        rc = send_event(api, full, req, req_len, ret_err);
-        if (rc == 0 && ret_reply != NULL)
+        rc = send_event(api, full, p, ret_err);
+        if (rc == 0 && decode != NULL)
+            rc = decode(decode_ctx, NULL, 0);
+        else if (rc == 0 && ret_reply != NULL)
             ret_reply->len = 0;
         return rc;
     }
     memset(&t, 0, sizeof t);
     t.kind = EPY__TXN_SYNC;
     t.reply = ret_reply != NULL ? ret_reply : &scratch;
+    t.decode = decode;
+    t.decode_ctx = decode_ctx;
     t.err = ret_err;
     rc = epy__txn_begin(&api->peer->txn, &t);
     if (rc < 0)
-        return call_failed(rc, full, req_len, ret_err);
+        return call_failed(rc, full, epy__payload_len(p), ret_err);
     deadline = epy__deadline(s.timeout_ms);
-    rc = send_call(api, full, t.id, s.timeout_ms, req, req_len);
+    rc = send_call(api, full, t.id, s.timeout_ms, p);
     if (rc < 0) {
         epy__txn_abort(&api->peer->txn, &t);
-        return call_failed(rc, full, req_len, ret_err);
+        return call_failed(rc, full, epy__payload_len(p), ret_err);
     }
     epy__peer_read_own(api->peer, &t.wake, deadline);
     rc = epy__txn_wait_sync(&api->peer->txn, &t, deadline);
@@ -409,9 +424,9 @@ epy_api_call(epy_api *api, const char *method, const void *req,
 
 /* Starts an asynchronous call with settings @s. */
 static int
-call_async(epy_api *api, const char *full, const settings *s, const void *req,
-           size_t req_len, const epy_call_opts *opts, epy_async **ret_async,
-           epy_error *err)
+call_async(epy_api *api, const char *full, const settings *s,
+           const epy__payload *p, const epy_call_opts *opts,
+           epy_async **ret_async, epy_error *err)
 {
     epy_async *a;
     int rc;
@@ -436,7 +451,7 @@ call_async(epy_api *api, const char *full, const settings *s, const void *req,
     rc = epy__txn_begin(&api->peer->txn, &a->txn);
     if (rc < 0)
         goto fail;
-    rc = send_call(api, full, a->txn.id, s->timeout_ms, req, req_len);
+    rc = send_call(api, full, a->txn.id, s->timeout_ms, p);
     if (rc < 0) {
         epy__txn_abort(&api->peer->txn, &a->txn);
         goto fail;
@@ -449,7 +464,7 @@ fail:
     /* Never sent: no callback, no semaphore. */
     atomic_store(&a->refs, 1);
     epy__async_unref(a);
-    return call_failed(rc, full, req_len, err);
+    return call_failed(rc, full, epy__payload_len(p), err);
 }
 
 /*
@@ -458,19 +473,19 @@ fail:
  * failure, 1 if the event was sent (nothing more to do), 0 to go on.
  */
 static int
-begin_async(epy_api *api, const char *method, const void *req,
-            size_t req_len, const epy_call_opts *opts, char *full,
-            settings *s, epy_async **ret_async, epy_error *err)
+begin_async(epy_api *api, const char *method, const epy__payload *p,
+            const epy_call_opts *opts, char *full, settings *s,
+            epy_async **ret_async, epy_error *err)
 {
     int rc;
 
     if (ret_async != NULL)
         *ret_async = NULL;
-    rc = prepare(api, method, req, req_len, opts, full, s, err);
+    rc = prepare(api, method, p->data, p->len, opts, full, s, err);
     if (rc < 0)
         return rc;
     if (!s->solicited) {
-        rc = send_event(api, full, req, req_len, err);
+        rc = send_event(api, full, p, err);
         return rc < 0 ? rc : 1;
     }
     if (ret_async == NULL && (opts == NULL || (opts->callback == NULL
@@ -485,15 +500,24 @@ epy_api_call_async(epy_api *api, const char *method, const void *req,
                    size_t req_len, const epy_call_opts *opts,
                    epy_async **ret_async, epy_error *ret_err)
 {
+    epy__payload p = { req, req_len, NULL };
+
+    return epy__api_call_async(api, method, &p, opts, ret_async, ret_err);
+}
+
+int
+epy__api_call_async(epy_api *api, const char *method, const epy__payload *p,
+                    const epy_call_opts *opts, epy_async **ret_async,
+                    epy_error *ret_err)
+{
     char full[EPY_NAME_MAX + 1];
     settings s;
     int rc;
 
-    rc = begin_async(api, method, req, req_len, opts, full, &s, ret_async,
-                     ret_err);
+    rc = begin_async(api, method, p, opts, full, &s, ret_async, ret_err);
     if (rc != 0)
         return rc < 0 ? rc : 0;
-    return call_async(api, full, &s, req, req_len, opts, ret_async, ret_err);
+    return call_async(api, full, &s, p, opts, ret_async, ret_err);
 }
 
 int
@@ -502,17 +526,17 @@ epy_api_invoke(epy_api *api, const char *method, const void *req,
                epy_async **ret_async, epy_error *ret_err)
 {
     char full[EPY_NAME_MAX + 1];
+    epy__payload p = { req, req_len, NULL };
     settings s;
     epy_async *a = NULL;
     bool sync;
     int rc;
 
-    rc = begin_async(api, method, req, req_len, opts, full, &s, ret_async,
-                     ret_err);
+    rc = begin_async(api, method, &p, opts, full, &s, ret_async, ret_err);
     if (rc != 0)
         return rc < 0 ? rc : 0;
     sync = s.mode == EPY_SYNC && (opts == NULL || opts->callback == NULL);
-    rc = call_async(api, full, &s, req, req_len, opts,
+    rc = call_async(api, full, &s, &p, opts,
                     ret_async != NULL || sync ? &a : NULL, ret_err);
     if (rc < 0)
         return rc;
@@ -530,12 +554,21 @@ int
 epy_api_send(epy_api *api, const char *method, const void *req,
              size_t req_len, epy_error *ret_err)
 {
+    epy__payload p = { req, req_len, NULL };
+
+    return epy__api_send(api, method, &p, ret_err);
+}
+
+int
+epy__api_send(epy_api *api, const char *method, const epy__payload *p,
+              epy_error *ret_err)
+{
     char full[EPY_NAME_MAX + 1];
     settings s;
     int rc;
 
-    rc = prepare(api, method, req, req_len, NULL, full, &s, ret_err);
+    rc = prepare(api, method, p->data, p->len, NULL, full, &s, ret_err);
     if (rc < 0)
         return rc;
-    return send_event(api, full, req, req_len, ret_err);
+    return send_event(api, full, p, ret_err);
 }

@@ -48,9 +48,9 @@ finish(epy_call *call)
     epy__peer_unref(peer);
 }
 
-/* Sends the answer; @code 0 replies with @data, else fails. */
+/* Sends the answer; @code 0 replies with @data (may be NULL), else fails. */
 static int
-send_answer(epy_call *call, int code, const void *data, size_t len,
+send_answer(epy_call *call, int code, const epy__payload *data,
             const char *type, const char *message, const void *payload,
             size_t plen)
 {
@@ -77,12 +77,16 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
     env.has_txn = true;
     env.txn = call->txn;
     if (code == 0) {
+        epy__payload none = { NULL, 0, NULL };
+
         env.kind = EPYRPC__KIND__REPLY;
-        rc = epy__peer_send(call->peer, &env, data, len);
+        rc = epy__peer_send_payload(call->peer, &env,
+                                    data != NULL ? data : &none);
         if (rc != EPY_ETOOBIG)
             return rc;
         epy__log(call->peer, EPY_LOG_WARNING,
-                 "reply to '%s' of %zu bytes is too large", call->method, len);
+                 "reply to '%s' of %zu bytes is too large", call->method,
+                 data != NULL ? epy__payload_len(data) : (size_t) 0);
         too_big = true;
         code = EPY_ETOOBIG;
         message = "the reply exceeds the largest frame";
@@ -106,7 +110,7 @@ send_answer(epy_call *call, int code, const void *data, size_t len,
 }
 
 static int
-answer(epy_call *call, int code, const void *data, size_t len,
+answer(epy_call *call, int code, const epy__payload *data,
        const char *type, const char *message, const void *payload,
        size_t plen)
 {
@@ -117,7 +121,7 @@ answer(epy_call *call, int code, const void *data, size_t len,
     prev = atomic_fetch_or(&call->state, EPY__CALL_ANSWERING);
     if (prev & EPY__CALL_ANSWERING)
         return EPY_EPARAM;
-    rc = send_answer(call, code, data, len, type, message, payload, plen);
+    rc = send_answer(call, code, data, type, message, payload, plen);
     prev = atomic_fetch_or(&call->state, EPY__CALL_ANSWERED);
     if (prev & EPY__CALL_DEFERRED)
         finish(call);
@@ -127,9 +131,17 @@ answer(epy_call *call, int code, const void *data, size_t len,
 int
 epy_call_reply(epy_call *call, const void *data, size_t len)
 {
+    epy__payload p = { data, len, NULL };
+
     if (data == NULL && len > 0)
         return EPY_EPARAM;
-    return answer(call, 0, data, len, NULL, NULL, NULL, 0);
+    return answer(call, 0, &p, NULL, NULL, NULL, 0);
+}
+
+int
+epy__call_reply_payload(epy_call *call, const epy__payload *p)
+{
+    return answer(call, 0, p, NULL, NULL, NULL, 0);
 }
 
 int
@@ -138,7 +150,7 @@ epy_call_fail(epy_call *call, int code, const char *type,
 {
     if (code >= 0 || (payload == NULL && len > 0))
         return EPY_EPARAM;
-    return answer(call, code, NULL, 0, type, message, payload, len);
+    return answer(call, code, NULL, type, message, payload, len);
 }
 
 int
@@ -213,9 +225,9 @@ run_call(epy__job *job)
     }
     if (!(atomic_load(&call->state) & EPY__CALL_ANSWERING)) {
         if (rc < 0)
-            answer(call, rc, NULL, 0, NULL, NULL, NULL, 0);
+            answer(call, rc, NULL, NULL, NULL, NULL, 0);
         else
-            answer(call, 0, NULL, 0, NULL, NULL, NULL, 0);
+            answer(call, 0, NULL, NULL, NULL, NULL, 0);
     }
     finish(call);
 }

@@ -18,6 +18,8 @@
 
 #include <epyrpc/gen.h>
 
+#include "peer-int.h"
+
 #define SCALAR(name, k, t) \
     const epy_gen_type epy_gen_type_##name = { k, sizeof(t), NULL, NULL, \
                                                NULL, 0, 0 }
@@ -399,27 +401,43 @@ enc_struct(scratch **s, const epy_gen_struct *st, const void *cv,
     return 0;
 }
 
+/*
+ * Builds the protobuf-c message of @value in scratch memory *@s (free
+ * with scratch_free() whatever the outcome). Strings and bytes are not
+ * copied: the message refers to @value's.
+ */
+static int
+build_message(scratch **s, const epy_gen_struct *st, const void *value,
+              ProtobufCMessage **ret_msg)
+{
+    ProtobufCMessage *msg;
+
+    if (st == NULL || (value == NULL && st->n_fields > 0))
+        return EPY_EPARAM;
+    msg = scratch_alloc(s, st->pb->sizeof_message);
+    if (msg == NULL)
+        return EPY_ENOMEM;
+    protobuf_c_message_init(st->pb, msg);
+    *ret_msg = msg;
+    return enc_struct(s, st, value, msg);
+}
+
 int
 epy_gen_encode(const epy_gen_struct *st, const void *value, epy_buf *out)
 {
     scratch *s = NULL;
-    ProtobufCMessage *msg;
-    size_t len;
+    ProtobufCMessage *msg = NULL;
     int rc;
 
-    if (st == NULL || out == NULL || (value == NULL && st->n_fields > 0))
+    if (out == NULL)
         return EPY_EPARAM;
-    msg = scratch_alloc(&s, st->pb->sizeof_message);
-    if (msg == NULL)
-        return EPY_ENOMEM;
-    protobuf_c_message_init(st->pb, msg);
-    rc = enc_struct(&s, st, value, msg);
+    rc = build_message(&s, st, value, &msg);
     if (rc == 0) {
-        len = protobuf_c_message_get_packed_size(msg);
+        size_t len = protobuf_c_message_get_packed_size(msg);
+
         rc = epy_buf_reserve(out, len);
-        if (rc == 0) {
+        if (rc == 0)
             out->len = protobuf_c_message_pack(msg, out->data);
-        }
     }
     scratch_free(s);
     return rc;
@@ -848,15 +866,40 @@ epy_gen_clear(const epy_gen_struct *st, void *value)
 
 /* --- typed calls ---------------------------------------------------------------- */
 
+/*
+ * The arguments' message, built in *@s (free with scratch_free()); the
+ * frame packs it in place. Sets @ret_err on failure.
+ */
 static int
-encode_args(const epy_gen_struct *st, const void *args, epy_buf *req,
-            const char *method, epy_error *ret_err)
+build_args(scratch **s, const epy_gen_struct *st, const void *args,
+           epy__payload *p, const char *method, epy_error *ret_err)
 {
-    int rc = epy_gen_encode(st, args, req);
+    ProtobufCMessage *msg = NULL;
+    int rc = build_message(s, st, args, &msg);
 
     if (rc < 0)
-        epy_error_setf(ret_err, rc, "%s: cannot encode the arguments: %s",
-                       method, epy_strerror(rc));
+        return epy_error_setf(ret_err, rc, "%s: cannot encode the arguments: %s",
+                              method, epy_strerror(rc));
+    p->data = NULL;
+    p->len = 0;
+    p->msg = msg;
+    return 0;
+}
+
+/* The decoder of a synchronous typed call: the reply, into @value. */
+typedef struct result_sink {
+    const epy_gen_struct *st;
+    void *value;                /* st->size bytes */
+    bool bad;                   /* the reply did not decode */
+} result_sink;
+
+static int
+decode_result(void *ctx, const uint8_t *data, size_t len)
+{
+    result_sink *r = ctx;
+    int rc = epy_gen_decode(r->st, data, data != NULL ? len : 0, r->value);
+
+    r->bad = rc < 0;
     return rc;
 }
 
@@ -866,32 +909,30 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
              const epy_gen_struct *result_st, void *ret_result,
              epy_error *ret_err)
 {
-    epy_buf req = EPY_BUF_INIT, rep = EPY_BUF_INIT;
-    void *tmp = NULL;
+    scratch *s = NULL;
+    epy__payload req;
+    result_sink sink = { result_st, NULL, false };
+    bool typed = result_st != NULL && ret_result != NULL;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = encode_args(args_st, args, &req, method, ret_err);
-    if (rc < 0)
-        return rc;
-    rc = epy_api_call(api, method, req.data, req.len, opts, &rep, ret_err);
-    epy_buf_clear(&req);
-    if (rc == 0 && result_st != NULL && ret_result != NULL) {
-        tmp = malloc(result_st->size != 0 ? result_st->size : 1);
-        if (tmp == NULL) {
+    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    if (rc == 0 && typed) {
+        /* Decoded aside, so that @ret_result is untouched on failure. */
+        sink.value = malloc(result_st->size != 0 ? result_st->size : 1);
+        if (sink.value == NULL)
             rc = epy_error_set(ret_err, EPY_ENOMEM, NULL);
-        } else {
-            rc = epy_gen_decode(result_st, rep.data, rep.len, tmp);
-            if (rc == 0)
-                memcpy(ret_result, tmp, result_st->size);
-            else
-                epy_error_setf(ret_err, rc, "%s: the reply does not decode",
-                               method);
-            free(tmp);
-        }
     }
-    epy_buf_clear(&rep);
+    if (rc == 0)
+        rc = epy__api_call(api, method, &req, opts, NULL,
+                           typed ? decode_result : NULL, &sink, ret_err);
+    scratch_free(s);
+    if (rc == 0 && typed)
+        memcpy(ret_result, sink.value, result_st->size);
+    else if (sink.bad)
+        epy_error_setf(ret_err, rc, "%s: the reply does not decode", method);
+    free(sink.value);
     return rc;
 }
 
@@ -901,17 +942,16 @@ epy_gen_call_async(epy_api *api, const char *method,
                    const epy_call_opts *opts, epy_async **ret_async,
                    epy_error *ret_err)
 {
-    epy_buf req = EPY_BUF_INIT;
+    scratch *s = NULL;
+    epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = encode_args(args_st, args, &req, method, ret_err);
-    if (rc < 0)
-        return rc;
-    rc = epy_api_call_async(api, method, req.data, req.len, opts, ret_async,
-                            ret_err);
-    epy_buf_clear(&req);
+    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    if (rc == 0)
+        rc = epy__api_call_async(api, method, &req, opts, ret_async, ret_err);
+    scratch_free(s);
     return rc;
 }
 
@@ -919,16 +959,16 @@ int
 epy_gen_send(epy_api *api, const char *method, const epy_gen_struct *args_st,
              const void *args, epy_error *ret_err)
 {
-    epy_buf req = EPY_BUF_INIT;
+    scratch *s = NULL;
+    epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = encode_args(args_st, args, &req, method, ret_err);
-    if (rc < 0)
-        return rc;
-    rc = epy_api_send(api, method, req.data, req.len, ret_err);
-    epy_buf_clear(&req);
+    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    if (rc == 0)
+        rc = epy__api_send(api, method, &req, ret_err);
+    scratch_free(s);
     return rc;
 }
 
@@ -973,20 +1013,24 @@ int
 epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
               const void *result)
 {
-    epy_buf out = EPY_BUF_INIT;
+    scratch *s = NULL;
+    ProtobufCMessage *msg = NULL;
+    epy__payload p = { NULL, 0, NULL };
     int rc;
 
     if (call == NULL)
         return EPY_EPARAM;
     if (result_st == NULL || !epy_call_solicited(call))
         return epy_call_reply(call, NULL, 0);
-    rc = epy_gen_encode(result_st, result, &out);
+    rc = build_message(&s, result_st, result, &msg);
     if (rc < 0) {
+        scratch_free(s);
         epy_call_fail(call, rc, NULL, "cannot encode the result", NULL, 0);
         return rc;
     }
-    rc = epy_call_reply(call, out.data, out.len);
-    epy_buf_clear(&out);
+    p.msg = msg;
+    rc = epy__call_reply_payload(call, &p);
+    scratch_free(s);
     return rc;
 }
 

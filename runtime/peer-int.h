@@ -89,6 +89,13 @@ void epy__pool_unblock(epy__pool *pool);
 enum { EPY__TXN_SYNC = 0, EPY__TXN_ASYNC = 1 };
 enum { EPY__TXN_PENDING = 0, EPY__TXN_COMPLETING = 1, EPY__TXN_DONE = 2 };
 
+/*
+ * Takes a reply's payload where it lies, on the thread that read it (a
+ * synchronous caller's decoder). Returns 0 or a negative status, which
+ * becomes the call's.
+ */
+typedef int (*epy__decode_fn)(void *ctx, const uint8_t *data, size_t len);
+
 typedef struct epy__txn {
     epy_txn_id id;
     struct epy__txn *hnext;     /* hash chain */
@@ -102,6 +109,8 @@ typedef struct epy__txn {
     /* sync */
     epy__wake wake;             /* set once rc (and reply, err) are final */
     epy_buf *reply;
+    epy__decode_fn decode;      /* if set, takes the reply instead of @reply */
+    void *decode_ctx;
     epy_error *err;
     /* async */
     epy_async *async;
@@ -426,6 +435,26 @@ void epy__peer_unref(epy_peer *peer);
 int epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env,
                    const void *payload, size_t len);
 /*
+ * What a frame carries in its payload field: @len bytes at @data, or,
+ * with @msg set, that message, packed straight into the frame (its large
+ * fields are written from where they lie, never copied).
+ */
+typedef struct epy__payload {
+    const void *data;
+    size_t len;
+    const ProtobufCMessage *msg;
+} epy__payload;
+/* The payload's size on the wire (before compression). */
+static inline size_t
+epy__payload_len(const epy__payload *p)
+{
+    return p->msg != NULL ? protobuf_c_message_get_packed_size(p->msg)
+                          : p->len;
+}
+/* epy__peer_send() with @p as the payload (@env has none of its own). */
+int epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
+                           const epy__payload *p);
+/*
  * Called by a synchronous caller between sending its call and waiting
  * for the reply (@w, set when the transaction completes): if nobody
  * reads the connection, reads it here until the reply has come, for at
@@ -434,6 +463,21 @@ int epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env,
  * Whatever else comes meanwhile is handled as the reader would.
  */
 void epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline);
+/*
+ * The calls of api.c with a payload that may be a message packed in place
+ * (generated code). epy__api_call() gives the reply to @decode if set,
+ * on the thread that read it, instead of copying it into @ret_reply.
+ */
+int epy__api_call(epy_api *api, const char *method, const epy__payload *p,
+                  const epy_call_opts *opts, epy_buf *ret_reply,
+                  epy__decode_fn decode, void *decode_ctx, epy_error *ret_err);
+int epy__api_call_async(epy_api *api, const char *method,
+                        const epy__payload *p, const epy_call_opts *opts,
+                        epy_async **ret_async, epy_error *ret_err);
+int epy__api_send(epy_api *api, const char *method, const epy__payload *p,
+                  epy_error *ret_err);
+/* epy_call_reply() with @p. */
+int epy__call_reply_payload(epy_call *call, const epy__payload *p);
 /* Sends a CANCEL for @id (the notify hook of the transaction manager). */
 void epy__peer_send_cancel(void *peer, epy_txn_id id);
 /* The code a call on @peer fails with right now, or 0 if it may proceed. */

@@ -37,7 +37,7 @@
 /* Frames from this size on have their payload used in place. */
 #define ZERO_COPY_RECV_MIN ((size_t) 4096)
 #define ZERO_COPY_MIN 256
-#define MAX_IOV 8
+#define MAX_IOV 16
 
 /* --- logging ------------------------------------------------------------- */
 
@@ -211,6 +211,14 @@ end_connection(epy_peer *peer, int code, const char *why)
 
 /* --- sending --------------------------------------------------------------- */
 
+/*
+ * A frame on its way out: a ProtobufCBuffer that copies small pieces
+ * into scratch memory and refers to pieces of ZERO_COPY_MIN bytes or
+ * more where they lie, making the iovec of one sendmsg(). The scratch is
+ * a stack area first; if small pieces overflow it, one block for the
+ * rest of the frame (@left bytes at most) takes over, so there is never
+ * a second. One iovec entry stays free for the last scratch segment.
+ */
 typedef struct iobuf {
     ProtobufCBuffer base;
     struct iovec iov[MAX_IOV];
@@ -218,6 +226,9 @@ typedef struct iobuf {
     uint8_t *scratch;
     size_t used, cap;
     size_t seg;                 /* start of the open scratch segment */
+    size_t left;                /* bytes of the frame still to come */
+    uint8_t *block;             /* the scratch block, if one was made */
+    bool failed;                /* no memory for the block */
 } iobuf;
 
 static void
@@ -236,18 +247,32 @@ iobuf_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
 {
     iobuf *b = (iobuf *) buffer;
 
-    if (len >= ZERO_COPY_MIN && b->n <= MAX_IOV - 3) {
+    if (b->failed)
+        return;
+    assert(len <= b->left);
+    b->left -= len;
+    if (len >= ZERO_COPY_MIN && b->n + 4 <= MAX_IOV) {
         iobuf_close_seg(b);
         b->iov[b->n].iov_base = (void *) data;
         b->iov[b->n].iov_len = len;
         b->n++;
         return;
     }
-    /*
-     * The scratch area is sized by epy__peer_send() for everything but
-     * the pieces referenced in place, so this never overflows.
-     */
-    assert(len <= b->cap - b->used);
+    if (len > b->cap - b->used) {
+        /* Room for the rest of the frame, this piece included. */
+        size_t size = len + b->left;
+
+        assert(b->block == NULL);
+        iobuf_close_seg(b);
+        b->block = malloc(size);
+        if (b->block == NULL) {
+            b->failed = true;
+            return;
+        }
+        b->scratch = b->block;
+        b->used = b->seg = 0;
+        b->cap = size;
+    }
     memcpy(b->scratch + b->used, data, len);
     b->used += len;
 }
@@ -349,22 +374,65 @@ write_frame(epy_peer *peer, struct iovec *iov, int n)
     return rc;
 }
 
+/* The size of @v as a varint. */
+static size_t
+varint_size(uint64_t v)
+{
+    size_t n = 1;
+
+    while (v >= 0x80) {
+        v >>= 7;
+        n++;
+    }
+    return n;
+}
+
 int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
+    epy__payload p = { payload, len, NULL };
+
+    return epy__peer_send_payload(peer, env, &p);
+}
+
+int
+epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
+                       const epy__payload *pl)
+{
     uint8_t stack[1024];
+    const ProtobufCMessage *msg = pl->msg;
+    const void *payload = pl->data;
+    size_t len = pl->len, size, head, msg_len = 0;
+    uint8_t *packed = NULL, *zbuf = NULL;
     iobuf b;
-    size_t size, small;
-    uint8_t *zbuf = NULL;
     int rc;
 
     rc = epy__peer_check(peer);
     if (rc != 0)
         return rc;
-    if (len > peer_max_frame(peer))
+    if (msg != NULL) {
+        msg_len = protobuf_c_message_get_packed_size(msg);
+        if (msg_len > peer_max_frame(peer))
+            return EPY_ETOOBIG;
+        if (peer->cfg.compress_threshold > 0
+            && msg_len >= peer->cfg.compress_threshold
+            && atomic_load(&peer->remote_zlib)) {
+            /* Compressed: the message is packed first, then deflated. */
+            packed = malloc(msg_len ? msg_len : 1);
+            if (packed == NULL)
+                return EPY_ENOMEM;
+            protobuf_c_message_pack(msg, packed);
+            payload = packed;
+            len = msg_len;
+            msg = NULL;
+        }
+    }
+    if (msg == NULL && len > peer_max_frame(peer)) {
+        free(packed);
         return EPY_ETOOBIG;     /* compressed or not, the limit is the same */
-    if (payload != NULL || len > 0) {
+    }
+    if (msg == NULL && (payload != NULL || len > 0)) {
         env->has_payload = true;
         env->payload.data = (uint8_t *) payload;
         env->payload.len = len;
@@ -384,37 +452,52 @@ epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
             }
         }
     }
-    size = epyrpc__envelope__get_packed_size(env);
+    /*
+     * A message goes after the rest of the envelope as its payload field
+     * (the last field, as the encoder would write it), packed in place.
+     */
+    head = epyrpc__envelope__get_packed_size(env);
+    size = head;
+    if (msg != NULL)
+        size += varint_size(PAYLOAD_FIELD << 3 | 2) + varint_size(msg_len)
+                + msg_len;
     if (size > peer_max_frame(peer)) {
         free(zbuf);
+        free(packed);
         return EPY_ETOOBIG;
     }
-    /* Scratch: the frame less the pieces that may be referenced in place. */
-    small = size + 4 + 2 * ZERO_COPY_MIN;
-    if (env->payload.len >= ZERO_COPY_MIN)
-        small -= env->payload.len;
-    if (env->has_error_payload && env->error_payload.len >= ZERO_COPY_MIN)
-        small -= env->error_payload.len;
     memset(&b, 0, sizeof b);
     b.base.append = iobuf_append;
-    b.cap = small;
-    b.scratch = small <= sizeof stack ? stack : malloc(small);
-    if (b.scratch == NULL) {
-        free(zbuf);
-        return EPY_ENOMEM;
-    }
-    b.scratch[0] = (uint8_t) size;
-    b.scratch[1] = (uint8_t) (size >> 8);
-    b.scratch[2] = (uint8_t) (size >> 16);
-    b.scratch[3] = (uint8_t) (size >> 24);
+    b.scratch = stack;
+    b.cap = sizeof stack;
+    b.left = size;
+    stack[0] = (uint8_t) size;
+    stack[1] = (uint8_t) (size >> 8);
+    stack[2] = (uint8_t) (size >> 16);
+    stack[3] = (uint8_t) (size >> 24);
     b.used = 4;
     epyrpc__envelope__pack_to_buffer(env, &b.base);
+    if (msg != NULL) {
+        uint8_t tag[20];
+        size_t n = 0;
+        uint64_t v = PAYLOAD_FIELD << 3 | 2;
+
+        for (int i = 0; i < 2; i++, v = msg_len) {
+            while (v >= 0x80) {
+                tag[n++] = (uint8_t) (v | 0x80);
+                v >>= 7;
+            }
+            tag[n++] = (uint8_t) v;
+        }
+        iobuf_append(&b.base, n, tag);
+        protobuf_c_message_pack_to_buffer(msg, &b.base);
+    }
     iobuf_close_seg(&b);
 
-    rc = write_frame(peer, b.iov, b.n);
-    if (b.scratch != stack)
-        free(b.scratch);
+    rc = b.failed ? EPY_ENOMEM : write_frame(peer, b.iov, b.n);
+    free(b.block);
     free(zbuf);
+    free(packed);
     if (rc < 0 && rc > -4096)
         write_failed(peer, rc);
     if (rc < 0 && rc > -4096)

@@ -411,7 +411,10 @@ epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
 
     /* Fill the result outside the lock: the caller is blocked or polling. */
     if (a == NULL) {
-        if (rc == 0 && t->reply != NULL && epy_buf_set(t->reply, payload, len) < 0)
+        if (rc == 0 && t->decode != NULL)
+            rc = t->decode(t->decode_ctx, payload, len);
+        else if (rc == 0 && t->reply != NULL
+                 && epy_buf_set(t->reply, payload, len) < 0)
             rc = EPY_ENOMEM;
         if (rc < 0)
             epy__error_fill(t->err, rc, type, message, err_payload, err_len);

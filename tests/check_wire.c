@@ -15,6 +15,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "peer-int.h"
 #include "testutil.h"
@@ -100,6 +101,30 @@ expect_hello(void)
     ck_assert_ptr_nonnull(env->hello);
     ck_assert_uint_eq(env->hello->version, EPY_PROTOCOL_VERSION);
     epyrpc__envelope__free_unpacked(env, NULL);
+}
+
+/* A raw peer past the hello (zlib announced or not), with api "z". */
+static epy_api *
+open_ready(const epy_peer_config *cfg, bool zlib)
+{
+    epy_api *api = NULL;
+
+    open_raw(cfg);
+    expect_hello();
+    send_hello(EPY_PROTOCOL_VERSION, NULL, zlib);
+    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
+    ck_assert_int_eq(epy_api_open(peer, "z", &api, NULL), 0);
+    return api;
+}
+
+/* Closes @api, the peer and the raw end (for a test that opens several). */
+static void
+close_ready(epy_api *api)
+{
+    epy_api_close(api);
+    peer = epy_peer_close(peer);
+    close(raw);
+    raw = -1;
 }
 
 /* Starts a call on its own thread; returns its rc through the struct. */
@@ -410,11 +435,7 @@ START_TEST(test_zlib_on_the_wire)
 
     cfg.compress_threshold = 1024;
     for (int zlib = 0; zlib < 2; zlib++) {
-        open_raw(&cfg);
-        expect_hello();
-        send_hello(EPY_PROTOCOL_VERSION, NULL, zlib);
-        ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
-        ck_assert_int_eq(epy_api_open(peer, "z", &api, NULL), 0);
+        api = open_ready(&cfg, zlib);
         ck_assert_int_eq(epy_api_send(api, "ev", data, n, NULL), 0);
         env = read_env();
         ck_assert_ptr_nonnull(env);
@@ -427,10 +448,7 @@ START_TEST(test_zlib_on_the_wire)
             ck_assert_uint_eq(env->payload.len, n);
         }
         epyrpc__envelope__free_unpacked(env, NULL);
-        epy_api_close(api);
-        peer = epy_peer_close(peer);
-        close(raw);
-        raw = -1;
+        close_ready(api);
     }
     free(data);
 }
@@ -783,6 +801,128 @@ START_TEST(test_large_payload_any_field_order)
 }
 END_TEST
 
+/*
+ * A message as a frame's payload (what generated code sends) is packed
+ * into the frame in place: what arrives is exactly what
+ * protobuf_c_message_pack() makes of it, whatever its shape: a few
+ * large fields, more large fields than a write takes pieces, many small
+ * ones (more than the frame's stack scratch holds), both mixed, none.
+ * Compressed when the other end takes zlib; refused whole when too big.
+ */
+typedef struct shape {
+    size_t n, big_every, big, small;
+} shape;
+
+static void
+fill_hello(Epyrpc__Hello *h, const shape *sh, char **strs)
+{
+    epyrpc__hello__init(h);
+    for (size_t i = 0; i < sh->n; i++) {
+        size_t len = sh->big_every != 0 && i % sh->big_every == 0 ? sh->big
+                                                                   : sh->small;
+
+        strs[i] = malloc(len + 1);
+        ck_assert_ptr_nonnull(strs[i]);
+        for (size_t j = 0; j < len; j++)
+            strs[i][j] = (char) ('a' + (i + j) % 26);
+        strs[i][len] = '\0';
+    }
+    h->n_interfaces = sh->n;
+    h->interfaces = strs;
+    h->version = 7;
+}
+
+static void
+expect_payload_is(const ProtobufCMessage *msg, bool zlib)
+{
+    size_t len = protobuf_c_message_get_packed_size(msg);
+    uint8_t *want = malloc(len + 1);
+    Epyrpc__Envelope *env = read_env();
+
+    ck_assert_ptr_nonnull(want);
+    protobuf_c_message_pack(msg, want);
+    ck_assert_ptr_nonnull(env);
+    ck_assert_int_eq(env->kind, EPYRPC__KIND__EVENT);
+    ck_assert_str_eq(env->method, "z.ev");
+    ck_assert_int_eq(env->has_raw_len, zlib);
+    if (zlib) {
+        uLongf out = len;
+        uint8_t *got = malloc(len + 1);
+
+        ck_assert_uint_eq(env->raw_len, len);
+        ck_assert_uint_lt(env->payload.len, len);
+        ck_assert_int_eq(uncompress(got, &out, env->payload.data,
+                                    env->payload.len), Z_OK);
+        ck_assert_uint_eq(out, len);
+        ck_assert_mem_eq(got, want, len);
+        free(got);
+    } else {
+        ck_assert_uint_eq(env->payload.len, len);
+        if (len > 0)
+            ck_assert_mem_eq(env->payload.data, want, len);
+    }
+    epyrpc__envelope__free_unpacked(env, NULL);
+    free(want);
+}
+
+START_TEST(test_message_payload_packed_in_place)
+{
+    static const shape shapes[] = {
+        { 3, 1, 40000, 0 },             /* a few large fields */
+        { 40, 1, 300, 0 },              /* more than a write's pieces */
+        { 300, 0, 0, 10 },              /* small ones past the stack */
+        { 100, 2, 300, 10 },            /* both, mixed */
+        { 0, 0, 0, 0 },                 /* nothing but the version */
+    };
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_api *api;
+
+    cfg.compress_threshold = 1024;
+    for (int zlib = 0; zlib < 2; zlib++) {
+        api = open_ready(&cfg, zlib);
+        for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
+            char *strs[300];
+            Epyrpc__Hello h;
+            epy__payload p = { NULL, 0, &h.base };
+            size_t len;
+
+            fill_hello(&h, &shapes[k], strs);
+            ck_assert_int_eq(epy__api_send(api, "ev", &p, NULL), 0);
+            len = protobuf_c_message_get_packed_size(&h.base);
+            expect_payload_is(&h.base, zlib && len >= cfg.compress_threshold);
+            for (size_t i = 0; i < shapes[k].n; i++)
+                free(strs[i]);
+        }
+        close_ready(api);
+    }
+}
+END_TEST
+
+START_TEST(test_message_payload_too_big)
+{
+    /* A message over max_frame is refused and nothing of it is sent: the
+     * next frame on the wire is the small event after it. */
+    static const shape big = { 2, 1, 40000, 0 }, small = { 1, 0, 0, 5 };
+    epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
+    epy_api *api;
+    char *strs[2];
+    Epyrpc__Hello h;
+    epy__payload p = { NULL, 0, &h.base };
+
+    cfg.max_frame = 64 * 1024;
+    api = open_ready(&cfg, false);
+    fill_hello(&h, &big, strs);
+    ck_assert_int_eq(epy__api_send(api, "ev", &p, NULL), EPY_ETOOBIG);
+    free(strs[0]);
+    free(strs[1]);
+    fill_hello(&h, &small, strs);
+    ck_assert_int_eq(epy__api_send(api, "ev", &p, NULL), 0);
+    expect_payload_is(&h.base, false);
+    free(strs[0]);
+    epy_api_close(api);
+}
+END_TEST
+
 static Suite *
 wire_suite(void)
 {
@@ -799,6 +939,7 @@ wire_suite(void)
     tcase_add_test(tc, test_unregister_with_deferred_call);
     tcase_add_test(tc, test_frames_meet_at_the_writer);
     tcase_add_test(tc, test_large_payload_any_field_order);
+    tcase_add_test(tc, test_message_payload_packed_in_place);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
@@ -821,6 +962,7 @@ wire_suite(void)
     tcase_add_test(tc, test_oversized_send_refused);
     tcase_add_test(tc, test_remote_limit_applies);
     tcase_add_test(tc, test_zlib_on_the_wire);
+    tcase_add_test(tc, test_message_payload_too_big);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -231,13 +231,20 @@ h_quiet(epy_call *call, uint64_t v, uint64_t *ret, void *ctx)
     return 0;
 }
 
-/* A custom listener: answers e2e.unserved itself, the rest by default. */
+/*
+ * A custom listener: answers e2e.unserved itself (v = 7, the encoded
+ * arguments 08 07, with bytes that are no result message), the rest by
+ * default.
+ */
 static int
 custom_unhandled(epy_call *call, int reason, const uint8_t *req, size_t len,
                  void *ctx)
 {
     if (strcmp(epy_call_method(call), "e2e.unserved") == 0) {
-        e2e_unserved_reply(call, 99);
+        if (len == 2 && req[0] == 0x08 && req[1] == 0x07)
+            epy_call_reply(call, "\xff\xff\xff", 3);
+        else
+            e2e_unserved_reply(call, 99);
         return 0;
     }
     return epy_listener_default_unhandled(call, reason, req, len, ctx);
@@ -846,6 +853,16 @@ START_TEST(test_unhandled_custom)
     int32_t depth;
     e2e_sub_api *sub = NULL;
 
+    ck_assert_int_eq(e2e_unserved(api, 1, &out, &err), 0);
+    ck_assert(out == 99);
+    /* A reply that does not decode: EPY_EPROTO, the result untouched. */
+    out = 5;
+    ck_assert_int_eq(e2e_unserved(api, 7, &out, &err), EPY_EPROTO);
+    ck_assert(out == 5);
+    ck_assert_ptr_nonnull(err.message);
+    ck_assert_msg(strstr(err.message, "unserved: the reply does not decode")
+                      != NULL, "message: %s", err.message);
+    epy_error_clear(&err);
     ck_assert_int_eq(e2e_unserved(api, 1, &out, &err), 0);
     ck_assert(out == 99);
     ck_assert_int_eq(e2e_sub_api_open(client_peer, &sub, &err), 0);
