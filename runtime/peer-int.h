@@ -377,6 +377,7 @@ struct epy_peer {
 
     /* reader state (the holder of the reading token only) */
     bool reading;               /* past the paused start */
+    bool lend_unable;           /* the transport takes no read timeout */
     uint64_t lead_gen;
     epy__worker_slot *standby;  /* takes the reading over from a call */
     uint8_t *rbuf;

@@ -725,20 +725,26 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
                 peer->rcap = cap;
             }
         }
-        if (deadline != 0) {
-            int r = peer->tr->ops->wait_readable(peer->tr, deadline);
-
-            if (r == 0)
-                return FRAME_LATER;
-            if (r < 0)
-                return EPY_ESYSTEM;
-        }
         n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
                                 peer->rcap - peer->rend);
         if (n == 0)
             return EPY_EDISCONNECTED;
         if (n == -EAGAIN && !peer->got_hello)
             return EPY_ETIMEDOUT;
+        if (n == -EAGAIN) {
+            /*
+             * The read timeout of the lending (see lend_reading()) passed
+             * with nothing read. A caller reads on until its limit; the
+             * reader, with nothing coming, reads without a timeout.
+             */
+            if (deadline != 0 && epy__now_ns() >= deadline)
+                return FRAME_LATER;
+            if (deadline == 0) {
+                atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
+                peer->tr->ops->set_recv_timeout(peer->tr, 0);
+            }
+            continue;
+        }
         if (n < 0)
             return EPY_ESYSTEM;
         peer->rend += (size_t) n;
@@ -957,15 +963,26 @@ read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
  * once, when others wait for replies too, when its own reply has not
  * come within OWN_READ_NS (the reader then reads while it waits), and
  * when the connection has ended (the reader, not the caller, ends it).
- * Closing the peer kicks too. Transports without wait_readable (the
- * in-process pair) are read by the reader only.
+ * Closing the peer kicks too.
+ *
+ * A caller reads with a blocking recv(), as the reader does (on these
+ * machines, poll() before each read made a 64 KiB round trip twice as
+ * slow: the reader woke for every piece of the frame), bounded by a read
+ * timeout of OWN_READ_MS that the reader sets on the transport while it
+ * lends the reading out, and clears when it reads for good again. So a
+ * caller reads for OWN_READ_NS and one timeout more at the most; a call
+ * whose deadline is nearer than OWN_READ_SKIP_NS waits for its reply
+ * instead. Transports without set_recv_timeout are read by the reader
+ * only.
  */
 enum { RT_POOL = 0, RT_FREE = 1, RT_CALLER = 2, RT_STATE = 3, RT_KICK = 4,
        RT_GEN = 8 };
 
 #define LEND_GRACE_MIN_NS ((int64_t) 250000)
 #define LEND_GRACE_MAX_NS ((int64_t) 2000000)
-#define OWN_READ_NS ((int64_t) 2000000)
+#define OWN_READ_MS 2
+#define OWN_READ_NS ((int64_t) OWN_READ_MS * 1000000)
+#define OWN_READ_SKIP_NS ((int64_t) 20000000)
 
 /* @v with the next generation and @state (KICK cleared). */
 static unsigned
@@ -993,8 +1010,14 @@ lend_reading(epy_peer *peer)
     unsigned v = atomic_load(&peer->rtok), last;
     int64_t period = LEND_GRACE_MIN_NS;
 
-    if (peer->tr->ops->wait_readable == NULL || !peer->got_hello)
+    if (peer->tr->ops->set_recv_timeout == NULL || !peer->got_hello
+        || peer->lend_unable)
         return false;
+    /* Callers' reads are bounded by the read timeout: set it first. */
+    if (peer->tr->ops->set_recv_timeout(peer->tr, OWN_READ_MS) < 0) {
+        peer->lend_unable = true;
+        return false;
+    }
     do {
         if ((v & RT_KICK) || epy__peer_check(peer) != 0) {
             atomic_fetch_and(&peer->rtok, ~(unsigned) RT_KICK);
@@ -1023,8 +1046,11 @@ lend_reading(epy_peer *peer)
             break;
         last = v;
     }
-    if (v == last && !(v & RT_KICK))
+    if (v == last && !(v & RT_KICK)) {
+        /* Calls have stopped: read for good, without a read timeout. */
         atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
+        peer->tr->ops->set_recv_timeout(peer->tr, 0);
+    }
     return peer->rerr != 0;
 }
 
@@ -1032,12 +1058,14 @@ void
 epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 {
     unsigned v = atomic_load_explicit(&peer->rtok, memory_order_relaxed);
-    int64_t limit = epy__now_ns() + OWN_READ_NS;
+    int64_t now = epy__now_ns(), limit = now + OWN_READ_NS;
     bool kick = false;
     epy__pool *pool;
     char why[sizeof peer->rwhy] = "";
     int rc = 0;
 
+    if (deadline != 0 && deadline - now < OWN_READ_SKIP_NS)
+        return;         /* reads could overrun it: wait for the reader */
     if ((v & (RT_STATE | RT_KICK)) != RT_FREE
         || !atomic_compare_exchange_strong_explicit(&peer->rtok, &v,
                                                     rt_next(v, RT_CALLER),
@@ -1048,8 +1076,6 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
             atomic_store_explicit(&peer->lend, true, memory_order_relaxed);
         return;
     }
-    if (deadline != 0 && deadline < limit)
-        limit = deadline;
     pool = epy__pool_block();
     while (!epy__wake_is_set(w)) {
         epy_call *call = NULL;

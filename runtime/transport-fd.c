@@ -6,11 +6,10 @@
 #include <config.h>
 
 #include <errno.h>
-#include <poll.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "runtime-int.h"
@@ -20,6 +19,7 @@ typedef struct fd_transport {
     epy__transport base;
     int fd;
     bool is_socket;
+    _Atomic int64_t timeout_ms;    /* as last set with SO_RCVTIMEO */
 } fd_transport;
 
 static int
@@ -94,40 +94,24 @@ fd_destroy(epy__transport *t)
     free(ft);
 }
 
-static void
+static int
 fd_set_recv_timeout(epy__transport *t, int64_t ms)
 {
     fd_transport *ft = (fd_transport *) t;
     struct timeval tv;
+    int64_t was = atomic_exchange(&ft->timeout_ms, ms);
 
+    if (was == ms)
+        return 0;       /* already so: no system call */
     tv.tv_sec = (time_t) (ms / 1000);
     tv.tv_usec = (suseconds_t) (ms % 1000) * 1000;
-    setsockopt(ft->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-}
+    if (setsockopt(ft->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+        int e = errno;
 
-static int
-fd_wait_readable(epy__transport *t, int64_t deadline)
-{
-    fd_transport *ft = (fd_transport *) t;
-
-    for (;;) {
-        struct pollfd p = { .fd = ft->fd, .events = POLLIN };
-        int64_t left = deadline - epy__now_ns();
-        struct timespec ts;
-        int r;
-
-        if (left <= 0)
-            left = 0;
-        ts.tv_sec = (time_t) (left / 1000000000);
-        ts.tv_nsec = (long) (left % 1000000000);
-        r = ppoll(&p, 1, &ts, NULL);
-        if (r > 0)
-            return 1;   /* data, or POLLHUP/POLLERR: recv() tells */
-        if (r == 0)
-            return 0;
-        if (errno != EINTR)
-            return -errno;
+        atomic_store(&ft->timeout_ms, was);
+        return -e;
     }
+    return 0;
 }
 
 static const epy__transport_ops fd_ops = {
@@ -137,7 +121,6 @@ static const epy__transport_ops fd_ops = {
     .shutdown = fd_shutdown,
     .destroy = fd_destroy,
     .set_recv_timeout = fd_set_recv_timeout,
-    .wait_readable = fd_wait_readable,
 };
 
 epy__transport *
@@ -150,5 +133,6 @@ epy__transport_fd_new(int fd)
     ft->base.ops = &fd_ops;
     ft->fd = fd;
     ft->is_socket = true;
+    atomic_init(&ft->timeout_ms, 0);
     return &ft->base;
 }

@@ -22,8 +22,9 @@ typedef struct epy__transport_ops {
     /*
      * Reads at least one and at most @len bytes. Blocks until some are
      * there. Returns the count, 0 at the end of the stream (the other
-     * end closed, or shutdown() was called), or a negative errno.
-     * Reader thread only.
+     * end closed, or shutdown() was called), or a negative errno
+     * (-EAGAIN when a timeout set with set_recv_timeout() passed). One
+     * thread at a time: the holder of the peer's reading token.
      */
     ssize_t (*recv)(epy__transport *t, void *buf, size_t len);
     /*
@@ -35,18 +36,13 @@ typedef struct epy__transport_ops {
     void (*destroy)(epy__transport *t);
     /*
      * Optional: makes recv() fail with -EAGAIN after @ms without data
-     * (0: wait without limit). Reader thread, or before it starts.
+     * (0: wait without limit). Any thread; it applies to the recv()
+     * calls that start afterwards. Returns 0, or a negative errno if the
+     * transport cannot (a descriptor that is no socket). Transports
+     * without it are read by the peer's reader only (no caller reads its
+     * own reply on them).
      */
-    void (*set_recv_timeout)(epy__transport *t, int64_t ms);
-    /*
-     * Optional: waits until recv() would not block (data, the end of the
-     * stream or an error is there) or until @deadline (CLOCK_MONOTONIC
-     * nanoseconds). Returns 1 when recv() would not block, 0 at the
-     * deadline, or a negative errno. Called by whichever thread reads
-     * (the peer's reading token); transports without it are read by the
-     * reader only.
-     */
-    int (*wait_readable)(epy__transport *t, int64_t deadline);
+    int (*set_recv_timeout)(epy__transport *t, int64_t ms);
 } epy__transport_ops;
 
 struct epy__transport {

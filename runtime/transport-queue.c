@@ -6,13 +6,14 @@
  * reads nothing more, the other end still reads what was sent before.
  *
  * Locking: one mutex for the pair, taken inside the peer's write lock
- * (sendv) or alone (recv, wait_readable, shutdown). Each ring has one
+ * (sendv) or alone (recv, shutdown). Each ring has one
  * reader at a time (the holder of its peer's reading token), so a
  * signal of readable reaches the thread that reads.
  */
 #include <config.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -40,6 +41,7 @@ typedef struct queue_end {
     epy__transport base;
     queue_shared *q;
     int side;
+    _Atomic int64_t timeout_ms;     /* recv() gives up after it; 0: never */
 } queue_end;
 
 static int
@@ -88,11 +90,22 @@ queue_recv(epy__transport *t, void *buf, size_t len)
     queue_end *e = (queue_end *) t;
     queue_shared *q = e->q;
     ring *r = &q->rings[e->side];
+    int64_t ms = atomic_load(&e->timeout_ms);
+    struct timespec ts;
     size_t got = 0;
 
+    if (ms > 0)
+        ts = epy__abstime(epy__now_ns() + ms * 1000000);
     pthread_mutex_lock(&q->lock);
-    while (!q->closed[0] && !q->closed[1] && r->len == 0)
-        pthread_cond_wait(&r->readable, &q->lock);
+    while (!q->closed[0] && !q->closed[1] && r->len == 0) {
+        if (ms <= 0) {
+            pthread_cond_wait(&r->readable, &q->lock);
+        } else if (pthread_cond_timedwait(&r->readable, &q->lock, &ts) != 0
+                   && !q->closed[0] && !q->closed[1] && r->len == 0) {
+            pthread_mutex_unlock(&q->lock);
+            return -EAGAIN;
+        }
+    }
     if (!q->closed[e->side]) {
         while (got < len && r->len > 0) {
             size_t chunk = RING_SIZE - r->head;
@@ -113,20 +126,12 @@ queue_recv(epy__transport *t, void *buf, size_t len)
 }
 
 static int
-queue_wait_readable(epy__transport *t, int64_t deadline)
+queue_set_recv_timeout(epy__transport *t, int64_t ms)
 {
     queue_end *e = (queue_end *) t;
-    queue_shared *q = e->q;
-    ring *r = &q->rings[e->side];
-    struct timespec ts = epy__abstime(deadline);
-    int rc = 0;
 
-    pthread_mutex_lock(&q->lock);
-    while (!q->closed[0] && !q->closed[1] && r->len == 0 && rc == 0)
-        rc = pthread_cond_timedwait(&r->readable, &q->lock, &ts);
-    rc = q->closed[0] || q->closed[1] || r->len > 0;
-    pthread_mutex_unlock(&q->lock);
-    return rc;
+    atomic_store(&e->timeout_ms, ms);
+    return 0;
 }
 
 static void
@@ -181,7 +186,7 @@ static const epy__transport_ops queue_ops = {
     .recv = queue_recv,
     .shutdown = queue_shutdown,
     .destroy = queue_destroy,
-    .wait_readable = queue_wait_readable,
+    .set_recv_timeout = queue_set_recv_timeout,
 };
 
 int
@@ -203,6 +208,7 @@ epy__transport_queue_pair(epy__transport **a, epy__transport **b)
         ends[i]->base.ops = &queue_ops;
         ends[i]->q = q;
         ends[i]->side = i;
+        atomic_init(&ends[i]->timeout_ms, 0);
     }
     q->refs = 2;
     *a = &ends[0]->base;

@@ -20,6 +20,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <epyrpc/epyrpc.h>
@@ -476,6 +477,39 @@ START_TEST(test_slow_handler_reply_after_limit)
 }
 END_TEST
 
+/* Context switches of this process so far, every thread counted. */
+static long
+switches(void)
+{
+    struct rusage ru;
+
+    ck_assert_int_eq(getrusage(RUSAGE_SELF, &ru), 0);
+    return ru.ru_nvcsw + ru.ru_nivcsw;
+}
+
+START_TEST(test_idle_after_calls_sleeps)
+{
+    /* Once calls have stopped, no thread of either peer wakes up on a
+     * timer: over 300 ms of quiet the process barely switches (a reader
+     * still lending the reading out, or a watchdog still ticking, would
+     * wake hundreds of times); and the next call still works. */
+    rt_duo d;
+    long before;
+
+    rt_duo_open(&d, NULL, NULL);
+    rt_handle(d.b, "api.echo", rt_echo, NULL);
+    for (int round = 0; round < 3; round++) {
+        warm_up(d.api, "echo", 4, "ping");
+        rt_sleep_ms(100);       /* the readers take the reading back */
+        before = switches();
+        rt_sleep_ms(300);
+        ck_assert_msg(switches() - before < 30, "%ld switches while idle",
+                      switches() - before);
+    }
+    rt_duo_close(&d);
+}
+END_TEST
+
 static Suite *
 readown_suite(void)
 {
@@ -494,6 +528,7 @@ readown_suite(void)
     tcase_add_test(tc, test_frames_after_calls_stop);
     tcase_add_test(tc, test_sync_and_async_together);
     tcase_add_test(tc, test_slow_handler_reply_after_limit);
+    tcase_add_test(tc, test_idle_after_calls_sleeps);
     return s;
 }
 
