@@ -408,13 +408,16 @@ epy__api_call(epy_api *api, const char *method, const epy__payload *p,
     if (rc < 0)
         return call_failed(rc, full, epy__payload_len(p), ret_err);
     deadline = epy__deadline(s.timeout_ms);
+    atomic_fetch_add(&api->peer->sync_calls, 1);
     rc = send_call(api, full, t.id, s.timeout_ms, p);
     if (rc < 0) {
+        atomic_fetch_sub(&api->peer->sync_calls, 1);
         epy__txn_abort(&api->peer->txn, &t);
         return call_failed(rc, full, epy__payload_len(p), ret_err);
     }
     epy__peer_read_own(api->peer, &t.wake, deadline);
     rc = epy__txn_wait_sync(&api->peer->txn, &t, deadline);
+    atomic_fetch_sub(&api->peer->sync_calls, 1);
     epy_buf_clear(&scratch);
     if (rc == EPY_ETIMEDOUT)
         epy_error_setf(ret_err, rc, "call '%s' timed out after %lld ms", full,

@@ -372,6 +372,7 @@ struct epy_peer {
      */
     atomic_uint rtok;
     atomic_bool lend;           /* synchronous callers want to read */
+    atomic_int sync_calls;      /* synchronous calls waiting for replies */
     int rerr;                   /* what ended a caller's reading, for the reader */
     char rwhy[128];
 

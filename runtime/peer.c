@@ -948,7 +948,10 @@ read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
  * and a caller that finds nobody reading reads the connection itself
  * until its reply has come (epy__peer_read_own()), handling whatever
  * else comes as the reader would (calls go to the workers). So the
- * reply wakes only the thread that waits for it.
+ * reply wakes only the thread that waits for it. This is for one caller
+ * at a time: while several synchronous calls wait on a peer, the reader
+ * reads for them all (one wake-up of it serves several replies), and
+ * neither lends nor is lent to.
  *
  * The token, rtok, is (generation << 3 | KICK | state); each change of
  * hands makes a new generation. While the token is lent out, the reader
@@ -1066,6 +1069,8 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 
     if (deadline != 0 && deadline - now < OWN_READ_SKIP_NS)
         return;         /* reads could overrun it: wait for the reader */
+    if (atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) > 1)
+        return;         /* callers at once: the reader serves them all */
     if ((v & (RT_STATE | RT_KICK)) != RT_FREE
         || !atomic_compare_exchange_strong_explicit(&peer->rtok, &v,
                                                     rt_next(v, RT_CALLER),
@@ -1257,6 +1262,7 @@ lead_run(epy__job *job)
         epy_call *call = NULL;
 
         if (atomic_load_explicit(&peer->lend, memory_order_relaxed)
+            && atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) <= 1
             && !frame_buffered(peer) && lend_reading(peer)) {
             /* A caller that read met the end of the connection. */
             rc = peer->rerr;
@@ -1358,6 +1364,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     atomic_init(&peer->refs, 1);
     atomic_init(&peer->rtok, RT_POOL);     /* the reader holds it */
     atomic_init(&peer->lend, false);
+    atomic_init(&peer->sync_calls, 0);
     peer->cfg = *cfg;
     peer->cfg.interfaces = NULL;
     peer->cfg.n_interfaces = 0;
