@@ -1069,8 +1069,12 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 
     if (deadline != 0 && deadline - now < OWN_READ_SKIP_NS)
         return;         /* reads could overrun it: wait for the reader */
-    if (atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) > 1)
-        return;         /* callers at once: the reader serves them all */
+    if (atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) > 1) {
+        /* Callers at once: the reader serves them all, from now on. */
+        if ((v & RT_STATE) == RT_FREE)
+            kick_reader(peer);
+        return;
+    }
     if ((v & (RT_STATE | RT_KICK)) != RT_FREE
         || !atomic_compare_exchange_strong_explicit(&peer->rtok, &v,
                                                     rt_next(v, RT_CALLER),

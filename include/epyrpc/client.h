@@ -150,9 +150,14 @@ typedef struct epy_call_opts {
  * @ret_err: on failure, the details: for a handler's error, its code,
  *           error type name, message and payload exactly as raised.
  *
- * Blocks until the reply or the timeout. If the call is unsolicited (by
- * default or by @opts), sends it as an event and returns 0 at once with
- * @ret_reply emptied.
+ * Blocks until the reply or the timeout. While it waits, the calling
+ * thread may read the connection itself (when no other synchronous call
+ * waits on the peer), so that its reply wakes no other thread; frames
+ * for others read meanwhile are handed on as the peer's reader would
+ * (handlers and completion callbacks still run on the peer's workers,
+ * never on the calling thread; the peer's log function may be called on
+ * it). If the call is unsolicited (by default or by @opts),
+ * sends it as an event and returns 0 at once with @ret_reply emptied.
  * Returns 0 or a negative code: EPY_EPARAM (bad argument or name; nothing
  * sent), EPY_EUNKNOWN, EPY_EUNSUPPORTED, EPY_EFAILED or another code the
  * handler raised, EPY_ETIMEDOUT, EPY_EDISCONNECTED, EPY_ECLOSED,

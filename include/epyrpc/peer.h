@@ -27,8 +27,10 @@ typedef enum epy_log_level {
 
 /**
  * epy_log_fn - receives the runtime's log lines (the library never
- * prints). Runs on whichever runtime thread noticed the event, with no
- * epyrpc lock held; @message is borrowed for the duration of the call.
+ * prints). Runs on whichever thread noticed the event (a runtime
+ * thread, or an application thread inside epy_api_call() reading its
+ * reply), with no epyrpc lock held; @message is borrowed for the
+ * duration of the call.
  */
 typedef void (*epy_log_fn)(epy_peer *peer, epy_log_level level,
                            const char *message, void *ctx);
