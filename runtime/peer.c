@@ -247,8 +247,8 @@ iobuf_append(ProtobufCBuffer *buffer, size_t len, const uint8_t *data)
 {
     iobuf *b = (iobuf *) buffer;
 
-    if (b->failed)
-        return;
+    if (b->failed || len == 0)
+        return;         /* an empty field may come with no data at all */
     assert(len <= b->left);
     b->left -= len;
     if (len >= ZERO_COPY_MIN && b->n + 4 <= MAX_IOV) {
