@@ -286,13 +286,19 @@ peer_max_frame(epy_peer *peer)
                                                         : peer->cfg.max_frame;
 }
 
-/* The write failed (@rc, a negative errno): the connection is gone. */
+/*
+ * The write failed (@rc, a negative errno): the connection is gone. If
+ * this end is leaving (epy_peer_disconnect(), close), the end is its
+ * own, as end_connection() would say: the other end may have gone first
+ * (its acknowledgement of a disconnect read, its close raced with ours).
+ */
 static void
 write_failed(epy_peer *peer, int rc)
 {
     if (epy__peer_check(peer) == 0) {
         epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
-        set_status(peer, EPY_EDISCONNECTED);
+        set_status(peer, atomic_load(&peer->leaving) ? EPY_ECLOSED
+                                                     : EPY_EDISCONNECTED);
         peer->tr->ops->shutdown(peer->tr);
     }
 }
