@@ -36,10 +36,14 @@ BENCH_ARGS = $$(test -z "$(BENCH_QUICK)" || echo --quick) \
 	$$(test -x %D%/peer-zmq$(EXEEXT) && echo --zmq=%D%/peer-zmq$(EXEEXT)) \
 	$$(test -x %D%/peer-nng$(EXEEXT) && echo --nng=%D%/peer-nng$(EXEEXT))
 
-bench: %D%/bench$(EXEEXT) bench-peer-progs
+# After `all` (the generated sources and idlc first: `make bench` may be
+# the first command after configure), then the programs of the run.
+bench: all
+	@$(MAKE) $(AM_MAKEFLAGS) %D%/bench$(EXEEXT) bench-peer-progs
 	@./%D%/bench$(EXEEXT) $(BENCH_ARGS) --csv=%D%/results.csv $(BENCH_FLAGS)
 
-bench-peers: %D%/bench$(EXEEXT) bench-peer-progs
+bench-peers: all
+	@$(MAKE) $(AM_MAKEFLAGS) %D%/bench$(EXEEXT) bench-peer-progs
 	@./%D%/bench$(EXEEXT) $(BENCH_ARGS) --only=peers \
 	    --csv=%D%/results-peers.csv $(BENCH_FLAGS)
 
