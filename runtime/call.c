@@ -44,6 +44,7 @@ finish(epy_call *call)
         free(call->event_err);
     }
     epy__registry_done(peer->reg, &call->target);
+    epy__rbuf_unref(call->lender);
     free(call);
     epy__peer_unref(peer);
 }
@@ -234,7 +235,8 @@ run_call(epy__job *job)
 
 int
 epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
-                   const uint8_t *payload, size_t len, epy_call **ret_call)
+                   const uint8_t *payload, size_t len, const uint8_t *lender,
+                   epy_call **ret_call)
 {
     bool solicited = env->kind == EPYRPC__KIND__CALL;
     size_t mlen;
@@ -264,7 +266,9 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         epy__log(peer, EPY_LOG_DEBUG, "ignored unhandled '%s'", env->method);
         return 0;
     }
-    call = malloc(sizeof *call + mlen + 1 + len);
+    if (len == 0)
+        lender = NULL;
+    call = malloc(sizeof *call + mlen + 1 + (lender != NULL ? 0 : len));
     if (call == NULL) {
         epy__registry_done(peer->reg, &target);
         return EPY_ENOMEM;
@@ -279,10 +283,17 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     if (env->has_timeout_ms && env->timeout_ms > 0)
         call->deadline = epy__now_ns() + env->timeout_ms * 1000000;
     memcpy(call->method, env->method, mlen + 1);
-    call->req = (const uint8_t *) call->method + mlen + 1;
     call->req_len = len;
-    if (len > 0)
-        memcpy((uint8_t *) call->req, payload, len);
+    if (lender != NULL) {
+        /* The request stays where it was read; the call holds the buffer. */
+        epy__rbuf_ref(lender);
+        call->lender = lender;
+        call->req = payload;
+    } else {
+        call->req = (const uint8_t *) call->method + mlen + 1;
+        if (len > 0)
+            memcpy((uint8_t *) call->req, payload, len);
+    }
     epy__list_init(&call->link);
     call->job.run = run_call;
     pthread_mutex_lock(&peer->calls_lock);

@@ -277,7 +277,8 @@ struct epy_call {
     epy_error *event_err;
     size_t req_len;
     const uint8_t *req;
-    char method[];              /* then the request bytes */
+    const uint8_t *lender;      /* the read buffer @req lies in, held; or NULL */
+    char method[];              /* then the request bytes, unless lent */
 };
 
 /*
@@ -287,7 +288,15 @@ struct epy_call {
  * Nothing is returned for a frame answered or dropped here.
  */
 int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
-                       const uint8_t *payload, size_t len, epy_call **ret_call);
+                       const uint8_t *payload, size_t len,
+                       const uint8_t *lender, epy_call **ret_call);
+/*
+ * The read buffer's count (peer.c): a call built with a @lender (the
+ * read buffer @payload lies in) holds it instead of copying the request,
+ * and lets go when it ends.
+ */
+void epy__rbuf_ref(const uint8_t *b);
+void epy__rbuf_unref(const uint8_t *b);
 /* Runs @call here, as a worker would. */
 void epy__call_run(epy_call *call);
 /* Marks the call with transaction @id as cancelled. */

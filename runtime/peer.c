@@ -584,8 +584,8 @@ check_hello(epy_peer *peer, const Epyrpc__Hello *h, char *why, size_t whylen)
  * the connection.
  */
 static int
-dispatch(epy_peer *peer, Epyrpc__Envelope *env, epy_call **ret_call,
-         char *why, size_t whylen)
+dispatch(epy_peer *peer, Epyrpc__Envelope *env, const uint8_t *lender,
+         epy_call **ret_call, char *why, size_t whylen)
 {
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t len = env->has_payload ? env->payload.len : 0;
@@ -630,7 +630,8 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, epy_call **ret_call,
     switch (env->kind) {
     case EPYRPC__KIND__CALL:
     case EPYRPC__KIND__EVENT:
-        rc = epy__call_dispatch(peer, env, payload, len, ret_call);
+        rc = epy__call_dispatch(peer, env, payload, len,
+                                inflated == NULL ? lender : NULL, ret_call);
         if (rc == EPY_EPROTO)
             snprintf(why, whylen, "call frame without method or transaction");
         break;
@@ -693,6 +694,74 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, epy_call **ret_call,
     return rc;
 }
 
+/*
+ * The read buffer is counted: a call may borrow its request from it
+ * (epy__call_dispatch() with a lender) instead of copying it, and keeps
+ * the buffer until it ends. The count sits RBUF_HDR bytes before the
+ * data. The reader resizes or reuses the buffer only while it is the
+ * only holder; otherwise it reads on in a new one (read_frame()).
+ */
+#define RBUF_HDR ((size_t) 16)
+
+static atomic_int *
+rbuf_refs(const uint8_t *b)
+{
+    return (atomic_int *) (void *) (b - RBUF_HDR);
+}
+
+static uint8_t *
+rbuf_alloc(size_t cap)
+{
+    uint8_t *p = malloc(RBUF_HDR + cap);
+
+    if (p == NULL)
+        return NULL;
+    atomic_init((atomic_int *) (void *) p, 1);
+    return p + RBUF_HDR;
+}
+
+/* Only while the reader is the only holder. */
+static uint8_t *
+rbuf_resize(uint8_t *b, size_t cap)
+{
+    uint8_t *p = realloc(b - RBUF_HDR, RBUF_HDR + cap);
+
+    return p != NULL ? p + RBUF_HDR : NULL;
+}
+
+void
+epy__rbuf_ref(const uint8_t *b)
+{
+    atomic_fetch_add_explicit(rbuf_refs(b), 1, memory_order_relaxed);
+}
+
+void
+epy__rbuf_unref(const uint8_t *b)
+{
+    if (b != NULL
+        && atomic_fetch_sub_explicit(rbuf_refs(b), 1, memory_order_acq_rel) == 1)
+        free((uint8_t *) b - RBUF_HDR);
+}
+
+/* Moves the unread bytes to a new buffer: a call borrows from this one. */
+static int
+rbuf_leave(epy_peer *peer)
+{
+    size_t have = peer->rend - peer->rstart;
+    size_t cap = have > READ_CHUNK ? have : READ_CHUNK;
+    uint8_t *nb = rbuf_alloc(cap);
+
+    if (nb == NULL)
+        return EPY_ENOMEM;
+    memcpy(nb, peer->rbuf + peer->rstart, have);
+    epy__rbuf_unref(peer->rbuf);
+    peer->rbuf = nb;
+    peer->rcap = cap;
+    peer->rstart = 0;
+    peer->rend = have;
+    return 0;
+}
+
 /* read_frame() and fill(): the deadline came first; what came is kept. */
 #define FRAME_LATER 1
 
@@ -724,7 +793,7 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
 
                 if (cap > need || cap < peer->rcap)
                     cap = need;
-                p = realloc(peer->rbuf, cap);
+                p = rbuf_resize(peer->rbuf, cap);
                 if (p == NULL)
                     return EPY_ENOMEM;
                 peer->rbuf = p;
@@ -832,7 +901,7 @@ split_payload(const uint8_t *frame, size_t size, ProtobufCBinaryData *ret_payloa
  * is queued, or, with @ret_call, returned.
  */
 static int
-process_frame(epy_peer *peer, const uint8_t *frame, size_t size,
+process_frame(epy_peer *peer, const uint8_t *frame, size_t size, bool in_rbuf,
               epy_call **ret_call, char *why, size_t whylen)
 {
     Epyrpc__Envelope *env;
@@ -851,7 +920,14 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size,
         snprintf(why, whylen, "undecodable frame of %zu bytes", size);
         return EPY_EPROTO;
     }
-    rc = dispatch(peer, env, ret_call, why, whylen);
+    /*
+     * A large request that lies in the read buffer, and is most of it,
+     * is lent to its call rather than copied.
+     */
+    rc = dispatch(peer, env,
+                  in_rbuf && head < size && 2 * payload.len >= peer->rcap
+                      ? peer->rbuf : NULL,
+                  ret_call, why, whylen);
     arena_reset(&peer->arena);
     return rc;
 }
@@ -870,7 +946,7 @@ epy__peer_feed(epy_peer *peer, const uint8_t *data, size_t len)
             return EPY_EPROTO;
         if (size > len - 4)
             return 0;   /* incomplete: the reader would wait for more */
-        rc = process_frame(peer, data + 4, size, NULL, why, sizeof why);
+        rc = process_frame(peer, data + 4, size, false, NULL, why, sizeof why);
         if (rc < 0)
             return rc;
         data += 4 + size;
@@ -908,6 +984,9 @@ read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
     size_t size;
     int rc;
 
+    if (atomic_load_explicit(rbuf_refs(peer->rbuf), memory_order_acquire) > 1
+        && rbuf_leave(peer) < 0)
+        return EPY_ENOMEM;
     rc = fill(peer, 4, deadline);
     if (rc == EPY_ETIMEDOUT) {
         snprintf(why, whylen, "no hello within the handshake timeout");
@@ -929,14 +1008,15 @@ read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
             snprintf(why, whylen, "the stream ended inside a frame");
         return rc;
     }
-    rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, ret_call,
-                       why, whylen);
+    rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, true,
+                       ret_call, why, whylen);
     peer->rstart += 4 + size;
     if (peer->rstart == peer->rend)
         peer->rstart = peer->rend = 0;
-    if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0) {
+    if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0
+        && atomic_load_explicit(rbuf_refs(peer->rbuf), memory_order_acquire) == 1) {
         /* Give back the memory of a large frame. */
-        uint8_t *q = realloc(peer->rbuf, READ_CHUNK);
+        uint8_t *q = rbuf_resize(peer->rbuf, READ_CHUNK);
 
         if (q != NULL) {
             peer->rbuf = q;
@@ -1322,7 +1402,7 @@ peer_free(epy_peer *peer)
     pthread_mutex_destroy(&peer->listener_lock);
     pthread_mutex_destroy(&peer->watch_lock);
     pthread_cond_destroy(&peer->watch_cond);
-    free(peer->rbuf);
+    epy__rbuf_unref(peer->rbuf);
     free(peer->arena.base);
     free(peer->arena.spare);
     free(peer);
@@ -1416,7 +1496,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     peer->arena.alloc.allocator_data = &peer->arena;
     peer->arena.base = malloc(ARENA_SIZE);
     peer->arena.cap = ARENA_SIZE;
-    peer->rbuf = malloc(READ_CHUNK);
+    peer->rbuf = rbuf_alloc(READ_CHUNK);
     peer->rcap = READ_CHUNK;
     peer->hello_ifaces = calloc(cfg->n_interfaces + 1, sizeof (char *));
     if (peer->arena.base == NULL || peer->rbuf == NULL

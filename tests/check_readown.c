@@ -477,6 +477,145 @@ START_TEST(test_slow_handler_reply_after_limit)
 }
 END_TEST
 
+/* --- requests lent from the read buffer ---------------------------------- */
+
+#define LENT_LEN ((size_t) 100 * 1024)
+
+typedef struct keeper {
+    rt_counter got;
+    epy_call *call;
+    const uint8_t *req;
+    size_t len;
+} keeper;
+
+/* Keeps the call and its request, to answer later with the request. */
+static int
+keep_handler(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    keeper *k = ctx;
+
+    k->call = call;
+    k->req = req;
+    k->len = len;
+    rt_counter_add(&k->got, 1);
+    return EPY_DEFER;
+}
+
+/* Works for a while (past the reader's watchdog), checking that its
+ * request does not change meanwhile, then echoes it. */
+static int
+slow_check_handler(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    int rc = 0;
+
+    (void) ctx;
+    if (copy == NULL)
+        return EPY_ENOMEM;
+    memcpy(copy, req, len);
+    rt_sleep_ms(20);            /* the work; others read meanwhile */
+    if (memcmp(copy, req, len) != 0)
+        rc = EPY_EFAILED;
+    else
+        epy_call_reply(call, req, len);
+    free(copy);
+    return rc;
+}
+
+static uint8_t *
+pattern(size_t len, unsigned seed)
+{
+    uint8_t *p = malloc(len);
+
+    ck_assert_ptr_nonnull(p);
+    rt_fill(p, len, seed);
+    return p;
+}
+
+START_TEST(test_lent_request_of_deferred_call)
+{
+    /* A large request is lent to its call, not copied. The handler defers
+     * and keeps the request; twenty large calls later (read meanwhile,
+     * so the reader must have moved to another buffer), it answers with
+     * the kept request, which is intact. */
+    rt_duo d;
+    keeper k;
+    uint8_t *a = pattern(LENT_LEN, 1), *b = pattern(LENT_LEN, 2);
+    epy_async *h = NULL;
+    epy_buf reply = EPY_BUF_INIT;
+
+    rt_duo_open(&d, NULL, NULL);
+    memset(&k, 0, sizeof k);
+    rt_counter_init(&k.got);
+    rt_handle(d.b, "api.keep", keep_handler, &k);
+    rt_handle(d.b, "api.echo", rt_echo, NULL);
+    ck_assert_int_eq(epy_api_call_async(d.api, "keep", a, LENT_LEN, NULL, &h,
+                                        NULL), 0);
+    ck_assert(rt_counter_wait(&k.got, 1, RT_WAIT_MS));
+    for (int i = 0; i < 20; i++) {
+        b[0] = (uint8_t) i;
+        ck_assert_int_eq(epy_api_call(d.api, "echo", b, LENT_LEN, NULL,
+                                      &reply, NULL), 0);
+        ck_assert_uint_eq(reply.len, LENT_LEN);
+        ck_assert_mem_eq(reply.data, b, LENT_LEN);
+    }
+    ck_assert_uint_eq(k.len, LENT_LEN);
+    ck_assert_mem_eq(k.req, a, LENT_LEN);
+    ck_assert_int_eq(epy_call_reply(k.call, k.req, k.len), 0);
+    ck_assert_int_eq(epy_async_wait(h, RT_WAIT_MS), 0);
+    ck_assert_int_eq(epy_async_result(h, &reply, NULL), 0);
+    ck_assert_uint_eq(reply.len, LENT_LEN);
+    ck_assert_mem_eq(reply.data, a, LENT_LEN);
+    epy_async_release(h);
+    epy_buf_clear(&reply);
+    rt_duo_close(&d);
+    rt_counter_destroy(&k.got);
+    free(a);
+    free(b);
+}
+END_TEST
+
+START_TEST(test_lent_request_while_others_read)
+{
+    /* A handler with a large request works for 20 ms (the reading is
+     * taken over from it meanwhile) while ten more large calls arrive
+     * and are answered: its request stays intact throughout, and every
+     * reply is its own request. */
+    enum { N = 10 };
+    rt_duo d;
+    uint8_t *slow = pattern(LENT_LEN, 3), *req[N];
+    epy_async *hs = NULL, *h[N];
+    epy_buf reply = EPY_BUF_INIT;
+
+    rt_duo_open(&d, NULL, NULL);
+    rt_handle(d.b, "api.slow", slow_check_handler, NULL);
+    rt_handle(d.b, "api.echo", rt_echo, NULL);
+    ck_assert_int_eq(epy_api_call_async(d.api, "slow", slow, LENT_LEN, NULL,
+                                        &hs, NULL), 0);
+    for (int i = 0; i < N; i++) {
+        req[i] = pattern(LENT_LEN, 10 + (unsigned) i);
+        ck_assert_int_eq(epy_api_call_async(d.api, "echo", req[i], LENT_LEN,
+                                            NULL, &h[i], NULL), 0);
+    }
+    for (int i = 0; i < N; i++) {
+        ck_assert_int_eq(epy_async_wait(h[i], RT_WAIT_MS), 0);
+        ck_assert_int_eq(epy_async_result(h[i], &reply, NULL), 0);
+        ck_assert_uint_eq(reply.len, LENT_LEN);
+        ck_assert_mem_eq(reply.data, req[i], LENT_LEN);
+        epy_async_release(h[i]);
+        free(req[i]);
+    }
+    ck_assert_int_eq(epy_async_wait(hs, RT_WAIT_MS), 0);
+    ck_assert_int_eq(epy_async_result(hs, &reply, NULL), 0);
+    ck_assert_uint_eq(reply.len, LENT_LEN);
+    ck_assert_mem_eq(reply.data, slow, LENT_LEN);
+    epy_async_release(hs);
+    epy_buf_clear(&reply);
+    rt_duo_close(&d);
+    free(slow);
+}
+END_TEST
+
 /* Context switches of this process so far, every thread counted. */
 static long
 switches(void)
@@ -529,6 +668,10 @@ readown_suite(void)
     tcase_add_test(tc, test_sync_and_async_together);
     tcase_add_test(tc, test_slow_handler_reply_after_limit);
     tcase_add_test(tc, test_idle_after_calls_sleeps);
+
+    tc = rt_tcase(s, "lent requests", 60);
+    tcase_add_test(tc, test_lent_request_of_deferred_call);
+    tcase_add_test(tc, test_lent_request_while_others_read);
     return s;
 }
 
