@@ -532,6 +532,20 @@ pattern(size_t len, unsigned seed)
     return p;
 }
 
+/* Waits for @h, checks that its reply is @want (LENT_LEN bytes), releases it. */
+static void
+expect_lent_reply(epy_async *h, const uint8_t *want)
+{
+    epy_buf reply = EPY_BUF_INIT;
+
+    ck_assert_int_eq(epy_async_wait(h, RT_WAIT_MS), 0);
+    ck_assert_int_eq(epy_async_result(h, &reply, NULL), 0);
+    ck_assert_uint_eq(reply.len, LENT_LEN);
+    ck_assert_mem_eq(reply.data, want, LENT_LEN);
+    epy_async_release(h);
+    epy_buf_clear(&reply);
+}
+
 START_TEST(test_lent_request_of_deferred_call)
 {
     /* A large request is lent to its call, not copied. The handler defers
@@ -562,11 +576,7 @@ START_TEST(test_lent_request_of_deferred_call)
     ck_assert_uint_eq(k.len, LENT_LEN);
     ck_assert_mem_eq(k.req, a, LENT_LEN);
     ck_assert_int_eq(epy_call_reply(k.call, k.req, k.len), 0);
-    ck_assert_int_eq(epy_async_wait(h, RT_WAIT_MS), 0);
-    ck_assert_int_eq(epy_async_result(h, &reply, NULL), 0);
-    ck_assert_uint_eq(reply.len, LENT_LEN);
-    ck_assert_mem_eq(reply.data, a, LENT_LEN);
-    epy_async_release(h);
+    expect_lent_reply(h, a);
     epy_buf_clear(&reply);
     rt_duo_close(&d);
     rt_counter_destroy(&k.got);
@@ -585,7 +595,6 @@ START_TEST(test_lent_request_while_others_read)
     rt_duo d;
     uint8_t *slow = pattern(LENT_LEN, 3), *req[N];
     epy_async *hs = NULL, *h[N];
-    epy_buf reply = EPY_BUF_INIT;
 
     rt_duo_open(&d, NULL, NULL);
     rt_handle(d.b, "api.slow", slow_check_handler, NULL);
@@ -598,19 +607,10 @@ START_TEST(test_lent_request_while_others_read)
                                             NULL, &h[i], NULL), 0);
     }
     for (int i = 0; i < N; i++) {
-        ck_assert_int_eq(epy_async_wait(h[i], RT_WAIT_MS), 0);
-        ck_assert_int_eq(epy_async_result(h[i], &reply, NULL), 0);
-        ck_assert_uint_eq(reply.len, LENT_LEN);
-        ck_assert_mem_eq(reply.data, req[i], LENT_LEN);
-        epy_async_release(h[i]);
+        expect_lent_reply(h[i], req[i]);
         free(req[i]);
     }
-    ck_assert_int_eq(epy_async_wait(hs, RT_WAIT_MS), 0);
-    ck_assert_int_eq(epy_async_result(hs, &reply, NULL), 0);
-    ck_assert_uint_eq(reply.len, LENT_LEN);
-    ck_assert_mem_eq(reply.data, slow, LENT_LEN);
-    epy_async_release(hs);
-    epy_buf_clear(&reply);
+    expect_lent_reply(hs, slow);
     rt_duo_close(&d);
     free(slow);
 }
