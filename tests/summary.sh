@@ -23,22 +23,23 @@ for dir in "$@"; do
         cases=$(grep -cE '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:' "$log" 2>/dev/null)
         if [ "${cases:-0}" -gt 0 ]; then
             grep -E '^[^:]+:[0-9]+:[PFE]:[^:]+:[^:]+:' "$log" |
-                awk -F: -v p="$prog" '{ print p "/" $4 "/" $5, $3 }' >> "$tmp"
+                awk -F: -v p="$prog" '{ print p "/" $4 "/" $5 "\t" $3 }' >> "$tmp"
             bad=$(grep -cE '^[^:]+:[0-9]+:[FE]:' "$log")
             case $result in
-                FAIL|ERROR|XPASS) [ "$bad" -eq 0 ] && echo "$prog/(exit:$dir) F" >> "$tmp" ;;
+                FAIL|ERROR|XPASS) [ "$bad" -eq 0 ] && printf '%s\tF\n' "$prog/(exit:$dir)" >> "$tmp" ;;
             esac
         else
             case $result in
-                PASS|XFAIL) echo "$prog/(program) P" >> "$tmp" ;;
-                SKIP) echo "$prog/(program) S" >> "$tmp" ;;
-                *) echo "$prog/(program) F" >> "$tmp" ;;
+                PASS|XFAIL) printf '%s\tP\n' "$prog/(program)" >> "$tmp" ;;
+                SKIP) printf '%s\tS\n' "$prog/(program)" >> "$tmp" ;;
+                *) printf '%s\tF\n' "$prog/(program)" >> "$tmp" ;;
             esac
         fi
     done
 done
-# One line per case: failed if any run failed, else skipped if skipped.
-sort "$tmp" | awk '
+# One line per case ("name<TAB>result"; test case names may hold spaces):
+# failed if any run failed, else skipped if skipped.
+sort "$tmp" | awk -F '\t' '
     { st = $2 == "E" ? "F" : $2
       if (!($1 in r) || st == "F" || (st == "S" && r[$1] == "P")) r[$1] = st }
     END { p = f = s = 0
