@@ -380,16 +380,17 @@ write_frame(epy_peer *peer, struct iovec *iov, int n)
     return rc;
 }
 
-/* The size of @v as a varint. */
+/* Writes @v as a varint at @p (10 bytes at most); returns its length. */
 static size_t
-varint_size(uint64_t v)
+put_varint(uint8_t *p, uint64_t v)
 {
-    size_t n = 1;
+    size_t n = 0;
 
     while (v >= 0x80) {
+        p[n++] = (uint8_t) (v | 0x80);
         v >>= 7;
-        n++;
     }
+    p[n++] = (uint8_t) v;
     return n;
 }
 
@@ -406,10 +407,10 @@ int
 epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
                        const epy__payload *pl)
 {
-    uint8_t stack[1024];
+    uint8_t stack[1024], field[20];
     const ProtobufCMessage *msg = pl->msg;
     const void *payload = pl->data;
-    size_t len = pl->len, size, head, msg_len = 0;
+    size_t len = pl->len, size, msg_len = 0, field_len = 0;
     uint8_t *packed = NULL, *zbuf = NULL;
     iobuf b;
     int rc;
@@ -462,11 +463,12 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
      * A message goes after the rest of the envelope as its payload field
      * (the last field, as the encoder would write it), packed in place.
      */
-    head = epyrpc__envelope__get_packed_size(env);
-    size = head;
-    if (msg != NULL)
-        size += varint_size(PAYLOAD_FIELD << 3 | 2) + varint_size(msg_len)
-                + msg_len;
+    size = epyrpc__envelope__get_packed_size(env);
+    if (msg != NULL) {
+        field_len = put_varint(field, PAYLOAD_FIELD << 3 | 2);
+        field_len += put_varint(field + field_len, msg_len);
+        size += field_len + msg_len;
+    }
     if (size > peer_max_frame(peer)) {
         free(zbuf);
         free(packed);
@@ -484,18 +486,7 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     b.used = 4;
     epyrpc__envelope__pack_to_buffer(env, &b.base);
     if (msg != NULL) {
-        uint8_t tag[20];
-        size_t n = 0;
-        uint64_t v = PAYLOAD_FIELD << 3 | 2;
-
-        for (int i = 0; i < 2; i++, v = msg_len) {
-            while (v >= 0x80) {
-                tag[n++] = (uint8_t) (v | 0x80);
-                v >>= 7;
-            }
-            tag[n++] = (uint8_t) v;
-        }
-        iobuf_append(&b.base, n, tag);
+        iobuf_append(&b.base, field_len, field);
         protobuf_c_message_pack_to_buffer(msg, &b.base);
     }
     iobuf_close_seg(&b);
@@ -762,6 +753,17 @@ rbuf_leave(epy_peer *peer)
     return 0;
 }
 
+/*
+ * Synchronous calls have stopped (see "Callers that read" below): the
+ * reader no longer lends the reading, and reads without a timeout.
+ */
+static void
+read_for_good(epy_peer *peer)
+{
+    atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
+    peer->tr->ops->set_recv_timeout(peer->tr, 0);
+}
+
 /* read_frame() and fill(): the deadline came first; what came is kept. */
 #define FRAME_LATER 1
 
@@ -814,10 +816,8 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
              */
             if (deadline != 0 && epy__now_ns() >= deadline)
                 return FRAME_LATER;
-            if (deadline == 0) {
-                atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
-                peer->tr->ops->set_recv_timeout(peer->tr, 0);
-            }
+            if (deadline == 0)
+                read_for_good(peer);
             continue;
         }
         if (n < 0)
@@ -1135,11 +1135,8 @@ lend_reading(epy_peer *peer)
             break;
         last = v;
     }
-    if (v == last && !(v & RT_KICK)) {
-        /* Calls have stopped: read for good, without a read timeout. */
-        atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
-        peer->tr->ops->set_recv_timeout(peer->tr, 0);
-    }
+    if (v == last && !(v & RT_KICK))
+        read_for_good(peer);    /* nobody took it for a whole period */
     return peer->rerr != 0;
 }
 
@@ -1148,7 +1145,7 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 {
     unsigned v = atomic_load_explicit(&peer->rtok, memory_order_relaxed);
     int64_t now = epy__now_ns(), limit = now + OWN_READ_NS;
-    bool kick = false;
+    bool kick;
     epy__pool *pool;
     char why[sizeof peer->rwhy] = "";
     int rc = 0;
