@@ -46,15 +46,36 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  * @max_clients:   clients at once (default 256); more are refused
  *                 (their connection is closed at once, with a log line).
  * @backlog:       listen() backlog (default 128).
- * @socket_mode:   unix sockets: permission bits of the socket file (e.g.
- *                 0600: only the owner may connect); -1 leaves what the
- *                 umask gives.
+ * @socket_mode:   unix sockets: permission bits of the socket file
+ *                 (default 0600: only the owner may connect; 0660 lets
+ *                 the group in too). Set before anyone can connect (the
+ *                 socket is bound in a private folder, given its mode
+ *                 and owner there, then renamed into place); -1 leaves
+ *                 what the umask gives.
  * @socket_uid, @socket_gid: unix sockets: owner of the file; -1 keeps.
- * @handshake_timeout_ms: a client that sends no hello within this time is
- *                 dropped (default 5000).
+ * @handshake_timeout_ms: a client whose hello has not fully arrived
+ *                 this long after it connected is dropped (default 5000;
+ *                 the whole hello, however slowly it is sent).
  * @send_timeout_ms: a client that does not read what it is sent for this
  *                 long is dropped (default 10000); 0: no limit.
  * @on_connect, @on_disconnect, @ctx: optional notifications.
+ * @idle_timeout_ms: a client with no call in flight either way for this
+ *                 long is dropped (default 0: never).
+ * @max_spare_workers: spare workers (see epy_peer_config) all clients
+ *                 together may run at once (default 256); at the cap a
+ *                 client's calls wait as if its own cap were reached.
+ * @max_call_memory: bytes that received calls (their requests, queued or
+ *                 running) of all clients together may hold (default
+ *                 256 MiB). Past it a client's reader waits for room
+ *                 (backpressure) for up to a second, then refuses the
+ *                 call with EPY_EBUSY.
+ * @allowed_uids, @n_allowed_uids, @allowed_gids, @n_allowed_gids: unix
+ *                 sockets: the client's uid or gid (SO_PEERCRED) must be
+ *                 in one of these lists. With both empty (the default),
+ *                 an abstract socket (which has no file permissions)
+ *                 admits only the server's effective uid, and a socket
+ *                 file admits whoever its mode lets connect. Refused
+ *                 clients are closed at once, with a log line.
  */
 typedef struct epy_server_config {
     epy_peer_config peer;
@@ -68,11 +89,22 @@ typedef struct epy_server_config {
     epy_server_peer_fn on_connect;
     epy_server_peer_fn on_disconnect;
     void *ctx;
+    int64_t idle_timeout_ms;
+    int max_spare_workers;
+    size_t max_call_memory;
+    const long *allowed_uids;
+    size_t n_allowed_uids;
+    const long *allowed_gids;
+    size_t n_allowed_gids;
 } epy_server_config;
 
+#define EPY_DEFAULT_SERVER_SPARE_WORKERS 256
+#define EPY_DEFAULT_MAX_CALL_MEMORY ((size_t) 256 << 20)
+
 #define EPY_SERVER_CONFIG_INIT                                          \
-    { EPY_PEER_CONFIG_INIT, 256, 128, -1, -1, -1, 5000, 10000,          \
-      NULL, NULL, NULL }
+    { EPY_PEER_CONFIG_INIT, 256, 128, 0600, -1, -1, 5000, 10000,        \
+      NULL, NULL, NULL, 0, EPY_DEFAULT_SERVER_SPARE_WORKERS,            \
+      EPY_DEFAULT_MAX_CALL_MEMORY, NULL, 0, NULL, 0 }
 
 /**
  * epy_server_new - listen on @url and start accepting clients.

@@ -78,6 +78,13 @@ typedef struct epy_interface {
  *                handlers and listener are in place before the first
  *                frame is handled; epy_peer_start() starts reading. (Not
  *                for epy_connect(), which must read the server's hello.)
+ * @max_spare_workers: spare workers this peer may start, beyond @workers,
+ *                while every worker is blocked in a call of its own
+ *                (default 16; 0 gives the default). At the cap, received
+ *                calls wait in the queue; once @max_queued of them wait
+ *                and every worker is blocked, further calls are refused
+ *                with EPY_EBUSY instead of stopping the reading, so the
+ *                replies that unblock the workers still arrive.
  */
 typedef struct epy_peer_config {
     int workers;
@@ -95,18 +102,20 @@ typedef struct epy_peer_config {
     const struct epy_listener *listener;
     void *listener_ctx;
     bool start_paused;
+    int max_spare_workers;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
 #define EPY_DEFAULT_MAX_FRAME ((size_t) 16 << 20)
 #define EPY_DEFAULT_MAX_PENDING ((size_t) 65536)
 #define EPY_DEFAULT_MAX_QUEUED ((size_t) 1024)
+#define EPY_DEFAULT_MAX_SPARE_WORKERS 16
 
 #define EPY_PEER_CONFIG_INIT                                             \
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
-      false }
+      false, EPY_DEFAULT_MAX_SPARE_WORKERS }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).
