@@ -311,30 +311,45 @@ prepare(epy_api *api, const char *method, const void *req, size_t req_len,
     return 0;
 }
 
+/*
+ * Sends an EVENT frame. Its write waits for the other end to read for
+ * the api's timeout at most.
+ */
 static int
 send_event(epy_api *api, const char *full, const epy__payload *p,
-           epy_error *err)
+           int64_t timeout_ms, epy_error *err)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    epy__payload q = *p;
     int rc;
 
     env.kind = EPYRPC__KIND__EVENT;
     env.method = (char *) full;
-    rc = epy__peer_send_payload(api->peer, &env, p);
+    q.deadline = epy__deadline(timeout_ms);
+    rc = epy__peer_send_payload(api->peer, &env, &q);
     if (rc < 0)
         return rc == EPY_ETOOBIG
                ? epy_error_setf(err, rc, "event '%s' of %zu bytes is too large",
                                 full, epy__payload_len(p))
+               : rc == EPY_ETIMEDOUT
+               ? epy_error_setf(err, rc, "event '%s': the other end read "
+                                "nothing for %lld ms", full,
+                                (long long) timeout_ms)
                : epy_error_set(err, rc, NULL);
     return 0;
 }
 
-/* Sends the CALL frame of transaction @t. */
+/*
+ * Sends the CALL frame of transaction @t. The write gives up at the
+ * call's @deadline: a peer that stops reading cannot hold the caller
+ * past it.
+ */
 static int
 send_call(epy_api *api, const char *full, epy_txn_id id, int64_t timeout_ms,
-          const epy__payload *p)
+          int64_t deadline, const epy__payload *p)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+    epy__payload q = *p;
 
     env.kind = EPYRPC__KIND__CALL;
     env.has_txn = true;
@@ -344,7 +359,8 @@ send_call(epy_api *api, const char *full, epy_txn_id id, int64_t timeout_ms,
         env.has_timeout_ms = true;
         env.timeout_ms = timeout_ms;
     }
-    return epy__peer_send_payload(api->peer, &env, p);
+    q.deadline = deadline;
+    return epy__peer_send_payload(api->peer, &env, &q);
 }
 
 static int
@@ -356,6 +372,9 @@ call_failed(int rc, const char *full, size_t len, epy_error *err)
                               full, len);
     case EPY_EBUSY:
         return epy_error_set(err, rc, "too many calls pending");
+    case EPY_ETIMEDOUT:
+        return epy_error_setf(err, rc, "call '%s' timed out: the other end "
+                              "read nothing of it", full);
     default:
         return epy_error_setf(err, rc, "call '%s': %s", full, epy_strerror(rc));
     }
@@ -366,7 +385,7 @@ epy_api_call(epy_api *api, const char *method, const void *req,
              size_t req_len, const epy_call_opts *opts, epy_buf *ret_reply,
              epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL };
+    epy__payload p = { req, req_len, NULL, 0 };
 
     return epy__api_call(api, method, &p, opts, ret_reply, NULL, NULL,
                          ret_err);
@@ -391,7 +410,7 @@ epy__api_call(epy_api *api, const char *method, const epy__payload *p,
         return epy_error_set(ret_err, EPY_EPARAM,
                              "callback or semaphore on a synchronous call");
     if (!s.solicited) {
-        rc = send_event(api, full, p, ret_err);
+        rc = send_event(api, full, p, s.timeout_ms, ret_err);
         if (rc == 0 && decode != NULL)
             rc = decode(decode_ctx, NULL, 0);
         else if (rc == 0 && ret_reply != NULL)
@@ -409,7 +428,7 @@ epy__api_call(epy_api *api, const char *method, const epy__payload *p,
         return call_failed(rc, full, epy__payload_len(p), ret_err);
     deadline = epy__deadline(s.timeout_ms);
     atomic_fetch_add(&api->peer->sync_calls, 1);
-    rc = send_call(api, full, t.id, s.timeout_ms, p);
+    rc = send_call(api, full, t.id, s.timeout_ms, deadline, p);
     if (rc < 0) {
         atomic_fetch_sub(&api->peer->sync_calls, 1);
         epy__txn_abort(&api->peer->txn, &t);
@@ -454,7 +473,7 @@ call_async(epy_api *api, const char *full, const settings *s,
     rc = epy__txn_begin(&api->peer->txn, &a->txn);
     if (rc < 0)
         goto fail;
-    rc = send_call(api, full, a->txn.id, s->timeout_ms, p);
+    rc = send_call(api, full, a->txn.id, s->timeout_ms, a->txn.deadline, p);
     if (rc < 0) {
         epy__txn_abort(&api->peer->txn, &a->txn);
         goto fail;
@@ -488,7 +507,7 @@ begin_async(epy_api *api, const char *method, const epy__payload *p,
     if (rc < 0)
         return rc;
     if (!s->solicited) {
-        rc = send_event(api, full, p, err);
+        rc = send_event(api, full, p, s->timeout_ms, err);
         return rc < 0 ? rc : 1;
     }
     if (ret_async == NULL && (opts == NULL || (opts->callback == NULL
@@ -503,7 +522,7 @@ epy_api_call_async(epy_api *api, const char *method, const void *req,
                    size_t req_len, const epy_call_opts *opts,
                    epy_async **ret_async, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL };
+    epy__payload p = { req, req_len, NULL, 0 };
 
     return epy__api_call_async(api, method, &p, opts, ret_async, ret_err);
 }
@@ -529,7 +548,7 @@ epy_api_invoke(epy_api *api, const char *method, const void *req,
                epy_async **ret_async, epy_error *ret_err)
 {
     char full[EPY_NAME_MAX + 1];
-    epy__payload p = { req, req_len, NULL };
+    epy__payload p = { req, req_len, NULL, 0 };
     settings s;
     epy_async *a = NULL;
     bool sync;
@@ -557,7 +576,7 @@ int
 epy_api_send(epy_api *api, const char *method, const void *req,
              size_t req_len, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL };
+    epy__payload p = { req, req_len, NULL, 0 };
 
     return epy__api_send(api, method, &p, ret_err);
 }
@@ -573,5 +592,5 @@ epy__api_send(epy_api *api, const char *method, const epy__payload *p,
     rc = prepare(api, method, p->data, p->len, NULL, full, &s, ret_err);
     if (rc < 0)
         return rc;
-    return send_event(api, full, p, ret_err);
+    return send_event(api, full, p, s.timeout_ms, ret_err);
 }

@@ -16,6 +16,11 @@
 
 #include "peer-int.h"
 
+/* How long the reader waits for room in the server's memory budget. */
+#define ADMIT_WAIT_NS ((int64_t) 1000000000)
+
+static void unqueue(epy_peer *peer);
+
 static void
 finish(epy_call *call)
 {
@@ -45,6 +50,7 @@ finish(epy_call *call)
     }
     epy__registry_done(peer->reg, &call->target);
     epy__rbuf_unref(call->lender);
+    epy__limits_give_mem(peer->limits, call->charged);
     free(call);
     epy__peer_unref(peer);
 }
@@ -78,7 +84,7 @@ send_answer(epy_call *call, int code, const epy__payload *data,
     env.has_txn = true;
     env.txn = call->txn;
     if (code == 0) {
-        epy__payload none = { NULL, 0, NULL };
+        epy__payload none = { NULL, 0, NULL, 0 };
 
         env.kind = EPYRPC__KIND__REPLY;
         rc = epy__peer_send_payload(call->peer, &env,
@@ -132,7 +138,7 @@ answer(epy_call *call, int code, const epy__payload *data,
 int
 epy_call_reply(epy_call *call, const void *data, size_t len)
 {
-    epy__payload p = { data, len, NULL };
+    epy__payload p = { data, len, NULL, 0 };
 
     if (data == NULL && len > 0)
         return EPY_EPARAM;
@@ -188,10 +194,7 @@ run_call(epy__job *job)
     epy_peer *peer = call->peer;
     int rc, prev;
 
-    pthread_mutex_lock(&peer->calls_lock);
-    if (peer->queued-- == peer->cfg.max_queued)
-        pthread_cond_signal(&peer->queue_cond);
-    pthread_mutex_unlock(&peer->calls_lock);
+    unqueue(peer);
 
     if (atomic_load(&peer->closing)
         || (call->solicited && atomic_load(&call->cancelled))) {
@@ -233,6 +236,95 @@ run_call(epy__job *job)
     finish(call);
 }
 
+/* Answers a call refused before it was made with @code and @message. */
+static void
+refuse(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, int code,
+       const char *message)
+{
+    epy__log(peer, EPY_LOG_WARNING, "refused '%s': %s", env->method, message);
+    if (solicited) {
+        Epyrpc__Envelope e = EPYRPC__ENVELOPE__INIT;
+
+        e.kind = EPYRPC__KIND__ERROR;
+        e.has_txn = true;
+        e.txn = env->txn;
+        e.has_code = true;
+        e.code = code;
+        e.message = (char *) message;
+        epy__peer_send(peer, &e, NULL, 0);
+    }
+}
+
+/* A queued call has gone to a worker, or was never made. */
+static void
+unqueue(epy_peer *peer)
+{
+    pthread_mutex_lock(&peer->calls_lock);
+    if (peer->queued-- == peer->cfg.max_queued)
+        pthread_cond_signal(&peer->queue_cond);
+    pthread_mutex_unlock(&peer->calls_lock);
+}
+
+/*
+ * Makes room for a received call of @len request bytes: a place in the
+ * queue (max_queued) and its bytes in the server's memory budget.
+ * Backpressure first: the reader waits, so the other end's writes
+ * block. But when every worker waits in a call of its own and no spare
+ * may start, waiting could wait for ever (the replies those workers
+ * need come on this connection): the call is refused with EPY_EBUSY
+ * instead. The memory budget is waited for a second at most. Returns 0
+ * (counted), 1 (refused and answered), or the code ending the
+ * connection.
+ */
+static int
+admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
+{
+    char msg[160];
+    int rc;
+
+    pthread_mutex_lock(&peer->calls_lock);
+    while (peer->queued >= peer->cfg.max_queued && epy__peer_check(peer) == 0) {
+        if (epy__pool_saturated(&peer->pool)) {
+            pthread_mutex_unlock(&peer->calls_lock);
+            snprintf(msg, sizeof msg, "busy: %zu calls wait and every "
+                     "worker waits in a call of its own", peer->queued);
+            refuse(peer, env, solicited, EPY_EBUSY, msg);
+            return 1;
+        }
+        atomic_store(&peer->queue_waiting, true);
+        pthread_cond_wait(&peer->queue_cond, &peer->calls_lock);
+        atomic_store(&peer->queue_waiting, false);
+    }
+    rc = epy__peer_check(peer);
+    if (rc == 0)
+        peer->queued++;
+    pthread_mutex_unlock(&peer->calls_lock);
+    if (rc != 0)
+        return rc;
+    rc = epy__limits_take_mem(peer->limits, len,
+                              epy__now_ns() + ADMIT_WAIT_NS);
+    if (rc < 0) {
+        unqueue(peer);
+        snprintf(msg, sizeof msg, rc == EPY_ETOOBIG
+                 ? "a request of %zu bytes exceeds the server's max_call_memory"
+                 : "busy: the server's max_call_memory is held by other "
+                   "calls (this one has %zu bytes)", len);
+        refuse(peer, env, solicited, rc, msg);
+        return 1;
+    }
+    return 0;
+}
+
+void
+epy__peer_pool_saturated(epy_peer *peer)
+{
+    if (peer != NULL && atomic_load(&peer->queue_waiting)) {
+        pthread_mutex_lock(&peer->calls_lock);
+        pthread_cond_broadcast(&peer->queue_cond);
+        pthread_mutex_unlock(&peer->calls_lock);
+    }
+}
+
 int
 epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                    const uint8_t *payload, size_t len, const uint8_t *lender,
@@ -242,6 +334,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     size_t mlen;
     epy__target target;
     epy_call *call;
+    int rc;
 
     if (env->method == NULL || (solicited && (!env->has_txn || env->txn == 0)))
         return EPY_EPROTO;
@@ -268,8 +361,19 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     if (len == 0)
         lender = NULL;
+    rc = admit(peer, env, solicited, len);
+    if (rc < 0) {
+        epy__registry_done(peer->reg, &target);
+        return rc;
+    }
+    if (rc > 0) {
+        epy__registry_done(peer->reg, &target);
+        return 0;       /* refused: answered here */
+    }
     call = malloc(sizeof *call + mlen + 1 + (lender != NULL ? 0 : len));
     if (call == NULL) {
+        epy__limits_give_mem(peer->limits, len);
+        unqueue(peer);
         epy__registry_done(peer->reg, &target);
         return EPY_ENOMEM;
     }
@@ -280,10 +384,16 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     call->solicited = solicited;
     atomic_init(&call->cancelled, false);
     atomic_init(&call->state, 0);
-    if (env->has_timeout_ms && env->timeout_ms > 0)
-        call->deadline = epy__now_ns() + env->timeout_ms * 1000000;
+    if (env->has_timeout_ms && env->timeout_ms > 0) {
+        /* The caller's budget, as any API timeout, is at most a day. */
+        int64_t ms = env->timeout_ms < EPY_TIMEOUT_MAX ? env->timeout_ms
+                                                       : EPY_TIMEOUT_MAX;
+
+        call->deadline = epy__now_ns() + ms * 1000000;
+    }
     memcpy(call->method, env->method, mlen + 1);
     call->req_len = len;
+    call->charged = peer->limits != NULL ? len : 0;
     if (lender != NULL) {
         /* The request stays where it was read; the call holds the buffer. */
         epy__rbuf_ref(lender);
@@ -301,10 +411,6 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         call->listed = true;
         epy__list_add(&peer->calls, &call->link);
     }
-    /* Backpressure: wait for room rather than queue without bound. */
-    while (peer->queued >= peer->cfg.max_queued && epy__peer_check(peer) == 0)
-        pthread_cond_wait(&peer->queue_cond, &peer->calls_lock);
-    peer->queued++;
     pthread_mutex_unlock(&peer->calls_lock);
     if (ret_call != NULL)
         *ret_call = call;

@@ -883,6 +883,7 @@ build_args(scratch **s, const epy_gen_struct *st, const void *args,
     p->data = NULL;
     p->len = 0;
     p->msg = msg;
+    p->deadline = 0;
     return 0;
 }
 
@@ -1015,7 +1016,7 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
 {
     scratch *s = NULL;
     ProtobufCMessage *msg = NULL;
-    epy__payload p = { NULL, 0, NULL };
+    epy__payload p = { NULL, 0, NULL, 0 };
     int rc;
 
     if (call == NULL)

@@ -14,6 +14,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/wake.c \
 	%D%/transport-fd.c \
 	%D%/transport-queue.c \
+	%D%/limits.c \
 	%D%/pool.c \
 	%D%/txn.c \
 	%D%/async.c \

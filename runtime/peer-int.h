@@ -13,6 +13,33 @@
 #include "runtime-int.h"
 #include "transport-int.h"
 
+/* --- limits shared by a server's clients (limits.c) ------------------- */
+
+typedef struct epy__limits {
+    atomic_int refs;            /* the server's and each client peer's */
+    pthread_mutex_t lock;
+    pthread_cond_t cond;        /* memory was given back */
+    int spare_max, spare_used;  /* spare workers of all the pools */
+    size_t mem_max, mem_used;   /* bytes held by received calls */
+} epy__limits;
+
+/* NULL on ENOMEM. */
+epy__limits *epy__limits_new(int spare_max, size_t mem_max);
+epy__limits *epy__limits_ref(epy__limits *l);
+void epy__limits_unref(epy__limits *l);
+/* Counts one more spare worker; false (nothing counted) at the cap. */
+bool epy__limits_take_spare(epy__limits *l);
+void epy__limits_give_spare(epy__limits *l);
+/* True if no spare worker may start. */
+bool epy__limits_spare_full(epy__limits *l);
+/*
+ * Counts @n bytes held by a received call, waiting for room until
+ * @deadline (ns). Returns 0, EPY_EBUSY (no room in time) or EPY_ETOOBIG
+ * (more than the whole budget). NULL @l: no limit.
+ */
+int epy__limits_take_mem(epy__limits *l, size_t n, int64_t deadline);
+void epy__limits_give_mem(epy__limits *l, size_t n);
+
 /* --- worker pool (pool.c) ---------------------------------------------- */
 
 typedef struct epy__job {
@@ -41,6 +68,10 @@ typedef struct epy__pool {
     int idle;                   /* waiting for work */
     int blocked;                /* waiting in a call of their own */
     bool stopping;
+    int max_spare;              /* spares beyond base at most */
+    int spares_held;            /* counted in @limits */
+    bool capped;                /* a spare was refused: logged once */
+    epy__limits *limits;        /* shared with a server's other clients */
     epy__worker_slot *slots;
     size_t nslots;
     epy_peer *peer;             /* for log lines */
@@ -48,8 +79,25 @@ typedef struct epy__pool {
 
 #define EPY__POOL_MAX_THREADS 256
 
-/* A pool of @workers threads (at least 1), plus @extra kept for the reader. */
-int epy__pool_init(epy__pool *pool, int workers, int extra, epy_peer *peer);
+/*
+ * A pool of @workers threads (at least 1), plus @extra kept for the
+ * reader, and at most @max_spare spares beyond them (also counted in
+ * @limits, if not NULL) while every worker is blocked.
+ */
+int epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
+                   epy__limits *limits, epy_peer *peer);
+/*
+ * True if work that comes now would wait for a worker that may never
+ * come: none idle, every one blocked in a call of its own, and no spare
+ * may start.
+ */
+bool epy__pool_saturated(epy__pool *pool);
+/*
+ * Called by the pool (no lock held) when a worker blocks and no spare
+ * may start: a reader waiting for room in the queue should look again
+ * (call.c).
+ */
+void epy__peer_pool_saturated(epy_peer *peer);
 /* Queues @job; it runs on a worker. */
 void epy__pool_push(epy__pool *pool, epy__job *job);
 /*
@@ -278,6 +326,7 @@ struct epy_call {
     size_t req_len;
     const uint8_t *req;
     const uint8_t *lender;      /* the read buffer @req lies in, held; or NULL */
+    size_t charged;             /* bytes counted in peer->limits */
     char method[];              /* then the request bytes, unless lent */
 };
 
@@ -306,10 +355,28 @@ void epy__call_cancel_all(epy_peer *peer);
 
 /* --- the peer (peer.c) ----------------------------------------------------- */
 
+/*
+ * Decoding a frame's envelope may allocate at most this multiple of
+ * the frame's size, plus the slack.
+ */
+#define EPY__DECODE_FACTOR 8
+#define EPY__DECODE_SLACK ((size_t) 64 * 1024)
+
+/*
+ * A compressed payload may inflate to at most this multiple of its
+ * frame's size plus the slack (and never past max_frame); senders
+ * compress nothing that would inflate past it.
+ */
+#define EPY__INFLATE_FACTOR 8
+#define EPY__INFLATE_SLACK ((size_t) 1024 * 1024)
+
 typedef struct epy__arena {
     ProtobufCAllocator alloc;
     uint8_t *base;
     size_t cap, used;
+    size_t budget;              /* what this frame may take */
+    size_t taken;               /* what it took */
+    bool over;                  /* it asked for more than the budget */
     void *big;                  /* chain of oversize blocks */
     void *spare;                /* one kept for the next frame */
     size_t spare_size;
@@ -324,8 +391,10 @@ struct epy_peer {
     pthread_mutex_t wlock;      /* the writer */
     pthread_mutex_t qlock;      /* the frames waiting for the writer */
     bool writing;               /* under qlock: the writer takes pend */
-    uint8_t *pend, *pend_spare; /* PEND_CAP bytes each */
+    bool flush_queued;          /* under qlock: flush_job is on the pool */
+    uint8_t *pend;              /* PEND_CAP bytes */
     size_t pend_len;
+    epy__job flush_job;         /* sends what a timed-out writer left */
     atomic_int status;          /* 0: connected; else why it ended */
     atomic_bool closing;        /* epy_peer_close() has begun */
     atomic_bool leaving;        /* this end disconnects: the end is ECLOSED */
@@ -358,6 +427,13 @@ struct epy_peer {
     /* backpressure: received calls waiting for a worker */
     size_t queued;
     pthread_cond_t queue_cond;  /* with calls_lock */
+    atomic_bool queue_waiting;  /* the reader waits on queue_cond */
+    epy__limits *limits;        /* a server's, shared by its clients */
+
+    /* deadlines of a server's client (the reader's) */
+    int64_t hello_deadline;     /* ns; 0: none */
+    int64_t idle_ms;            /* 0: none */
+    int64_t idle_since;         /* ns: last sign of activity */
 
     /* set by a server for its clients */
     epy_credentials cred;
@@ -405,7 +481,9 @@ typedef struct epy__peer_opts {
     /* Called once when the other end ends the connection (reader thread). */
     void (*end_hook)(epy_peer *peer, void *ctx);
     void *end_hook_ctx;
-    int64_t handshake_timeout_ms;   /* 0: none */
+    int64_t handshake_timeout_ms;   /* 0: none; for the whole hello */
+    int64_t idle_timeout_ms;        /* 0: none */
+    epy__limits *limits;            /* shared limits, or NULL */
 } epy__peer_opts;
 
 /* epy_peer_new_fd() with the server's additions; @opts may be NULL. */
@@ -454,6 +532,7 @@ typedef struct epy__payload {
     const void *data;
     size_t len;
     const ProtobufCMessage *msg;
+    int64_t deadline;           /* the write gives up then (ns; 0: never) */
 } epy__payload;
 /* The payload's size on the wire (before compression). */
 static inline size_t

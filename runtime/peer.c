@@ -32,8 +32,9 @@
 /* Frames up to this size may wait for another thread's write. */
 #define COALESCE_MAX ((size_t) 4096)
 #define PEND_CAP ((size_t) 16 * 1024)
-/* The number of Envelope.payload in envelope.proto. */
+/* The numbers of Envelope.payload and Envelope.method in envelope.proto. */
 #define PAYLOAD_FIELD 15
+#define METHOD_FIELD 3
 /* Frames from this size on have their payload used in place. */
 #define ZERO_COPY_RECV_MIN ((size_t) 4096)
 #define ZERO_COPY_MIN 256
@@ -83,6 +84,12 @@ arena_alloc(void *data, size_t size)
     size_t need = (size + 15) & ~(size_t) 15;
     void **big;
 
+    /* Checked before allocating: a hostile frame costs its budget at most. */
+    if (need < size || need > a->budget - a->taken) {
+        a->over = true;
+        return NULL;
+    }
+    a->taken += need;
     if (a->base != NULL && need <= a->cap - a->used) {
         void *p = a->base + a->used;
 
@@ -132,6 +139,8 @@ arena_reset(epy__arena *a)
         }
     }
     a->used = 0;
+    a->taken = 0;
+    a->over = false;
 }
 
 /* --- status ---------------------------------------------------------------- */
@@ -291,29 +300,121 @@ peer_max_frame(epy_peer *peer)
  * this end is leaving (epy_peer_disconnect(), close), the end is its
  * own, as end_connection() would say: the other end may have gone first
  * (its acknowledgement of a disconnect read, its close raced with ours).
+ * -ECANCELED: a write with a deadline stopped in the middle of a frame,
+ * the other end having read nothing for that long; the stream is broken.
+ * Returns the peer's status.
  */
-static void
+static int
 write_failed(epy_peer *peer, int rc)
 {
     if (epy__peer_check(peer) == 0) {
-        epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
-        set_status(peer, atomic_load(&peer->leaving) ? EPY_ECLOSED
-                                                     : EPY_EDISCONNECTED);
+        int code = atomic_load(&peer->leaving) ? EPY_ECLOSED
+                   : rc == -ECANCELED ? EPY_ETIMEDOUT : EPY_EDISCONNECTED;
+
+        if (rc == -ECANCELED)
+            epy__log(peer, EPY_LOG_WARNING,
+                     "the other end read nothing until a call's deadline, "
+                     "in the middle of a frame: ending the connection");
+        else
+            epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
+        set_status(peer, code);
         peer->tr->ops->shutdown(peer->tr);
+    }
+    return epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
+}
+
+/*
+ * Sends the frames waiting in pend; the writer (wlock held). They are
+ * sent from where they lie, while other threads may append behind them,
+ * and removed once written. Returns 0, EPY_ETIMEDOUT (@deadline passed
+ * with nothing written: they are all still there), or the peer's status
+ * once the connection has ended (they are dropped).
+ */
+static int
+flush_pending(epy_peer *peer, int64_t deadline)
+{
+    for (;;) {
+        struct iovec v;
+        size_t n;
+        int rc;
+
+        pthread_mutex_lock(&peer->qlock);
+        n = peer->pend_len;
+        pthread_mutex_unlock(&peer->qlock);
+        if (n == 0)
+            return 0;
+        v.iov_base = peer->pend;
+        v.iov_len = n;
+        rc = epy__peer_check(peer);
+        if (rc == 0) {
+            rc = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
+            if (rc == -ETIMEDOUT)
+                return EPY_ETIMEDOUT;
+            if (rc < 0)
+                rc = write_failed(peer, rc);
+        }
+        pthread_mutex_lock(&peer->qlock);
+        if (rc < 0)
+            n = peer->pend_len;     /* nobody will read them */
+        memmove(peer->pend, peer->pend + n, peer->pend_len - n);
+        peer->pend_len -= n;
+        pthread_mutex_unlock(&peer->qlock);
+        if (rc < 0)
+            return rc;
     }
 }
 
 /*
- * Writes one frame. Frames meet at the writer: while one thread writes,
- * small frames of other threads are copied to the pending buffer, and
- * the writer sends them all in one write before it lets go, so that
- * frames ready together (replies of several workers, say) cost one
- * system call. A thread's own frames keep their order: its next frame
- * can only be written after the pending ones. Returns 0 or a negative
- * errno of the write (the frame's own).
+ * Lets go of the writer. Frames still waiting (a writer whose deadline
+ * passed left them) go to a worker, which sends them without a
+ * deadline; meanwhile other threads' small frames still queue behind
+ * them, so no thread's frames change order.
+ */
+static void
+writer_leave(epy_peer *peer)
+{
+    bool flush = false;
+
+    pthread_mutex_lock(&peer->qlock);
+    if (peer->pend_len == 0)
+        peer->writing = false;
+    else if (!peer->flush_queued)
+        flush = peer->flush_queued = true;
+    pthread_mutex_unlock(&peer->qlock);
+    pthread_mutex_unlock(&peer->wlock);
+    if (flush) {
+        epy__peer_ref(peer);
+        epy__pool_push(&peer->pool, &peer->flush_job);
+    }
+}
+
+static void
+flush_run(epy__job *job)
+{
+    epy_peer *peer = EPY__CONTAINER(job, epy_peer, flush_job);
+
+    pthread_mutex_lock(&peer->wlock);
+    pthread_mutex_lock(&peer->qlock);
+    peer->flush_queued = false;
+    pthread_mutex_unlock(&peer->qlock);
+    flush_pending(peer, 0);
+    writer_leave(peer);
+    epy__peer_unref(peer);
+}
+
+/*
+ * Writes one frame, by @deadline (ns, 0: none). Frames meet at the
+ * writer: while one thread writes, small frames of other threads are
+ * copied to the pending buffer, and the writer sends them all in one
+ * write before it lets go, so that frames ready together (replies of
+ * several workers, say) cost one system call. A thread's own frames
+ * keep their order: the writer sends what is pending before its own
+ * frame. Returns 0, EPY_ETIMEDOUT (the deadline passed before the frame
+ * was written: nothing of it was sent, the connection goes on), or the
+ * peer's status once the connection has ended.
  */
 static int
-write_frame(epy_peer *peer, struct iovec *iov, int n)
+write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
 {
     size_t total = 0;
     int rc;
@@ -324,16 +425,8 @@ write_frame(epy_peer *peer, struct iovec *iov, int n)
         bool left = false;
 
         pthread_mutex_lock(&peer->qlock);
-        if (peer->pend == NULL && peer->writing && total <= COALESCE_MAX) {
-            /* Made on the first meeting: most peers never need them. */
-            peer->pend = malloc(PEND_CAP);
-            peer->pend_spare = malloc(PEND_CAP);
-            if (peer->pend == NULL || peer->pend_spare == NULL) {
-                free(peer->pend);
-                free(peer->pend_spare);
-                peer->pend = peer->pend_spare = NULL;
-            }
-        }
+        if (peer->pend == NULL && peer->writing && total <= COALESCE_MAX)
+            peer->pend = malloc(PEND_CAP);  /* most peers never need it */
         if (peer->writing && total <= COALESCE_MAX && peer->pend != NULL
             && peer->pend_len + total <= PEND_CAP) {
             for (int i = 0; i < n; i++) {
@@ -346,37 +439,32 @@ write_frame(epy_peer *peer, struct iovec *iov, int n)
         pthread_mutex_unlock(&peer->qlock);
         if (left)
             return 0;
-        pthread_mutex_lock(&peer->wlock);
+        if (deadline == 0) {
+            pthread_mutex_lock(&peer->wlock);
+        } else {
+            struct timespec ts = epy__abstime(deadline);
+
+            if (pthread_mutex_clocklock(&peer->wlock, CLOCK_MONOTONIC, &ts)
+                != 0)
+                return EPY_ETIMEDOUT;
+        }
     }
     pthread_mutex_lock(&peer->qlock);
     peer->writing = true;
     pthread_mutex_unlock(&peer->qlock);
-    rc = epy__peer_check(peer);
+    rc = flush_pending(peer, deadline);
     if (rc == 0)
-        rc = peer->tr->ops->sendv(peer->tr, iov, n);
-    for (;;) {
-        struct iovec v;
-        uint8_t *out;
-        int r;
-
-        pthread_mutex_lock(&peer->qlock);
-        if (peer->pend_len == 0) {
-            peer->writing = false;
-            pthread_mutex_unlock(&peer->qlock);
-            break;
-        }
-        out = peer->pend;
-        v.iov_base = out;
-        v.iov_len = peer->pend_len;
-        peer->pend = peer->pend_spare;
-        peer->pend_spare = out;
-        peer->pend_len = 0;
-        pthread_mutex_unlock(&peer->qlock);
-        if (epy__peer_check(peer) == 0
-            && (r = peer->tr->ops->sendv(peer->tr, &v, 1)) < 0 && r > -4096)
-            write_failed(peer, r);
+        rc = epy__peer_check(peer);
+    if (rc == 0) {
+        rc = peer->tr->ops->sendv(peer->tr, iov, n, deadline);
+        if (rc == -ETIMEDOUT)
+            rc = EPY_ETIMEDOUT;
+        else if (rc < 0)
+            rc = write_failed(peer, rc);
     }
-    pthread_mutex_unlock(&peer->wlock);
+    if (rc == 0 || rc == EPY_ETIMEDOUT)
+        flush_pending(peer, deadline);
+    writer_leave(peer);
     return rc;
 }
 
@@ -398,7 +486,7 @@ int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
-    epy__payload p = { payload, len, NULL };
+    epy__payload p = { payload, len, NULL, 0 };
 
     return epy__peer_send_payload(peer, env, &p);
 }
@@ -448,10 +536,16 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
             uLongf zlen = compressBound((uLong) len);
 
             zbuf = malloc(zlen);
+            /*
+             * Sent compressed only if the other end will inflate it:
+             * past its ratio limit, the payload goes as it is.
+             */
             if (zbuf != NULL
                 && compress2(zbuf, &zlen, payload, (uLong) len,
                              peer->cfg.compress_level) == Z_OK
-                && zlen < len) {
+                && zlen < len
+                && len <= EPY__INFLATE_FACTOR * (size_t) zlen
+                              + EPY__INFLATE_SLACK) {
                 env->payload.data = zbuf;
                 env->payload.len = zlen;
                 env->has_raw_len = true;
@@ -491,14 +585,10 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     }
     iobuf_close_seg(&b);
 
-    rc = b.failed ? EPY_ENOMEM : write_frame(peer, b.iov, b.n);
+    rc = b.failed ? EPY_ENOMEM : write_frame(peer, b.iov, b.n, pl->deadline);
     free(b.block);
     free(zbuf);
     free(packed);
-    if (rc < 0 && rc > -4096)
-        write_failed(peer, rc);
-    if (rc < 0 && rc > -4096)
-        rc = epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
     return rc;
 }
 
@@ -575,8 +665,8 @@ check_hello(epy_peer *peer, const Epyrpc__Hello *h, char *why, size_t whylen)
  * the connection.
  */
 static int
-dispatch(epy_peer *peer, Epyrpc__Envelope *env, const uint8_t *lender,
-         epy_call **ret_call, char *why, size_t whylen)
+dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
+         const uint8_t *lender, epy_call **ret_call, char *why, size_t whylen)
 {
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t len = env->has_payload ? env->payload.len : 0;
@@ -592,18 +682,31 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, const uint8_t *lender,
         if (rc < 0)
             return rc;
         peer->got_hello = true;
+        peer->idle_since = epy__now_ns();
         if (peer->tr->ops->set_recv_timeout != NULL)
-            peer->tr->ops->set_recv_timeout(peer->tr, 0);
+            peer->tr->ops->set_recv_timeout(peer->tr, peer->idle_ms);
         set_ready(peer, 1, NULL);
         return 0;
     }
     if (env->has_raw_len) {
         uLongf out;
 
-        if (env->raw_len > peer->cfg.max_frame || !atomic_load(&peer->remote_zlib)
+        if (!atomic_load(&peer->remote_zlib)
             || peer->cfg.compress_threshold == 0) {
             snprintf(why, whylen, "unexpected compressed payload");
             return EPY_EPROTO;
+        }
+        if (env->raw_len > peer->cfg.max_frame
+            || env->raw_len > EPY__INFLATE_FACTOR * size + EPY__INFLATE_SLACK) {
+            /* Checked before inflating anything. */
+            snprintf(why, whylen, "compressed payload of %zu bytes would "
+                     "inflate to %llu bytes, past the limit of %zu", len,
+                     (unsigned long long) env->raw_len,
+                     EPY__INFLATE_FACTOR * size + EPY__INFLATE_SLACK
+                         < peer->cfg.max_frame
+                     ? EPY__INFLATE_FACTOR * size + EPY__INFLATE_SLACK
+                     : peer->cfg.max_frame);
+            return EPY_ETOOBIG;
         }
         out = (uLongf) env->raw_len;
         inflated = malloc(out ? out : 1);
@@ -761,7 +864,56 @@ static void
 read_for_good(epy_peer *peer)
 {
     atomic_store_explicit(&peer->lend, false, memory_order_relaxed);
-    peer->tr->ops->set_recv_timeout(peer->tr, 0);
+    peer->tr->ops->set_recv_timeout(peer->tr, peer->idle_ms);
+}
+
+/* True if a call is in flight either way. */
+static bool
+busy(epy_peer *peer)
+{
+    bool b;
+
+    if (epy__txn_count(&peer->txn) > 0)
+        return true;
+    pthread_mutex_lock(&peer->calls_lock);
+    b = peer->queued > 0 || peer->calls.next != &peer->calls;
+    pthread_mutex_unlock(&peer->calls_lock);
+    return b;
+}
+
+/*
+ * The reader's deadlines of a server's client: the whole hello within
+ * the handshake timeout, and, with an idle timeout, no stretch that long
+ * without a whole frame while no call is in flight (bytes that trickle
+ * in without making a frame do not count). Returns 0, or the code
+ * ending the connection (EPY_ETIMEDOUT).
+ */
+static int
+check_deadlines(epy_peer *peer)
+{
+    int64_t now;
+
+    if (!peer->got_hello) {
+        if (peer->hello_deadline == 0)
+            return 0;
+        now = epy__now_ns();
+        if (now >= peer->hello_deadline)
+            return EPY_ETIMEDOUT;
+        /* The next read waits for what is left of it, no more. */
+        peer->tr->ops->set_recv_timeout(peer->tr,
+            (peer->hello_deadline - now + 999999) / 1000000);
+        return 0;
+    }
+    if (peer->idle_ms == 0)
+        return 0;
+    now = epy__now_ns();
+    if (now - peer->idle_since < peer->idle_ms * 1000000)
+        return 0;
+    if (busy(peer)) {
+        peer->idle_since = now;
+        return 0;
+    }
+    return EPY_ETIMEDOUT;
 }
 
 /* read_frame() and fill(): the deadline came first; what came is kept. */
@@ -802,12 +954,21 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
                 peer->rcap = cap;
             }
         }
+        if ((peer->hello_deadline != 0 && !peer->got_hello)
+            || (peer->idle_ms != 0 && deadline == 0)) {
+            int rc = check_deadlines(peer);
+
+            if (rc != 0)
+                return rc;
+        }
         n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
                                 peer->rcap - peer->rend);
         if (n == 0)
             return EPY_EDISCONNECTED;
-        if (n == -EAGAIN && !peer->got_hello)
+        if (n == -EAGAIN && !peer->got_hello && peer->hello_deadline == 0)
             return EPY_ETIMEDOUT;
+        if (n == -EAGAIN && !peer->got_hello)
+            continue;   /* check_deadlines() decides */
         if (n == -EAGAIN) {
             /*
              * The read timeout of the lending (see lend_reading()) passed
@@ -897,6 +1058,41 @@ split_payload(const uint8_t *frame, size_t size, ProtobufCBinaryData *ret_payloa
 }
 
 /*
+ * True if the last string field @field in the envelope bytes @frame
+ * (@size) holds a NUL: the decoder would cut the string there, so that
+ * "t.echo\0junk" would read as "t.echo".
+ */
+static bool
+string_has_nul(const uint8_t *frame, size_t size, unsigned field)
+{
+    const uint8_t *p = frame, *end = frame + size, *last = NULL;
+    uint64_t key, n, last_len = 0;
+
+    while (p < end && get_varint(&p, end, &key)) {
+        if ((key & 7) == 0) {
+            if (!get_varint(&p, end, &n))
+                break;
+        } else if ((key & 7) == 1 || (key & 7) == 5) {
+            n = (key & 7) == 1 ? 8 : 4;
+            if ((uint64_t) (end - p) < n)
+                break;
+            p += n;
+        } else if ((key & 7) == 2) {
+            if (!get_varint(&p, end, &n) || (uint64_t) (end - p) < n)
+                break;
+            if (key >> 3 == field) {
+                last = p;
+                last_len = n;
+            }
+            p += n;
+        } else {
+            break;
+        }
+    }
+    return last != NULL && memchr(last, 0, (size_t) last_len) != NULL;
+}
+
+/*
  * Decodes and handles one frame's envelope. The reader. A call or event
  * is queued, or, with @ret_call, returned.
  */
@@ -909,6 +1105,7 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size, bool in_rbuf,
     size_t head = split_payload(frame, size, &payload);
     int rc;
 
+    peer->arena.budget = EPY__DECODE_FACTOR * head + EPY__DECODE_SLACK;
     env = epyrpc__envelope__unpack(&peer->arena.alloc, head, frame);
     if (env != NULL && head < size) {
         /* The last occurrence of a field wins, as the decoder would do. */
@@ -916,15 +1113,25 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size, bool in_rbuf,
         env->payload = payload;
     }
     if (env == NULL) {
+        bool over = peer->arena.over;
+
         arena_reset(&peer->arena);
-        snprintf(why, whylen, "undecodable frame of %zu bytes", size);
+        if (over)
+            snprintf(why, whylen, "frame of %zu bytes exceeds the decoding "
+                     "budget of %zu bytes", size, peer->arena.budget);
+        else
+            snprintf(why, whylen, "undecodable frame of %zu bytes", size);
         return EPY_EPROTO;
     }
+    if (env->method != NULL
+        && (env->kind == EPYRPC__KIND__CALL || env->kind == EPYRPC__KIND__EVENT)
+        && string_has_nul(frame, head, METHOD_FIELD))
+        env->method = (char *) "";     /* refused as an invalid name */
     /*
      * A large request that lies in the read buffer, and is most of it,
      * is lent to its call rather than copied.
      */
-    rc = dispatch(peer, env,
+    rc = dispatch(peer, env, size,
                   in_rbuf && head < size && 2 * payload.len >= peer->rcap
                       ? peer->rbuf : NULL,
                   ret_call, why, whylen);
@@ -988,26 +1195,33 @@ read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char *why,
         && rbuf_leave(peer) < 0)
         return EPY_ENOMEM;
     rc = fill(peer, 4, deadline);
-    if (rc == EPY_ETIMEDOUT) {
-        snprintf(why, whylen, "no hello within the handshake timeout");
-        rc = EPY_EPROTO;
+    if (rc == 0) {
+        p = peer->rbuf + peer->rstart;
+        size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
+               | (size_t) p[3] << 24;
+        if (size > peer->cfg.max_frame) {
+            snprintf(why, whylen, "frame of %zu bytes exceeds the limit of %zu",
+                     size, peer->cfg.max_frame);
+            return EPY_EPROTO;
+        }
+        rc = fill(peer, 4 + size, deadline);
     }
-    if (rc != 0)
-        return rc;
-    p = peer->rbuf + peer->rstart;
-    size = (size_t) p[0] | (size_t) p[1] << 8 | (size_t) p[2] << 16
-           | (size_t) p[3] << 24;
-    if (size > peer->cfg.max_frame) {
-        snprintf(why, whylen, "frame of %zu bytes exceeds the limit of %zu",
-                 size, peer->cfg.max_frame);
+    if (rc == EPY_ETIMEDOUT && !peer->got_hello) {
+        snprintf(why, whylen, "no whole hello within the handshake timeout");
         return EPY_EPROTO;
     }
-    rc = fill(peer, 4 + size, deadline);
+    if (rc == EPY_ETIMEDOUT) {
+        snprintf(why, whylen, "idle for %lld ms with no call in flight",
+                 (long long) peer->idle_ms);
+        return rc;
+    }
     if (rc != 0) {
         if (rc == EPY_EDISCONNECTED && peer->rend > peer->rstart)
             snprintf(why, whylen, "the stream ended inside a frame");
         return rc;
     }
+    if (peer->idle_ms != 0)
+        peer->idle_since = epy__now_ns();
     rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, true,
                        ret_call, why, whylen);
     peer->rstart += 4 + size;
@@ -1384,6 +1598,7 @@ peer_free(epy_peer *peer)
     epy__txnmgr_destroy(&peer->txn);
     epy__pool_destroy(&peer->pool);
     epy__registry_unref(peer->reg);
+    epy__limits_unref(peer->limits);
     for (size_t i = 0; i < peer->n_hello_ifaces; i++)
         free(peer->hello_ifaces[i]);
     free(peer->hello_ifaces);
@@ -1391,7 +1606,6 @@ peer_free(epy_peer *peer)
     pthread_mutex_destroy(&peer->wlock);
     pthread_mutex_destroy(&peer->qlock);
     free(peer->pend);
-    free(peer->pend_spare);
     pthread_mutex_destroy(&peer->state_lock);
     pthread_cond_destroy(&peer->state_cond);
     pthread_mutex_destroy(&peer->calls_lock);
@@ -1514,13 +1728,25 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         || epy__txnmgr_init(&peer->txn, cfg->origin, peer->cfg.max_pending,
                             epy__async_notify, epy__peer_send_cancel, peer) < 0)
         goto nomem;
-    rc = epy__pool_init(&peer->pool, cfg->workers, 1, peer);
+    if (o != NULL) {
+        peer->limits = epy__limits_ref(o->limits);
+        peer->idle_ms = o->idle_timeout_ms;
+        if (o->handshake_timeout_ms > 0)
+            peer->hello_deadline = epy__deadline(o->handshake_timeout_ms);
+    }
+    rc = epy__pool_init(&peer->pool, cfg->workers, 1,
+                        cfg->max_spare_workers > 0
+                            ? cfg->max_spare_workers
+                            : EPY_DEFAULT_MAX_SPARE_WORKERS,
+                        peer->limits, peer);
     if (rc < 0) {
         epy_error_set(err, rc, "cannot start the worker threads");
         goto fail;
     }
     peer->tr = tr;
-    if (o != NULL && o->handshake_timeout_ms > 0 && tr->ops->set_recv_timeout)
+    if (tr->ops->set_recv_timeout == NULL)
+        peer->hello_deadline = peer->idle_ms = 0;   /* cannot be enforced */
+    else if (peer->hello_deadline != 0)
         tr->ops->set_recv_timeout(tr, o->handshake_timeout_ms);
     /*
      * The hello goes first, before the reader can end the connection:
@@ -1529,6 +1755,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
      */
     send_hello(peer);
     peer->lead_job.run = lead_run;
+    peer->flush_job.run = flush_run;
     peer->reader_started = true;
     epy__pool_push(&peer->pool, &peer->lead_job);
     *ret = peer;

@@ -2,9 +2,13 @@
  * The worker pool: a fixed number of threads running jobs (received
  * calls, completion callbacks) in FIFO order. A worker that blocks in a
  * call of its own is counted as blocked; when every live worker is
- * blocked and work is waiting, a spare worker starts (up to
- * EPY__POOL_MAX_THREADS), so nested calls never deadlock. Workers beyond
- * the configured number exit as soon as they find no work.
+ * blocked and work is waiting, a spare worker starts, so nested calls
+ * do not deadlock. Spares are capped per pool (max_spare) and, for a
+ * server's clients, across all of them (epy__limits); at the caps work
+ * waits, and the reader refuses further calls once its queue is full
+ * (call.c), so that the replies the blocked workers wait for still get
+ * read. Workers beyond the configured number exit as soon as they find
+ * no work.
  */
 #include <config.h>
 
@@ -70,17 +74,53 @@ spawn(epy__pool *pool)
     return 0;
 }
 
-/* Starts a spare worker if waiting work would otherwise starve. Lock held. */
+/* Gives back the spares counted in the limits that have exited. Lock held. */
 static void
+give_spares(epy__pool *pool)
+{
+    int spares = pool->alive > pool->base ? pool->alive - pool->base : 0;
+
+    while (pool->spares_held > spares) {
+        pool->spares_held--;
+        epy__limits_give_spare(pool->limits);
+    }
+}
+
+/*
+ * Starts a spare worker if waiting work would otherwise starve. Lock
+ * held. Returns false if work starves: no spare may start.
+ */
+static bool
 maybe_spare(epy__pool *pool)
 {
-    if (pool->head != NULL && pool->idle == 0 && !pool->stopping
-        && pool->alive - pool->blocked <= 0) {
-        if (spawn(pool) < 0)
+    if (pool->head == NULL || pool->idle > 0 || pool->stopping
+        || pool->alive - pool->blocked > 0)
+        return true;
+    if (pool->alive - pool->base >= pool->max_spare) {
+        if (!pool->capped)
             epy__log(pool->peer, EPY_LOG_WARNING,
-                     "worker pool: cannot start a spare worker (%d alive)",
-                     pool->alive);
+                     "worker pool: every worker waits in a call and the "
+                     "%d spares are running: work waits", pool->max_spare);
+        pool->capped = true;
+        return false;
     }
+    if (!epy__limits_take_spare(pool->limits)) {
+        if (!pool->capped)
+            epy__log(pool->peer, EPY_LOG_WARNING,
+                     "worker pool: every worker waits in a call and the "
+                     "server's spare workers are all running: work waits");
+        pool->capped = true;
+        return false;
+    }
+    if (spawn(pool) < 0) {
+        epy__limits_give_spare(pool->limits);
+        epy__log(pool->peer, EPY_LOG_WARNING,
+                 "worker pool: cannot start a spare worker (%d alive)",
+                 pool->alive);
+        return false;
+    }
+    pool->spares_held++;
+    return true;
 }
 
 static void *
@@ -125,6 +165,7 @@ worker_main(void *p)
         pthread_mutex_lock(&pool->lock);
     }
     pool->alive--;
+    give_spares(pool);
     self->finished = true;
     pthread_cond_broadcast(&pool->done_cond);
     pthread_mutex_unlock(&pool->lock);
@@ -146,13 +187,18 @@ pop_idle(epy__pool *pool)
 }
 
 int
-epy__pool_init(epy__pool *pool, int workers, int extra, epy_peer *peer)
+epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
+               epy__limits *limits, epy_peer *peer)
 {
     memset(pool, 0, sizeof *pool);
     pool->workers = workers < 1 ? 1 : workers;
     if (pool->workers > EPY__POOL_MAX_THREADS / 2)
         pool->workers = EPY__POOL_MAX_THREADS / 2;
     pool->base = pool->workers + extra;
+    pool->max_spare = max_spare < 1 ? 1 : max_spare;
+    if (pool->max_spare > EPY__POOL_MAX_THREADS - pool->base)
+        pool->max_spare = EPY__POOL_MAX_THREADS - pool->base;
+    pool->limits = limits;
     pool->peer = peer;
     pool->nslots = EPY__POOL_MAX_THREADS;
     pool->slots = calloc(pool->nslots, sizeof *pool->slots);
@@ -202,6 +248,20 @@ epy__pool_push(epy__pool *pool, epy__job *job)
     pool->tail = job;
     maybe_spare(pool);
     pthread_mutex_unlock(&pool->lock);
+}
+
+bool
+epy__pool_saturated(epy__pool *pool)
+{
+    bool sat;
+
+    pthread_mutex_lock(&pool->lock);
+    sat = pool->idle == 0 && pool->alive - pool->blocked <= 0
+          && !pool->stopping
+          && (pool->alive - pool->base >= pool->max_spare
+              || epy__limits_spare_full(pool->limits));
+    pthread_mutex_unlock(&pool->lock);
+    return sat;
 }
 
 epy__worker_slot *
@@ -304,12 +364,18 @@ epy__pool_block(void)
         hook(tl_block_ctx);
     }
 
+    bool starved;
+
     if (pool == NULL)
         return NULL;
     pthread_mutex_lock(&pool->lock);
     pool->blocked++;
-    maybe_spare(pool);
+    starved = !maybe_spare(pool) || (pool->idle == 0 && !pool->stopping
+                                     && pool->alive - pool->blocked <= 0
+                                     && pool->head == NULL);
     pthread_mutex_unlock(&pool->lock);
+    if (starved)
+        epy__peer_pool_saturated(pool->peer);
     return pool;
 }
 
@@ -320,5 +386,7 @@ epy__pool_unblock(epy__pool *pool)
         return;
     pthread_mutex_lock(&pool->lock);
     pool->blocked--;
+    if (pool->alive - pool->blocked > 0)
+        pool->capped = false;
     pthread_mutex_unlock(&pool->lock);
 }

@@ -6,6 +6,7 @@
 #include <config.h>
 
 #include <errno.h>
+#include <poll.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/socket.h>
@@ -22,10 +23,33 @@ typedef struct fd_transport {
     _Atomic int64_t timeout_ms;    /* as last set with SO_RCVTIMEO */
 } fd_transport;
 
+/*
+ * Waits until @fd is writable or @deadline passes. Returns 0, or
+ * -ETIMEDOUT.
+ */
 static int
-fd_sendv(epy__transport *t, struct iovec *iov, int n)
+wait_writable(int fd, int64_t deadline)
+{
+    for (;;) {
+        struct pollfd pfd = { fd, POLLOUT, 0 };
+        int64_t left = deadline - epy__now_ns();
+        int r;
+
+        if (left <= 0)
+            return -ETIMEDOUT;
+        r = poll(&pfd, 1, (int) ((left + 999999) / 1000000));
+        if (r > 0)
+            return 0;   /* writable, or an error the write will report */
+        if (r < 0 && errno != EINTR)
+            return -errno;
+    }
+}
+
+static int
+fd_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 {
     fd_transport *ft = (fd_transport *) t;
+    bool sent = false;
 
     while (n > 0) {
         ssize_t w;
@@ -35,7 +59,12 @@ fd_sendv(epy__transport *t, struct iovec *iov, int n)
 
             msg.msg_iov = iov;
             msg.msg_iovlen = (size_t) n;
-            w = sendmsg(ft->fd, &msg, MSG_NOSIGNAL);
+            /*
+             * With a deadline the socket is written without blocking,
+             * and waited for with poll() until the deadline.
+             */
+            w = sendmsg(ft->fd, &msg,
+                        MSG_NOSIGNAL | (deadline != 0 ? MSG_DONTWAIT : 0));
             if (w < 0 && errno == ENOTSOCK) {
                 ft->is_socket = false;
                 continue;
@@ -44,10 +73,21 @@ fd_sendv(epy__transport *t, struct iovec *iov, int n)
             w = writev(ft->fd, iov, n);
         }
         if (w < 0) {
+            int rc;
+
             if (errno == EINTR)
                 continue;
-            return -errno;
+            if (errno != EAGAIN || deadline == 0 || !ft->is_socket)
+                return -errno;
+            rc = wait_writable(ft->fd, deadline);
+            if (rc == -ETIMEDOUT && sent)
+                return -ECANCELED;
+            if (rc < 0)
+                return rc;
+            continue;
         }
+        if (w > 0)
+            sent = true;
         while (n > 0 && (size_t) w >= iov->iov_len) {
             w -= (ssize_t) iov->iov_len;
             iov++;

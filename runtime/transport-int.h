@@ -6,6 +6,7 @@
 #ifndef EPYRPC_TRANSPORT_INT_H
 #define EPYRPC_TRANSPORT_INT_H
 
+#include <stdint.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 
@@ -15,10 +16,15 @@ typedef struct epy__transport_ops {
     const char *name;
     /*
      * Writes all of @iov (@n entries; the array may be modified). May
-     * block. Called with the peer's write lock held, so frames never
-     * interleave. Returns 0 or a negative errno.
+     * block, until @deadline (CLOCK_MONOTONIC ns; 0: no limit) at most.
+     * Called with the peer's write lock held, so frames never
+     * interleave. Returns 0 or a negative errno: -ETIMEDOUT if the
+     * deadline passed before anything was written (the stream is
+     * intact), -ECANCELED if it passed in the middle (the stream is
+     * broken: the peer must end the connection).
      */
-    int (*sendv)(epy__transport *t, struct iovec *iov, int n);
+    int (*sendv)(epy__transport *t, struct iovec *iov, int n,
+                 int64_t deadline);
     /*
      * Reads at least one and at most @len bytes. Blocks until some are
      * there. Returns the count, 0 at the end of the stream (the other

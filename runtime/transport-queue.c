@@ -45,11 +45,13 @@ typedef struct queue_end {
 } queue_end;
 
 static int
-queue_sendv(epy__transport *t, struct iovec *iov, int n)
+queue_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 {
     queue_end *e = (queue_end *) t;
     queue_shared *q = e->q;
     ring *r = &q->rings[1 - e->side];
+    struct timespec ts = epy__abstime(deadline);
+    bool sent = false;
     int rc = 0;
 
     pthread_mutex_lock(&q->lock);
@@ -60,12 +62,18 @@ queue_sendv(epy__transport *t, struct iovec *iov, int n)
         while (left > 0) {
             size_t tail, room, chunk;
 
-            while (!q->closed[0] && !q->closed[1] && r->len == RING_SIZE)
-                pthread_cond_wait(&r->writable, &q->lock);
-            if (q->closed[0] || q->closed[1]) {
-                rc = -EPIPE;
-                break;
+            while (!q->closed[0] && !q->closed[1] && r->len == RING_SIZE
+                   && rc == 0) {
+                if (deadline == 0)
+                    pthread_cond_wait(&r->writable, &q->lock);
+                else if (pthread_cond_timedwait(&r->writable, &q->lock, &ts)
+                         == ETIMEDOUT && r->len == RING_SIZE)
+                    rc = sent ? -ECANCELED : -ETIMEDOUT;
             }
+            if (rc == 0 && (q->closed[0] || q->closed[1]))
+                rc = -EPIPE;
+            if (rc != 0)
+                break;
             tail = (r->head + r->len) % RING_SIZE;
             room = RING_SIZE - r->len;
             chunk = RING_SIZE - tail;
@@ -74,6 +82,7 @@ queue_sendv(epy__transport *t, struct iovec *iov, int n)
             if (chunk > left)
                 chunk = left;
             memcpy(r->data + tail, p, chunk);
+            sent = true;
             r->len += chunk;
             p += chunk;
             left -= chunk;
@@ -200,7 +209,7 @@ epy__transport_queue_pair(epy__transport **a, epy__transport **b)
     pthread_mutex_init(&q->lock, NULL);
     for (int i = 0; i < 2; i++) {
         epy__cond_init(&q->rings[i].readable);     /* monotonic deadlines */
-        pthread_cond_init(&q->rings[i].writable, NULL);
+        epy__cond_init(&q->rings[i].writable);
         q->rings[i].data = malloc(RING_SIZE);
         ends[i] = calloc(1, sizeof *ends[i]);
         if (q->rings[i].data == NULL || ends[i] == NULL)
@@ -232,13 +241,14 @@ typedef struct null_transport {
 } null_transport;
 
 static int
-null_sendv(epy__transport *t, struct iovec *iov, int n)
+null_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 {
     null_transport *nt = (null_transport *) t;
     bool closed;
 
     (void) iov;
     (void) n;
+    (void) deadline;
     pthread_mutex_lock(&nt->lock);
     closed = nt->closed;
     pthread_mutex_unlock(&nt->lock);
