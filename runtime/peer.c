@@ -39,6 +39,8 @@
 #define ZERO_COPY_RECV_MIN ((size_t) 4096)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 16
+/* How long a closing peer tries to write its DISCONNECT frame. */
+#define GOODBYE_MS 250
 
 /* --- logging ------------------------------------------------------------- */
 
@@ -1952,10 +1954,15 @@ static void
 stop_connection(epy_peer *peer)
 {
     if (epy__peer_check(peer) == 0) {
+        /*
+         * Told if the other end reads: one that stops reading cannot
+         * hold the close up (it sees the connection end all the same).
+         */
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
+        epy__payload none = { NULL, 0, NULL, epy__deadline(GOODBYE_MS) };
 
         env.kind = EPYRPC__KIND__DISCONNECT;
-        epy__peer_send(peer, &env, NULL, 0);
+        epy__peer_send_payload(peer, &env, &none);
     }
     set_status(peer, EPY_ECLOSED);
     peer->tr->ops->shutdown(peer->tr);
@@ -2024,10 +2031,12 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         t.kind = EPY__TXN_SYNC;
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
+            epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms) };
+
             env.kind = EPYRPC__KIND__DISCONNECT;
             env.has_txn = true;
             env.txn = t.id;
-            rc = epy__peer_send(peer, &env, NULL, 0);
+            rc = epy__peer_send_payload(peer, &env, &none);
             if (rc < 0)
                 epy__txn_abort(&peer->txn, &t);
             else
