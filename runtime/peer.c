@@ -367,24 +367,34 @@ flush_pending(epy_peer *peer, int64_t deadline)
 }
 
 /*
- * Lets go of the writer. Frames still waiting (a writer whose deadline
- * passed left them) go to a worker, which sends them without a
- * deadline; meanwhile other threads' small frames still queue behind
- * them, so no thread's frames change order.
+ * Lets go of the writer, with nothing left waiting: with @flush, the
+ * writer sends what other threads left meanwhile (by @deadline). What
+ * is still waiting then (the deadline passed) goes to a worker, which
+ * sends it without a deadline; meanwhile other threads' small frames
+ * still queue behind it, so no thread's frames change order.
  */
 static void
-writer_leave(epy_peer *peer)
+writer_leave(epy_peer *peer, int64_t deadline, bool flush)
 {
-    bool flush = false;
+    bool queue = false;
 
-    pthread_mutex_lock(&peer->qlock);
-    if (peer->pend_len == 0)
-        peer->writing = false;
-    else if (!peer->flush_queued)
-        flush = peer->flush_queued = true;
+    for (;;) {
+        pthread_mutex_lock(&peer->qlock);
+        if (peer->pend_len == 0) {
+            peer->writing = false;
+            break;
+        }
+        if (!flush) {
+            if (!peer->flush_queued)
+                queue = peer->flush_queued = true;
+            break;
+        }
+        pthread_mutex_unlock(&peer->qlock);
+        flush = flush_pending(peer, deadline) == 0;
+    }
     pthread_mutex_unlock(&peer->qlock);
     pthread_mutex_unlock(&peer->wlock);
-    if (flush) {
+    if (queue) {
         epy__peer_ref(peer);
         epy__pool_push(&peer->pool, &peer->flush_job);
     }
@@ -399,8 +409,7 @@ flush_run(epy__job *job)
     pthread_mutex_lock(&peer->qlock);
     peer->flush_queued = false;
     pthread_mutex_unlock(&peer->qlock);
-    flush_pending(peer, 0);
-    writer_leave(peer);
+    writer_leave(peer, 0, true);
     epy__peer_unref(peer);
 }
 
@@ -464,9 +473,7 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
         else if (rc < 0)
             rc = write_failed(peer, rc);
     }
-    if (rc == 0 || rc == EPY_ETIMEDOUT)
-        flush_pending(peer, deadline);
-    writer_leave(peer);
+    writer_leave(peer, deadline, rc == 0 || rc == EPY_ETIMEDOUT);
     return rc;
 }
 

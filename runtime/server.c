@@ -2,15 +2,23 @@
  * Servers and connecting clients: unix-domain sockets (by path or in the
  * abstract namespace) and TCP over IPv4 and IPv6.
  *
- * A server has one accept thread. It accepts clients, makes each a peer
- * sharing the server's handler table and listener, and closes the peers
- * of clients that went away: a client's reader, on seeing the end of the
- * connection, queues its peer on the server's dead list and wakes the
- * accept thread through a pipe. The accept thread is the only one that
- * closes client peers, also when the server closes.
+ * A server has one accept thread. It accepts clients (after checking a
+ * unix client's credentials against the allowed uids and gids), makes
+ * each a peer sharing the server's handler table and listener, and never
+ * waits for a client: a client's reader, on seeing the end of the
+ * connection, moves its peer to the server's dead list and wakes the
+ * accept thread through a pipe; the accept thread starts a closer thread
+ * for it, which calls on_disconnect, closes the peer (waiting for its
+ * running handlers, however long they take), puts the client on the
+ * finished list and wakes the accept thread again, which joins it. A
+ * client counts in nclients until its closer has been joined, so that
+ * there are never more closers than max_clients. When the server
+ * closes, the accept thread gives every remaining client a closer too
+ * and waits until all have been joined.
  *
- * Locks: epy_server.lock guards the client lists and the listener; it is
- * taken alone (never with a peer's lock held).
+ * Locks: epy_server.lock guards the client lists, the counts and the
+ * listener; it is taken alone, or before a peer's listener lock
+ * (epy_server_set_listener()), never with a peer's lock held.
  */
 #include <config.h>
 
@@ -21,6 +29,7 @@
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
 #include <poll.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,22 +44,34 @@
 typedef struct client {
     struct client *next;
     epy_peer *peer;
+    epy_server *srv;
+    pthread_t closer;           /* while on the dead or finished list */
 } client;
 
 struct epy_server {
     epy_server_config cfg;
     epy__registry *reg;
+    epy__limits *limits;        /* shared by the clients' peers */
     int fd;
     int wake[2];                /* the accept thread's wake-up pipe */
     pthread_t thread;
     bool started;
     char url[EPY_NAME_MAX];
     char *path;                 /* unix socket file to remove, or NULL */
+    dev_t path_dev;             /* ... if it is still this file */
+    ino_t path_ino;
+    bool check_cred;            /* clients' uid and gid are checked */
+    uid_t euid;                 /* the server's, when it was made */
+    long *allowed_uids;         /* copies of the configured lists */
+    long *allowed_gids;
     pthread_mutex_t lock;
+    pthread_cond_t cond;        /* a closer finished, or a client ended */
     client *clients;            /* connected */
-    client *dead;               /* ended, to be closed */
-    size_t nclients;            /* in either list */
+    client *dead;               /* ended, waiting for a closer */
+    client *finished;           /* closed, their closers to be joined */
+    size_t nclients;            /* in any list, or being closed */
     bool stopping;
+    bool closer_failed;         /* a closer could not be started (logged) */
     epy_listener listener;
     bool has_listener;
     void *listener_ctx;
@@ -126,14 +147,23 @@ parse_url(const char *url, bool passive, address *out, epy_error *err)
             memcpy(host, p, hlen);
         }
         host[hlen] = '\0';
-        if (colon[1] == '\0' || strspn(colon + 1, "0123456789") != strlen(colon + 1)
+        if (hlen == 0)
+            return epy_error_setf(err, EPY_EPARAM,
+                                  passive ? "no host in '%s': write "
+                                  "tcp:0.0.0.0:PORT or tcp:[::]:PORT to "
+                                  "listen on every interface, or "
+                                  "tcp:127.0.0.1:PORT for this machine only"
+                                  : "no host in '%s': name the server's "
+                                  "host, as in tcp:127.0.0.1:PORT", url);
+        if (colon[1] == '\0'
+            || strspn(colon + 1, "0123456789") != strlen(colon + 1)
             || atol(colon + 1) > 65535)
             return epy_error_setf(err, EPY_EPARAM, "bad port in '%s'", url);
         memset(&hints, 0, sizeof hints);
         hints.ai_family = AF_UNSPEC;
         hints.ai_socktype = SOCK_STREAM;
         hints.ai_flags = passive ? AI_PASSIVE : 0;
-        rc = getaddrinfo(hlen > 0 ? host : NULL, colon + 1, &hints, &res);
+        rc = getaddrinfo(host, colon + 1, &hints, &res);
         if (rc != 0 || res == NULL)
             return epy_error_setf(err, EPY_EPARAM, "cannot resolve '%s': %s",
                                   host, gai_strerror(rc));
@@ -218,6 +248,28 @@ tune_socket(int fd, int family)
 
 /* --- the server ----------------------------------------------------------- */
 
+/* A log line of the server's own, through the clients' log function. */
+static void
+srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+
+static void
+srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (srv->cfg.peer.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    srv->cfg.peer.log(NULL, level, msg, srv->cfg.peer.log_ctx);
+}
+
 static void
 wake(epy_server *srv)
 {
@@ -229,7 +281,11 @@ wake(epy_server *srv)
     while (w < 0 && errno == EINTR);
 }
 
-/* A client's reader saw the end: queue its peer to be closed. */
+/*
+ * A client's reader saw the end: queue its peer to be closed. Runs on
+ * one of the client's threads, which its peer's closing waits for, so
+ * the server outlives it.
+ */
 static void
 client_ended(epy_peer *peer, void *ctx)
 {
@@ -247,41 +303,174 @@ client_ended(epy_peer *peer, void *ctx)
             break;
         }
     }
+    pthread_cond_broadcast(&srv->cond);
     pthread_mutex_unlock(&srv->lock);
     wake(srv);
 }
 
-/* Closes the peers of clients that went away. Accept thread only. */
+/*
+ * Tells on_disconnect and closes the client's peer, waiting for its
+ * running handlers. A closer thread, or the accept thread when the
+ * server closes and no closer could be started.
+ */
 static void
-reap(epy_server *srv)
+close_client(epy_server *srv, client *c)
 {
-    client *list;
+    int reason = epy_peer_status(c->peer);
 
-    pthread_mutex_lock(&srv->lock);
-    list = srv->dead;
-    srv->dead = NULL;
-    pthread_mutex_unlock(&srv->lock);
-    while (list != NULL) {
-        client *c = list;
-
-        list = c->next;
-        if (srv->cfg.on_disconnect != NULL)
-            srv->cfg.on_disconnect(srv, c->peer, epy_peer_status(c->peer),
-                                   srv->cfg.ctx);
-        epy_peer_close(c->peer);
-        free(c);
-        pthread_mutex_lock(&srv->lock);
-        srv->nclients--;
-        pthread_mutex_unlock(&srv->lock);
-    }
+    if (reason == 0)
+        reason = EPY_ECLOSED;       /* the server closes it */
+    if (srv->cfg.on_disconnect != NULL)
+        srv->cfg.on_disconnect(srv, c->peer, reason, srv->cfg.ctx);
+    c->peer = epy_peer_close(c->peer);
 }
 
-static void
+static void *
+closer_main(void *arg)
+{
+    client *c = arg;
+    epy_server *srv = c->srv;
+
+    close_client(srv, c);
+    /*
+     * The accept thread joins this thread before it frees the server, so
+     * the server is still there for the wake-up.
+     */
+    pthread_mutex_lock(&srv->lock);
+    c->next = srv->finished;
+    srv->finished = c;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+    wake(srv);
+    return NULL;
+}
+
+/*
+ * Joins the closers that finished and starts one for each client that
+ * ended (with @all, for each client still connected too). A closer that
+ * cannot be started is tried again on the next call, or, with @all
+ * (the server closes), replaced by closing the client here. Returns
+ * false if some client waits for a closer. Accept thread only.
+ */
+static bool
+reap(epy_server *srv, bool all)
+{
+    client *done, *list, *c;
+    size_t njoined = 0;
+    bool ok = true, report;
+
+    pthread_mutex_lock(&srv->lock);
+    done = srv->finished;
+    srv->finished = NULL;
+    list = srv->dead;
+    srv->dead = NULL;
+    if (all) {
+        client **pp = &list;
+
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        *pp = srv->clients;
+        srv->clients = NULL;
+    }
+    pthread_mutex_unlock(&srv->lock);
+
+    while (done != NULL) {
+        c = done;
+        done = c->next;
+        pthread_join(c->closer, NULL);
+        free(c);
+        njoined++;
+    }
+    while (list != NULL) {
+        c = list;
+        list = c->next;
+        c->srv = srv;
+        if (pthread_create(&c->closer, NULL, closer_main, c) == 0)
+            continue;
+        if (all) {
+            close_client(srv, c);
+            free(c);
+            njoined++;
+            continue;
+        }
+        /* Back on the dead list, with the others not started. */
+        c->next = list;
+        pthread_mutex_lock(&srv->lock);
+        {
+            client **pp = &c->next;
+
+            while (*pp != NULL)
+                pp = &(*pp)->next;
+            *pp = srv->dead;
+        }
+        srv->dead = c;
+        report = !srv->closer_failed;
+        srv->closer_failed = true;
+        pthread_mutex_unlock(&srv->lock);
+        if (report)
+            srv_log(srv, EPY_LOG_WARNING, "cannot start a thread to close "
+                    "a client that went away; trying again");
+        ok = false;
+        break;
+    }
+    pthread_mutex_lock(&srv->lock);
+    srv->nclients -= njoined;
+    if (ok)
+        srv->closer_failed = false;
+    pthread_mutex_unlock(&srv->lock);
+    return ok;
+}
+
+static bool
+in_list(const long *list, size_t n, long id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == id)
+            return true;
+    return false;
+}
+
+/* True if the unix client on @fd may connect; else logs why not. */
+static bool
+client_allowed(epy_server *srv, int fd)
+{
+    struct ucred uc;
+    socklen_t len = sizeof uc;
+    const epy_server_config *cfg = &srv->cfg;
+    bool ok;
+
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+        srv_log(srv, EPY_LOG_WARNING,
+                "refused a client: cannot read its credentials: %s",
+                strerror(errno));
+        return false;
+    }
+    if (cfg->n_allowed_uids == 0 && cfg->n_allowed_gids == 0)
+        ok = uc.uid == srv->euid;
+    else
+        ok = in_list(cfg->allowed_uids, cfg->n_allowed_uids, (long) uc.uid)
+             || in_list(cfg->allowed_gids, cfg->n_allowed_gids,
+                        (long) uc.gid);
+    if (!ok)
+        srv_log(srv, EPY_LOG_WARNING,
+                "refused a client: uid %ld, gid %ld (pid %ld) is not allowed",
+                (long) uc.uid, (long) uc.gid, (long) uc.pid);
+    return ok;
+}
+
+/*
+ * Accepts one client. Returns false if the system is out of descriptors
+ * or memory for it: the accept thread then waits a little before it
+ * tries again, instead of spinning on a connection it cannot take.
+ */
+static bool
 accept_one(epy_server *srv)
 {
     epy__peer_opts o;
     epy_peer_config pcfg = srv->cfg.peer;
     epy_error err = EPY_ERROR_INIT;
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
     client *c;
     int fd, rc;
 
@@ -289,19 +478,26 @@ accept_one(epy_server *srv)
 
     fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
     if (fd < 0) {
-        if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
-            epy__log(NULL, EPY_LOG_WARNING, "accept: %s", strerror(errno));
-        return;
+        int e = errno;
+
+        if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+            return true;
+        srv_log(srv, EPY_LOG_WARNING, "accept: %s", strerror(e));
+        return e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM;
+    }
+    if (getsockname(fd, (struct sockaddr *) &ss, &sslen) < 0)
+        ss.ss_family = AF_UNSPEC;
+    if (srv->check_cred && !client_allowed(srv, fd)) {
+        close(fd);
+        return true;
     }
     pthread_mutex_lock(&srv->lock);
     if (srv->nclients >= (size_t) srv->cfg.max_clients) {
         pthread_mutex_unlock(&srv->lock);
-        if (srv->cfg.peer.log != NULL)
-            srv->cfg.peer.log(NULL, EPY_LOG_WARNING,
-                              "refused a client: the server has max_clients",
-                              srv->cfg.peer.log_ctx);
+        srv_log(srv, EPY_LOG_WARNING,
+                "refused a client: the server has max_clients");
         close(fd);
-        return;
+        return true;
     }
     memset(&o, 0, sizeof o);
     o.reg = srv->reg;
@@ -312,13 +508,10 @@ accept_one(epy_server *srv)
     o.end_hook = client_ended;
     o.end_hook_ctx = srv;
     o.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
-    {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-
-        if (getsockname(fd, (struct sockaddr *) &ss, &len) == 0)
-            tune_socket(fd, ss.ss_family);
-    }
+    o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
+    o.limits = srv->limits;
+    if (ss.ss_family != AF_UNSPEC)
+        tune_socket(fd, ss.ss_family);
     if (srv->cfg.send_timeout_ms > 0) {
         struct timeval tv;
 
@@ -329,7 +522,7 @@ accept_one(epy_server *srv)
     c = calloc(1, sizeof *c);
     if (c == NULL) {
         close(fd);
-        return;
+        return false;
     }
     /*
      * The client is listed before its reader can end it, so that
@@ -339,100 +532,288 @@ accept_one(epy_server *srv)
     rc = epy__peer_new_fd(fd, &pcfg, &o, &c->peer, &err);
     if (rc < 0) {
         pthread_mutex_unlock(&srv->lock);
-        if (srv->cfg.peer.log != NULL)
-            srv->cfg.peer.log(NULL, EPY_LOG_WARNING, err.message,
-                              srv->cfg.peer.log_ctx);
+        srv_log(srv, EPY_LOG_WARNING, "%s", err.message);
         epy_error_clear(&err);
         close(fd);
         free(c);
-        return;
+        return rc != EPY_ENOMEM && rc != EPY_ESYSTEM;
     }
     c->next = srv->clients;
     srv->clients = c;
     srv->nclients++;
     pthread_mutex_unlock(&srv->lock);
+    /*
+     * Its closer, if it has ended already, is started by this thread
+     * after this, so on_disconnect never comes before on_connect.
+     */
     if (srv->cfg.on_connect != NULL)
         srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
+    return true;
 }
 
 static void *
 accept_main(void *arg)
 {
     epy_server *srv = arg;
+    int64_t resume = 0;         /* out of resources: no accept till then */
+    bool reaped = true;
 
     for (;;) {
         struct pollfd pfd[2] = {
-            { srv->fd, POLLIN, 0 },
             { srv->wake[0], POLLIN, 0 },
+            { srv->fd, POLLIN, 0 },
         };
+        int timeout = reaped ? -1 : 100;
+        nfds_t n = 2;
         bool stopping;
 
-        if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+        if (resume != 0) {
+            int64_t left = (resume - epy__now_ns()) / 1000000;
+
+            if (left > 0) {
+                n = 1;
+                timeout = timeout < 0 || left < timeout ? (int) left
+                                                        : timeout;
+            } else {
+                resume = 0;
+            }
+        }
+        if (poll(pfd, n, timeout) < 0 && errno != EINTR)
             break;
-        if (pfd[1].revents) {
+        if (pfd[0].revents) {
             char buf[64];
 
             while (read(srv->wake[0], buf, sizeof buf) > 0)
                 ;
         }
-        reap(srv);
+        /* A closer that could not be started is tried again soon. */
+        reaped = reap(srv, false);
         pthread_mutex_lock(&srv->lock);
         stopping = srv->stopping;
         pthread_mutex_unlock(&srv->lock);
         if (stopping)
             break;
-        if (pfd[0].revents & POLLIN)
-            accept_one(srv);
+        if (n == 2 && (pfd[1].revents & POLLIN) && !accept_one(srv))
+            resume = epy__now_ns() + 100 * 1000000;
     }
-    /* Close every client still here. */
+    /* Close every client still here, each on a closer, and join them. */
+    pthread_mutex_lock(&srv->lock);
     for (;;) {
-        client *c;
-
-        pthread_mutex_lock(&srv->lock);
-        c = srv->clients;
-        if (c != NULL) {
-            srv->clients = c->next;
-            srv->nclients--;
-        }
-        pthread_mutex_unlock(&srv->lock);
-        if (c == NULL)
+        if (srv->clients != NULL || srv->dead != NULL
+            || srv->finished != NULL) {
+            pthread_mutex_unlock(&srv->lock);
+            reap(srv, true);
+            pthread_mutex_lock(&srv->lock);
+        } else if (srv->nclients == 0) {
             break;
-        epy_peer_close(c->peer);
-        free(c);
+        } else {
+            pthread_cond_wait(&srv->cond, &srv->lock);
+        }
     }
-    reap(srv);
+    pthread_mutex_unlock(&srv->lock);
     return NULL;
 }
 
-/* Binds a unix socket, replacing a stale socket file only. */
+/* --- socket files ------------------------------------------------------- */
+
+/*
+ * Whether the socket file at @a is stale: 1 if nobody listens on it
+ * (ECONNREFUSED), 0 if someone does (a full backlog counts), -1 if it is
+ * gone (ENOENT), -2 if it cannot be told (errno says why). Never blocks.
+ */
 static int
-bind_unix(int fd, const address *a, epy_error *err)
+socket_stale(const address *a)
 {
-    struct stat st;
+    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+    int rc = 0, e = 0;
 
-    if (bind(fd, (const struct sockaddr *) &a->ss, a->len) == 0)
-        return 0;
-    if (errno != EADDRINUSE || a->abstract)
-        return sys_error(err, errno == EADDRINUSE ? EPY_EEXIST : EPY_ESYSTEM,
-                         "bind");
-    if (lstat(a->path, &st) < 0 || !S_ISSOCK(st.st_mode))
-        return epy_error_setf(err, EPY_EEXIST,
-                              "'%s' exists and is not a socket", a->path);
-    {
-        int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        int live = probe >= 0
-                   && connect(probe, (const struct sockaddr *) &a->ss, a->len) == 0;
+    if (probe < 0)
+        return -2;
+    if (connect(probe, (const struct sockaddr *) &a->ss, a->len) < 0) {
+        e = errno;
+        if (e == ECONNREFUSED)
+            rc = 1;
+        else if (e == ENOENT)
+            rc = -1;
+        else if (e != EAGAIN && e != EINPROGRESS)
+            rc = -2;
+    }
+    close(probe);
+    errno = e;
+    return rc;
+}
 
-        if (probe >= 0)
-            close(probe);
-        if (live)
+/*
+ * Moves the socket file "s" of the folder @dfd to @a->path where nothing
+ * is, or in place of a stale socket (only: never a live server's socket,
+ * a symbolic link or any other file). Sets *@moved once "s" is no longer
+ * ours to remove. Returns 0, EPY_EEXIST or EPY_ESYSTEM.
+ */
+static int
+move_into_place(int dfd, const address *a, bool *moved, epy_error *err)
+{
+    for (int tries = 0; tries < 8; tries++) {
+        struct stat st;
+        int stale;
+
+        /* Where nothing is: never replacing what appears meanwhile. */
+#ifdef RENAME_NOREPLACE
+        if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_NOREPLACE) == 0) {
+            *moved = true;
+            return 0;
+        }
+        if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
+            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
+        if (errno != EEXIST)
+#endif
+        {
+            if (linkat(dfd, "s", AT_FDCWD, a->path, 0) == 0) {
+                unlinkat(dfd, "s", 0);
+                *moved = true;
+                return 0;
+            }
+            if (errno != EEXIST)
+                return sys_error(err, EPY_ESYSTEM, "link of the socket file");
+        }
+
+        /* Something is there: a stale socket only may go. */
+        if (lstat(a->path, &st) < 0) {
+            if (errno == ENOENT)
+                continue;
+            return sys_error(err, EPY_ESYSTEM, "lstat of the socket file");
+        }
+        if (!S_ISSOCK(st.st_mode))
+            return epy_error_setf(err, EPY_EEXIST,
+                                  "'%s' exists and is not a socket", a->path);
+        stale = socket_stale(a);
+        if (stale == -1)
+            continue;
+        if (stale == -2)
+            return epy_error_setf(err, EPY_EEXIST,
+                                  "'%s' is a socket that cannot be "
+                                  "checked for a server: %s", a->path,
+                                  strerror(errno));
+        if (stale == 0)
             return epy_error_setf(err, EPY_EEXIST,
                                   "a server already listens on '%s'", a->path);
+#ifdef RENAME_EXCHANGE
+        /*
+         * Swap, then check that what came out is the stale socket looked
+         * at: another server starting at the same time keeps its own.
+         */
+        if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_EXCHANGE) == 0) {
+            struct stat old;
+
+            if (fstatat(dfd, "s", &old, AT_SYMLINK_NOFOLLOW) == 0
+                && old.st_dev == st.st_dev && old.st_ino == st.st_ino) {
+                unlinkat(dfd, "s", 0);
+                *moved = true;
+                return 0;
+            }
+            if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_EXCHANGE) < 0)
+                *moved = true;  /* "s" is someone else's now: leave it */
+            return epy_error_setf(err, EPY_EEXIST,
+                                  "'%s' changed while it was being replaced",
+                                  a->path);
+        }
+        if (errno != EINVAL && errno != ENOSYS)
+            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
+#endif
+        if (renameat(dfd, "s", AT_FDCWD, a->path) < 0)
+            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
+        *moved = true;
+        return 0;
     }
-    unlink(a->path);
-    if (bind(fd, (const struct sockaddr *) &a->ss, a->len) < 0)
-        return sys_error(err, EPY_ESYSTEM, "bind");
-    return 0;
+    return epy_error_setf(err, EPY_EEXIST, "'%s' keeps changing", a->path);
+}
+
+/*
+ * Makes the listening socket file @a->path for srv->fd, with its mode and
+ * owner set before anyone can connect, never following a symbolic link:
+ * binds in a private folder made next to the path (on the same file
+ * system), sets mode and owner there, listens, then renames the socket
+ * into place (see move_into_place()). The folder is removed on every
+ * path. Returns 0, EPY_EEXIST or EPY_ESYSTEM.
+ */
+static int
+bind_unix_file(epy_server *srv, const address *a, epy_error *err)
+{
+    const epy_server_config *cfg = &srv->cfg;
+    const char *slash = strrchr(a->path, '/');
+    char tmp[sizeof a->path + 16];
+    struct sockaddr_un sun;
+    struct stat st;
+    bool bound = false, moved = false;
+    int dfd = -1, rc = 0;
+
+    if (slash == NULL)
+        snprintf(tmp, sizeof tmp, ".epy-XXXXXX");
+    else
+        snprintf(tmp, sizeof tmp, "%.*s/.epy-XXXXXX",
+                 (int) (slash - a->path), a->path);
+    if (mkdtemp(tmp) == NULL)
+        return sys_error(err, EPY_ESYSTEM,
+                         "cannot make a folder next to the socket file");
+    dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (dfd < 0) {
+        rc = sys_error(err, EPY_ESYSTEM, "open of the socket's folder");
+        goto out;
+    }
+    if (fstat(dfd, &st) < 0 || st.st_uid != geteuid()
+        || (st.st_mode & 077) != 0) {
+        rc = epy_error_setf(err, EPY_ESYSTEM,
+                            "the socket's folder '%s' is not private", tmp);
+        goto out;
+    }
+    memset(&sun, 0, sizeof sun);
+    sun.sun_family = AF_UNIX;
+    if (strlen(tmp) + 2 < sizeof sun.sun_path)
+        snprintf(sun.sun_path, sizeof sun.sun_path, "%s/s", tmp);
+    else    /* too long: through the folder's descriptor */
+        snprintf(sun.sun_path, sizeof sun.sun_path, "/proc/self/fd/%d/s", dfd);
+    if (bind(srv->fd, (const struct sockaddr *) &sun, sizeof sun) < 0) {
+        rc = sys_error(err, EPY_ESYSTEM, "bind");
+        goto out;
+    }
+    bound = true;
+    if (cfg->socket_mode >= 0
+        && fchmodat(dfd, "s", (mode_t) cfg->socket_mode,
+                    AT_SYMLINK_NOFOLLOW) < 0) {
+        /*
+         * Older C libraries refuse the flag; the folder is ours alone, so
+         * "s" is the socket just bound.
+         */
+        if ((errno != ENOTSUP && errno != EOPNOTSUPP)
+            || fchmodat(dfd, "s", (mode_t) cfg->socket_mode, 0) < 0) {
+            rc = sys_error(err, EPY_ESYSTEM, "socket file permissions");
+            goto out;
+        }
+    }
+    if ((cfg->socket_uid >= 0 || cfg->socket_gid >= 0)
+        && fchownat(dfd, "s", (uid_t) cfg->socket_uid,
+                    (gid_t) cfg->socket_gid, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = sys_error(err, EPY_ESYSTEM, "socket file owner");
+        goto out;
+    }
+    if (fstatat(dfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0) {
+        rc = sys_error(err, EPY_ESYSTEM, "stat of the socket file");
+        goto out;
+    }
+    srv->path_dev = st.st_dev;
+    srv->path_ino = st.st_ino;
+    if (listen(srv->fd, cfg->backlog) < 0) {
+        rc = sys_error(err, EPY_ESYSTEM, "listen");
+        goto out;
+    }
+    rc = move_into_place(dfd, a, &moved, err);
+
+out:
+    if (bound && !moved)
+        unlinkat(dfd, "s", 0);
+    if (dfd >= 0)
+        close(dfd);
+    rmdir(tmp);
+    return rc;
 }
 
 static void
@@ -441,15 +822,69 @@ server_free(epy_server *srv)
     if (srv->fd >= 0)
         close(srv->fd);
     if (srv->path != NULL) {
-        unlink(srv->path);
+        struct stat st;
+
+        /* Only our own socket: never one that has replaced it. */
+        if (lstat(srv->path, &st) == 0 && S_ISSOCK(st.st_mode)
+            && st.st_dev == srv->path_dev && st.st_ino == srv->path_ino)
+            unlink(srv->path);
         free(srv->path);
     }
     for (int i = 0; i < 2; i++)
         if (srv->wake[i] >= 0)
             close(srv->wake[i]);
     epy__registry_unref(srv->reg);
+    epy__limits_unref(srv->limits);
+    free(srv->allowed_uids);
+    free(srv->allowed_gids);
+    pthread_cond_destroy(&srv->cond);
     pthread_mutex_destroy(&srv->lock);
     free(srv);
+}
+
+/* Checks @cfg; 0 or EPY_EPARAM with @err filled. */
+static int
+check_config(const epy_server_config *cfg, const address *a, epy_error *err)
+{
+    if (cfg->max_clients < 1 || cfg->backlog < 1)
+        return epy_error_set(err, EPY_EPARAM,
+                             "max_clients and backlog must be at least 1");
+    if (cfg->handshake_timeout_ms < 0 || cfg->send_timeout_ms < 0
+        || cfg->idle_timeout_ms < 0)
+        return epy_error_set(err, EPY_EPARAM, "negative timeout");
+    if (cfg->socket_mode < -1 || cfg->socket_mode > 07777)
+        return epy_error_setf(err, EPY_EPARAM,
+                              "socket_mode %#o is not a file mode (or -1)",
+                              (unsigned) cfg->socket_mode);
+    if (cfg->max_spare_workers < 1)
+        return epy_error_set(err, EPY_EPARAM,
+                             "max_spare_workers must be at least 1");
+    if (cfg->max_call_memory == 0)
+        return epy_error_set(err, EPY_EPARAM, "max_call_memory is 0");
+    if ((cfg->n_allowed_uids > 0 && cfg->allowed_uids == NULL)
+        || (cfg->n_allowed_gids > 0 && cfg->allowed_gids == NULL))
+        return epy_error_set(err, EPY_EPARAM,
+                             "allowed uids or gids counted but NULL");
+    if ((cfg->n_allowed_uids > 0 || cfg->n_allowed_gids > 0)
+        && a->family != AF_UNIX)
+        return epy_error_set(err, EPY_EPARAM,
+                             "allowed uids and gids need a unix socket "
+                             "(TCP clients have none)");
+    return 0;
+}
+
+/* A copy of @n longs at @src into *@dst (NULL if @n is 0). */
+static int
+copy_ids(long **dst, const long *src, size_t n)
+{
+    *dst = NULL;
+    if (n == 0)
+        return 0;
+    *dst = calloc(n, sizeof **dst);
+    if (*dst == NULL)
+        return EPY_ENOMEM;
+    memcpy(*dst, src, n * sizeof **dst);
+    return 0;
 }
 
 int
@@ -465,10 +900,10 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         return epy_error_set(ret_err, EPY_EPARAM, "NULL result");
     if (cfg == NULL)
         cfg = &defaults;
-    if (cfg->max_clients < 1 || cfg->backlog < 1
-        || cfg->handshake_timeout_ms < 0 || cfg->send_timeout_ms < 0)
-        return epy_error_set(ret_err, EPY_EPARAM, "invalid server configuration");
     rc = parse_url(url, true, &a, ret_err);
+    if (rc < 0)
+        return rc;
+    rc = check_config(cfg, &a, ret_err);
     if (rc < 0)
         return rc;
     srv = calloc(1, sizeof *srv);
@@ -476,12 +911,26 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
     srv->cfg = *cfg;
     srv->fd = srv->wake[0] = srv->wake[1] = -1;
+    srv->euid = geteuid();
     pthread_mutex_init(&srv->lock, NULL);
+    pthread_cond_init(&srv->cond, NULL);
     srv->reg = epy__registry_new();
-    if (srv->reg == NULL) {
+    srv->limits = epy__limits_new(cfg->max_spare_workers,
+                                  cfg->max_call_memory);
+    if (srv->reg == NULL || srv->limits == NULL
+        || copy_ids(&srv->allowed_uids, cfg->allowed_uids,
+                    cfg->n_allowed_uids) < 0
+        || copy_ids(&srv->allowed_gids, cfg->allowed_gids,
+                    cfg->n_allowed_gids) < 0) {
         rc = epy_error_set(ret_err, EPY_ENOMEM, NULL);
         goto fail;
     }
+    srv->cfg.allowed_uids = srv->allowed_uids;
+    srv->cfg.allowed_gids = srv->allowed_gids;
+    /* Abstract sockets have no file permissions: check by default. */
+    srv->check_cred = a.family == AF_UNIX
+                      && (a.abstract || cfg->n_allowed_uids > 0
+                          || cfg->n_allowed_gids > 0);
     if (pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
         rc = sys_error(ret_err, EPY_ESYSTEM, "pipe");
         goto fail;
@@ -491,47 +940,46 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         rc = sys_error(ret_err, EPY_ESYSTEM, "socket");
         goto fail;
     }
-    if (a.family == AF_UNIX) {
-        rc = bind_unix(srv->fd, &a, ret_err);
-        if (rc < 0)
+    if (a.family == AF_UNIX && !a.abstract) {
+        char *path = strdup(a.path);
+
+        if (path == NULL) {
+            rc = epy_error_set(ret_err, EPY_ENOMEM, NULL);
             goto fail;
-        if (!a.abstract) {
-            srv->path = strdup(a.path);
-            if (srv->path == NULL) {
-                unlink(a.path);
-                rc = epy_error_set(ret_err, EPY_ENOMEM, NULL);
-                goto fail;
-            }
-            /* Before listen(): nobody can connect yet. */
-            if ((cfg->socket_mode >= 0
-                 && chmod(a.path, (mode_t) cfg->socket_mode & 07777) < 0)
-                || ((cfg->socket_uid >= 0 || cfg->socket_gid >= 0)
-                    && chown(a.path, (uid_t) cfg->socket_uid,
-                             (gid_t) cfg->socket_gid) < 0)) {
-                rc = sys_error(ret_err, EPY_ESYSTEM, "socket file permissions");
-                goto fail;
-            }
         }
+        rc = bind_unix_file(srv, &a, ret_err);
+        if (rc < 0) {
+            free(path);
+            goto fail;
+        }
+        srv->path = path;   /* listening already */
         snprintf(srv->url, sizeof srv->url, "%s", url);
     } else {
-        struct sockaddr_storage ss;
-        socklen_t len = sizeof ss;
-
-        setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        if (a.family == AF_UNIX) {
+            snprintf(srv->url, sizeof srv->url, "%s", url);
+        } else {
+            setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        }
         if (bind(srv->fd, (const struct sockaddr *) &a.ss, a.len) < 0) {
             rc = sys_error(ret_err, errno == EADDRINUSE ? EPY_EEXIST
                                                          : EPY_ESYSTEM, "bind");
             goto fail;
         }
-        getsockname(srv->fd, (struct sockaddr *) &ss, &len);
-        format_inet(&ss, srv->url, sizeof srv->url);
-    }
-    if (listen(srv->fd, cfg->backlog) < 0) {
-        rc = sys_error(ret_err, EPY_ESYSTEM, "listen");
-        goto fail;
+        if (a.family != AF_UNIX) {
+            struct sockaddr_storage ss;
+            socklen_t len = sizeof ss;
+
+            getsockname(srv->fd, (struct sockaddr *) &ss, &len);
+            format_inet(&ss, srv->url, sizeof srv->url);
+        }
+        if (listen(srv->fd, cfg->backlog) < 0) {
+            rc = sys_error(ret_err, EPY_ESYSTEM, "listen");
+            goto fail;
+        }
     }
     if (pthread_create(&srv->thread, NULL, accept_main, srv) != 0) {
-        rc = epy_error_set(ret_err, EPY_ESYSTEM, "cannot start the accept thread");
+        rc = epy_error_set(ret_err, EPY_ESYSTEM,
+                           "cannot start the accept thread");
         goto fail;
     }
     srv->started = true;
@@ -620,7 +1068,7 @@ epy_server_close(epy_server *srv)
     return NULL;
 }
 
-/* --- connecting ------------------------------------------------------------- */
+/* --- connecting --------------------------------------------------------- */
 
 int
 epy_connect(const char *url, const epy_peer_config *cfg, int64_t timeout_ms,
@@ -632,7 +1080,8 @@ epy_connect(const char *url, const epy_peer_config *cfg, int64_t timeout_ms,
     int fd, rc, flags;
 
     if (ret_peer == NULL || timeout_ms < 0)
-        return epy_error_set(ret_err, EPY_EPARAM, "NULL result or negative timeout");
+        return epy_error_set(ret_err, EPY_EPARAM,
+                             "NULL result or negative timeout");
     rc = parse_url(url, false, &a, ret_err);
     if (rc < 0)
         return rc;

@@ -1,11 +1,14 @@
 /*
  * Servers: many client processes over a unix socket and over TCP, clients
  * that misbehave (garbage, a 4 GiB length prefix, half a frame, never
- * reading their replies, never saying hello), socket permissions, peer
- * credentials, stale socket files, the client limit.
+ * reading their replies, never saying hello, leaving while their handlers
+ * run), socket permissions and symbolic links, peer credentials and the
+ * allowed uids, stale socket files, the client limit, addresses and
+ * configurations refused.
  */
 #include <config.h>
 
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -16,6 +19,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "peer-int.h"
@@ -37,6 +41,8 @@ setup(void)
     srv = NULL;
 }
 
+static void assert_only(const char *name);
+
 static void
 teardown(void)
 {
@@ -45,6 +51,7 @@ teardown(void)
     srv = epy_server_close(srv);
     snprintf(path, sizeof path, "%s/s.sock", dir);
     ck_assert_msg(access(path, F_OK) != 0, "socket file left behind");
+    assert_only(NULL);      /* no private folder of a server either */
     rmdir(dir);
     tu_resources_check(&res);
 }
@@ -146,9 +153,12 @@ spawn_client(const char *mode, const char *where, int id, int calls)
     return pid;
 }
 
-/* The other-uid client: connecting must be refused with EACCES. */
+/*
+ * The other-uid client: connecting must be refused with EACCES (a socket
+ * file) or by the server (an abstract socket, @abstract).
+ */
 static int
-other_uid_client(const char *where)
+other_uid_client(const char *where, bool abstract)
 {
     epy_peer *peer;
     epy_error err = EPY_ERROR_INIT;
@@ -157,7 +167,8 @@ other_uid_client(const char *where)
     if (setgid(65534) < 0 || setuid(65534) < 0)
         return 10;
     rc = epy_connect(where, NULL, 5000, &peer, &err);
-    rc = rc == EPY_EDISCONNECTED && err.sys_errno == EACCES ? 0 : 11;
+    rc = rc == EPY_EDISCONNECTED && (abstract || err.sys_errno == EACCES)
+         ? 0 : 11;
     epy_error_clear(&err);
     return rc;
 }
@@ -463,6 +474,13 @@ START_TEST(test_stale_socket_replaced)
     close(fd);
     start_server(url, NULL);
     ck_assert_int_eq(client_run(url, 0, 3), 0);
+    {
+        struct stat st;
+
+        ck_assert_int_eq(lstat(sun.sun_path, &st), 0);
+        ck_assert(S_ISSOCK(st.st_mode));
+        ck_assert_uint_eq(st.st_mode & 07777, 0600);
+    }
 }
 END_TEST
 
@@ -531,7 +549,7 @@ START_TEST(test_bad_urls)
 {
     static const char *bad[] = {
         "", "unix:", "tcp:", "tcp:127.0.0.1", "tcp:127.0.0.1:99999",
-        "tcp:127.0.0.1:x", "http://x", "tcp:[::1:5",
+        "tcp:127.0.0.1:x", "http://x", "tcp:[::1:5", "tcp::0",
     };
     epy_error err = EPY_ERROR_INIT;
     epy_peer *peer;
@@ -567,6 +585,675 @@ START_TEST(test_connect_refused_and_server_close)
 }
 END_TEST
 
+/* --- departed clients never hold up the others ---------------------------- */
+
+/*
+ * What a blocking handler and the server's notifications saw, with a
+ * condition to wait on. The handler blocks until released, noting that
+ * it started and that it saw its call cancelled.
+ */
+typedef struct blocker {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int started;
+    int cancelled;
+    int done;
+    int released;
+    int connects;
+    int disconnects;
+    int last_reason;
+    pthread_t connect_thread;
+    pthread_t disconnect_thread;
+} blocker;
+
+static void
+blk_init(blocker *b)
+{
+    pthread_condattr_t ca;
+
+    memset(b, 0, sizeof *b);
+    pthread_mutex_init(&b->mu, NULL);
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cv, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+static void
+blk_destroy(blocker *b)
+{
+    pthread_cond_destroy(&b->cv);
+    pthread_mutex_destroy(&b->mu);
+}
+
+static void
+blk_deadline(struct timespec *ts, int64_t ms)
+{
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    ts->tv_sec += (time_t) (ms / 1000);
+    ts->tv_nsec += (long) (ms % 1000) * 1000000;
+    if (ts->tv_nsec >= 1000000000) {
+        ts->tv_sec++;
+        ts->tv_nsec -= 1000000000;
+    }
+}
+
+/* True if *@field reaches @at_least within @ms. */
+static bool
+blk_wait(blocker *b, const int *field, int at_least, int64_t ms)
+{
+    struct timespec ts;
+    bool ok;
+
+    blk_deadline(&ts, ms);
+    pthread_mutex_lock(&b->mu);
+    while (*field < at_least
+           && pthread_cond_timedwait(&b->cv, &b->mu, &ts) != ETIMEDOUT)
+        ;
+    ok = *field >= at_least;
+    pthread_mutex_unlock(&b->mu);
+    return ok;
+}
+
+static int
+blk_get(blocker *b, const int *field)
+{
+    int n;
+
+    pthread_mutex_lock(&b->mu);
+    n = *field;
+    pthread_mutex_unlock(&b->mu);
+    return n;
+}
+
+static void
+blk_release(blocker *b)
+{
+    pthread_mutex_lock(&b->mu);
+    b->released = 1;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static int
+blocking(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    blocker *b = ctx;
+    int64_t give_up = tu_now_ms() + 60000;     /* a failed test ends anyway */
+
+    pthread_mutex_lock(&b->mu);
+    b->started++;
+    pthread_cond_broadcast(&b->cv);
+    while (!b->released && tu_now_ms() < give_up) {
+        struct timespec ts;
+
+        if (epy_call_cancelled(call) && !b->cancelled) {
+            b->cancelled = 1;
+            pthread_cond_broadcast(&b->cv);
+        }
+        /* epy_call_cancelled() tells nobody: look again every 10 ms. */
+        blk_deadline(&ts, 10);
+        pthread_cond_timedwait(&b->cv, &b->mu, &ts);
+    }
+    b->done++;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+    return epy_call_reply(call, req, len);
+}
+
+static void
+note_connect(epy_server *server, epy_peer *peer, int reason, void *ctx)
+{
+    blocker *b = ctx;
+
+    (void) server;
+    (void) peer;
+    pthread_mutex_lock(&b->mu);
+    if (reason == 0)
+        b->connects++;
+    else
+        b->disconnects = 1000;      /* wrong callback: fails the counts */
+    b->connect_thread = pthread_self();
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void
+note_disconnect(epy_server *server, epy_peer *peer, int reason, void *ctx)
+{
+    blocker *b = ctx;
+
+    (void) server;
+    pthread_mutex_lock(&b->mu);
+    b->disconnects++;
+    b->last_reason = reason;
+    b->disconnect_thread = pthread_self();
+    /* The peer is still there: its status tells why it ended. */
+    if (epy_peer_status(peer) != reason && reason != EPY_ECLOSED)
+        b->disconnects = 1000;
+    pthread_cond_broadcast(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+/* A server with the blocking handler "t.block" and the notifications. */
+static void
+start_blocking_server(blocker *b, epy_server_config *cfg)
+{
+    cfg->on_connect = note_connect;
+    cfg->on_disconnect = note_disconnect;
+    cfg->ctx = b;
+    start_server(url, cfg);
+    ck_assert_int_eq(epy_server_handle(srv, "t.block", blocking, b, NULL), 0);
+}
+
+/*
+ * A client that calls "t.block", waits until the handler runs, and goes
+ * away (closing its peer) without waiting for the reply.
+ */
+static void
+client_blocks_and_leaves(blocker *b)
+{
+    epy_peer *peer;
+    epy_api *api;
+    epy_async *as;
+    int started = blk_get(b, &b->started);
+
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &peer, NULL), 0);
+    ck_assert_int_eq(epy_api_open(peer, "t", &api, NULL), 0);
+    ck_assert_int_eq(epy_api_call_async(api, "block", "x", 1, NULL, &as,
+                                        NULL), 0);
+    ck_assert(blk_wait(b, &b->started, started + 1, 10000 * tu_slow()));
+    epy_api_close(api);
+    epy_async_release(as);
+    epy_peer_close(peer);
+}
+
+/* The number of clients reaches @n within @ms. */
+static bool
+clients_become(size_t n, int64_t ms)
+{
+    int64_t deadline = tu_now_ms() + ms;
+
+    /* epy_server_clients() has nothing to wait on: look every 10 ms. */
+    while (epy_server_clients(srv) != n && tu_now_ms() < deadline)
+        usleep(10000);
+    return epy_server_clients(srv) == n;
+}
+
+START_TEST(test_departed_client_does_not_block_accept)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    blocker b;
+    epy_peer *peer;
+    epy_api *api;
+    int64_t t0, took;
+    int rc;
+
+    blk_init(&b);
+    start_blocking_server(&b, &cfg);
+    client_blocks_and_leaves(&b);
+    /* The server hears of it; the gone client's handler too. */
+    ck_assert(blk_wait(&b, &b.disconnects, 1, 10000 * tu_slow()));
+    ck_assert(blk_wait(&b, &b.cancelled, 1, 10000 * tu_slow()));
+
+    /* A new client gets in and is answered while that handler runs. */
+    t0 = tu_now_ms();
+    rc = epy_connect(url, NULL, 2000, &peer, &err);
+    ck_assert_msg(rc == 0, "connect: %s", err.message);
+    ck_assert_int_eq(epy_api_open(peer, "t", &api, NULL), 0);
+    ck_assert_int_eq(epy_api_call(api, "echo", "y", 1, NULL, NULL, NULL), 0);
+    took = tu_now_ms() - t0;
+    ck_assert_msg(took < 1000 * tu_slow(), "connect and call took %lld ms",
+                  (long long) took);
+
+    /* The gone client's handler still runs. */
+    ck_assert_int_eq(blk_get(&b, &b.done), 0);
+    /* on_connect may come after the client's first calls. */
+    ck_assert(blk_wait(&b, &b.connects, 2, 10000 * tu_slow()));
+    ck_assert_int_eq(blk_get(&b, &b.last_reason), EPY_EDISCONNECTED);
+    ck_assert(!pthread_equal(b.connect_thread, b.disconnect_thread));
+    /* It counts until its peer is closed. */
+    ck_assert_uint_eq(epy_server_clients(srv), 2);
+
+    blk_release(&b);
+    ck_assert(blk_wait(&b, &b.done, 1, 10000 * tu_slow()));
+    ck_assert(clients_become(1, 10000 * tu_slow()));
+    ck_assert_int_eq(epy_api_call(api, "echo", "z", 1, NULL, NULL, NULL), 0);
+
+    /* Closing the server tells about the client still connected. */
+    srv = epy_server_close(srv);
+    ck_assert_int_eq(blk_get(&b, &b.disconnects), 2);
+    ck_assert_int_eq(blk_get(&b, &b.last_reason), EPY_ECLOSED);
+    epy_api_close(api);
+    epy_peer_close(peer);
+    epy_error_clear(&err);
+    blk_destroy(&b);
+}
+END_TEST
+
+START_TEST(test_stuck_handlers_leave_clients_in)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    blocker b;
+
+    /* Handlers that never return: every departed client keeps one. */
+    blk_init(&b);
+    cfg.peer.close_timeout_ms = 100;
+    cfg.max_clients = 8;
+    start_blocking_server(&b, &cfg);
+    for (int i = 0; i < 4; i++)
+        client_blocks_and_leaves(&b);
+    ck_assert(blk_wait(&b, &b.disconnects, 4, 10000 * tu_slow()));
+    for (int i = 0; i < 4; i++) {
+        int64_t t0 = tu_now_ms();
+
+        ck_assert_int_eq(client_run(url, i, 3), 0);
+        ck_assert_int_lt(tu_now_ms() - t0, 1000 * tu_slow());
+    }
+    ck_assert_int_eq(blk_get(&b, &b.done), 0);
+    blk_release(&b);
+    ck_assert(blk_wait(&b, &b.done, 4, 10000 * tu_slow()));
+    ck_assert(clients_become(0, 10000 * tu_slow()));
+    srv = epy_server_close(srv);
+    ck_assert_int_eq(blk_get(&b, &b.connects), 8);
+    ck_assert_int_eq(blk_get(&b, &b.disconnects), 8);
+    blk_destroy(&b);
+}
+END_TEST
+
+static void *
+release_later(void *arg)
+{
+    blocker *b = arg;
+
+    /* The handler's work: it takes a while (not synchronisation). */
+    usleep(300000);
+    blk_release(b);
+    return NULL;
+}
+
+START_TEST(test_close_waits_for_departed_handlers)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    tu_resources before;
+    pthread_t th;
+    blocker b;
+    int64_t t0;
+
+    blk_init(&b);
+    tu_resources_take(&before);
+    start_blocking_server(&b, &cfg);
+    for (int i = 0; i < 3; i++)
+        client_blocks_and_leaves(&b);
+    ck_assert(blk_wait(&b, &b.disconnects, 3, 10000 * tu_slow()));
+    ck_assert_int_eq(pthread_create(&th, NULL, release_later, &b), 0);
+    t0 = tu_now_ms();
+    srv = epy_server_close(srv);
+    /* It waited for the handlers, and left no thread or descriptor. */
+    ck_assert_int_eq(blk_get(&b, &b.done), 3);
+    ck_assert_int_ge(tu_now_ms() - t0, 250);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    tu_resources_check(&before);
+    ck_assert_int_eq(blk_get(&b, &b.disconnects), 3);
+    blk_destroy(&b);
+}
+END_TEST
+
+/* --- socket files ------------------------------------------------------ */
+
+/* The names in the test's folder other than @except, as "a b ". */
+static int
+dir_others(const char *except, char *out, size_t n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int count = 0;
+
+    ck_assert_ptr_nonnull(d);
+    out[0] = '\0';
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0
+            || (except != NULL && strcmp(e->d_name, except) == 0))
+            continue;
+        count++;
+        strncat(out, e->d_name, n - strlen(out) - 1);
+        strncat(out, " ", n - strlen(out) - 1);
+    }
+    closedir(d);
+    return count;
+}
+
+static void
+assert_only(const char *name)
+{
+    char names[512];
+
+    ck_assert_msg(dir_others(name, names, sizeof names) == 0,
+                  "left in the folder: %s", names);
+}
+
+static mode_t
+socket_file_mode(void)
+{
+    struct stat st;
+    char path[128];
+
+    snprintf(path, sizeof path, "%s/s.sock", dir);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    return st.st_mode & 07777;
+}
+
+START_TEST(test_socket_mode_default_and_set)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    struct stat st;
+    char path[128];
+    mode_t old_umask = umask(0);
+
+    start_server(url, NULL);
+    ck_assert_uint_eq(socket_file_mode(), 0600);
+    assert_only("s.sock");
+    ck_assert_int_eq(client_run(url, 0, 3), 0);
+    srv = epy_server_close(srv);
+    assert_only(NULL);
+
+    cfg.socket_mode = 0660;
+    start_server(url, &cfg);
+    ck_assert_uint_eq(socket_file_mode(), 0660);
+    srv = epy_server_close(srv);
+
+    cfg.socket_mode = -1;           /* what the umask (0) gives */
+    start_server(url, &cfg);
+    ck_assert_uint_eq(socket_file_mode(), 0777);
+    srv = epy_server_close(srv);
+
+    /* An owner and group too. */
+    cfg.socket_mode = 0640;
+    cfg.socket_uid = geteuid() == 0 ? 65534 : (long) geteuid();
+    cfg.socket_gid = geteuid() == 0 ? 65534 : (long) getegid();
+    start_server(url, &cfg);
+    ck_assert_uint_eq(socket_file_mode(), 0640);
+    snprintf(path, sizeof path, "%s/s.sock", dir);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert_int_eq((long) st.st_uid, cfg.socket_uid);
+    ck_assert_int_eq((long) st.st_gid, cfg.socket_gid);
+    assert_only("s.sock");
+    umask(old_umask);
+}
+END_TEST
+
+START_TEST(test_socket_long_path)
+{
+    char longdir[160], lurl[200], sub[200];
+    size_t n;
+
+    /*
+     * A path of 107 bytes, the longest there is, with a short name: the
+     * private folder's path next to it is longer than that.
+     */
+    snprintf(longdir, sizeof longdir, "%s/", dir);
+    n = strlen(longdir);
+    while (n < 105) {
+        longdir[n++] = 'd';
+        longdir[n] = '\0';
+    }
+    ck_assert_int_eq(mkdir(longdir, 0700), 0);
+    snprintf(lurl, sizeof lurl, "unix:%s/s", longdir);
+    ck_assert_uint_eq(strlen(lurl + 5), 107);
+    start_server(lurl, NULL);
+    ck_assert_int_eq(client_run(lurl, 0, 3), 0);
+    srv = epy_server_close(srv);
+    snprintf(sub, sizeof sub, "%s/s", longdir);
+    ck_assert_int_ne(access(sub, F_OK), 0);
+    ck_assert_int_eq(rmdir(longdir), 0);   /* nothing left in it */
+}
+END_TEST
+
+START_TEST(test_symlink_at_socket_path_kept)
+{
+    struct sockaddr_un sun = { .sun_family = AF_UNIX };
+    epy_error err = EPY_ERROR_INIT;
+    char path[128], target[128], stale[128], buf[32];
+    struct stat st;
+    FILE *f;
+    int fd;
+
+    snprintf(path, sizeof path, "%s/s.sock", dir);
+    snprintf(target, sizeof target, "%s/precious", dir);
+
+    f = fopen(target, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("precious", f);
+    fclose(f);
+    ck_assert_int_eq(chmod(target, 0644), 0);
+
+    /* A symbolic link to a file. */
+    ck_assert_int_eq(symlink(target, path), 0);
+    ck_assert_int_eq(epy_server_new(url, NULL, &srv, &err), EPY_EEXIST);
+    ck_assert_ptr_nonnull(strstr(err.message, "not a socket"));
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(stat(target, &st), 0);
+    ck_assert(S_ISREG(st.st_mode));
+    ck_assert_uint_eq(st.st_mode & 07777, 0644);
+    f = fopen(target, "r");
+    ck_assert_ptr_nonnull(fgets(buf, sizeof buf, f));
+    fclose(f);
+    ck_assert_str_eq(buf, "precious");
+    ck_assert_int_eq(unlink(path), 0);
+
+    /* A symbolic link to a stale socket: not a socket either. */
+    fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    snprintf(sun.sun_path, sizeof sun.sun_path, "%s/stale", dir);
+    snprintf(stale, sizeof stale, "%s", sun.sun_path);
+    ck_assert_int_eq(bind(fd, (struct sockaddr *) &sun, sizeof sun), 0);
+    close(fd);
+    ck_assert_int_eq(symlink(stale, path), 0);
+    ck_assert_int_eq(epy_server_new(url, NULL, &srv, &err), EPY_EEXIST);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(lstat(stale, &st), 0);
+    ck_assert(S_ISSOCK(st.st_mode));
+    ck_assert_int_eq(unlink(path), 0);
+
+    /* A dangling one. */
+    ck_assert_int_eq(symlink("/nonexistent/epy-test", path), 0);
+    ck_assert_int_eq(epy_server_new(url, NULL, &srv, &err), EPY_EEXIST);
+    ck_assert_int_eq(lstat(path, &st), 0);
+    ck_assert(S_ISLNK(st.st_mode));
+    ck_assert_int_eq(unlink(path), 0);
+
+    srv = NULL;
+    {
+        char names[512];
+
+        ck_assert_int_eq(dir_others(NULL, names, sizeof names), 2);
+        ck_assert_msg(strstr(names, ".epy") == NULL, "left: %s", names);
+    }
+    unlink(target);
+    unlink(stale);
+    epy_error_clear(&err);
+}
+END_TEST
+
+/* --- who may connect ------------------------------------------------------ */
+
+typedef struct logcap {
+    pthread_mutex_t mu;
+    int count;
+    char last[256];
+} logcap;
+
+static void
+log_capture(epy_peer *peer, epy_log_level level, const char *message,
+            void *ctx)
+{
+    logcap *l = ctx;
+
+    (void) level;
+    if (peer != NULL)
+        return;                     /* the clients' lines */
+    pthread_mutex_lock(&l->mu);
+    l->count++;
+    snprintf(l->last, sizeof l->last, "%s", message);
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* epy_connect() to @where must fail, and the server never see a client. */
+static void
+assert_refused(const char *where, blocker *b, logcap *l)
+{
+    epy_error err = EPY_ERROR_INIT;
+    epy_peer *peer;
+    int64_t t0 = tu_now_ms();
+    int rc;
+
+    rc = epy_connect(where, NULL, 5000 * tu_slow(), &peer, &err);
+    ck_assert_msg(rc == EPY_EDISCONNECTED, "connect gave %d (%s)", rc,
+                  err.message != NULL ? err.message : "");
+    ck_assert_int_lt(tu_now_ms() - t0, 4000 * tu_slow());    /* not a timeout */
+    ck_assert_int_eq(blk_get(b, &b->connects), 0);
+    ck_assert_uint_eq(epy_server_clients(srv), 0);
+    pthread_mutex_lock(&l->mu);
+    ck_assert_int_ge(l->count, 1);
+    ck_assert_msg(strstr(l->last, "refused a client") != NULL, "log: %s",
+                  l->last);
+    pthread_mutex_unlock(&l->mu);
+    epy_error_clear(&err);
+}
+
+START_TEST(test_allowed_uids)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    char name[96];
+    long ids[2];
+    logcap l;
+    blocker b;
+
+    memset(&l, 0, sizeof l);
+    pthread_mutex_init(&l.mu, NULL);
+    blk_init(&b);
+    cfg.peer.log = log_capture;
+    cfg.peer.log_ctx = &l;
+    cfg.on_connect = note_connect;
+    cfg.ctx = &b;
+    snprintf(name, sizeof name, "unix:@epy-test-uids-%ld", (long) getpid());
+
+    /* Abstract, by default: our own uid gets in. */
+    start_server(name, &cfg);
+    ck_assert_int_eq(client_run(name, 0, 3), 0);
+    srv = epy_server_close(srv);
+    ck_assert_int_eq(blk_get(&b, &b.connects), 1);
+    b.connects = 0;
+
+    /* Abstract, with another uid only: we do not. */
+    ids[0] = (long) geteuid() + 1;
+    cfg.allowed_uids = ids;
+    cfg.n_allowed_uids = 1;
+    start_server(name, &cfg);
+    assert_refused(name, &b, &l);
+    srv = epy_server_close(srv);
+
+    /* A socket file, likewise. */
+    start_server(url, &cfg);
+    assert_refused(url, &b, &l);
+    /* The lists were copied: changing ours changes nothing. */
+    ids[0] = (long) geteuid();
+    assert_refused(url, &b, &l);
+    srv = epy_server_close(srv);
+
+    /* Our group lets us in even though the uid is not listed. */
+    ids[0] = (long) geteuid() + 1;
+    ids[1] = (long) getegid();
+    cfg.allowed_gids = &ids[1];
+    cfg.n_allowed_gids = 1;
+    start_server(url, &cfg);
+    ck_assert_int_eq(client_run(url, 0, 3), 0);
+    srv = epy_server_close(srv);
+    ck_assert_int_eq(blk_get(&b, &b.connects), 1);
+    pthread_mutex_destroy(&l.mu);
+    blk_destroy(&b);
+}
+END_TEST
+
+START_TEST(test_abstract_refuses_other_uid)
+{
+    char name[96];
+    pid_t pid;
+    int status;
+
+    if (geteuid() != 0) {
+        fprintf(stderr, "skipped the other-uid client: not running as root\n");
+        return;
+    }
+    snprintf(name, sizeof name, "unix:@epy-test-other-%ld", (long) getpid());
+    start_server(name, NULL);
+    pid = spawn_client("--other-uid-abstract", name, 0, 0);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert_msg(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+                  "other-uid client: status %d", status);
+    ck_assert_int_eq(client_run(name, 0, 3), 0);
+}
+END_TEST
+
+/* --- addresses and configuration ------------------------------------------ */
+
+START_TEST(test_tcp_needs_a_host)
+{
+    static const char *bad[] = { "tcp::0", "tcp::7000", "tcp:[]:0" };
+    epy_error err = EPY_ERROR_INIT;
+    epy_peer *peer;
+
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        ck_assert_int_eq(epy_server_new(bad[i], NULL, &srv, &err), EPY_EPARAM);
+        ck_assert_ptr_nonnull(strstr(err.message, "tcp:0.0.0.0:PORT"));
+        ck_assert_ptr_nonnull(strstr(err.message, "tcp:[::]:PORT"));
+        ck_assert_int_eq(epy_connect(bad[i], NULL, 100, &peer, &err),
+                         EPY_EPARAM);
+    }
+    srv = NULL;
+    /* What the message says works. */
+    start_server("tcp:0.0.0.0:0", NULL);
+    ck_assert_ptr_nonnull(strstr(epy_server_url(srv), "tcp:0.0.0.0:"));
+    epy_error_clear(&err);
+}
+END_TEST
+
+START_TEST(test_bad_configs)
+{
+    epy_server_config cfg;
+    epy_error err = EPY_ERROR_INIT;
+    long ids[1] = { 0 };
+
+#define BAD_CONFIG(where, change)                                           \
+    do {                                                                    \
+        epy_server_config init_ = EPY_SERVER_CONFIG_INIT;                   \
+        cfg = init_;                                                        \
+        change;                                                             \
+        ck_assert_int_eq(epy_server_new(where, &cfg, &srv, &err),           \
+                         EPY_EPARAM);                                       \
+        ck_assert_ptr_nonnull(err.message);                                 \
+        epy_error_clear(&err);                                              \
+    } while (0)
+
+    BAD_CONFIG(url, cfg.idle_timeout_ms = -1);
+    BAD_CONFIG(url, cfg.max_spare_workers = 0);
+    BAD_CONFIG(url, cfg.max_call_memory = 0);
+    BAD_CONFIG(url, cfg.n_allowed_uids = 1);
+    BAD_CONFIG(url, cfg.n_allowed_gids = 2);
+    BAD_CONFIG(url, cfg.socket_mode = 010000);
+    BAD_CONFIG(url, cfg.socket_mode = -2);
+    BAD_CONFIG(url, cfg.handshake_timeout_ms = -1);
+    BAD_CONFIG("tcp:127.0.0.1:0",
+               (cfg.allowed_uids = ids, cfg.n_allowed_uids = 1));
+#undef BAD_CONFIG
+    srv = NULL;
+    assert_only(NULL);
+}
+END_TEST
+
 static Suite *
 server_suite(void)
 {
@@ -582,6 +1269,8 @@ server_suite(void)
     tcase_add_test(tc, test_tcp_credentials_address);
     tcase_add_test(tc, test_abstract_socket);
     tcase_add_test(tc, test_stale_socket_replaced);
+    tcase_add_test(tc, test_socket_mode_default_and_set);
+    tcase_add_test(tc, test_socket_long_path);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
@@ -595,6 +1284,9 @@ server_suite(void)
     tcase_add_test(tc, test_live_socket_and_plain_file_kept);
     tcase_add_test(tc, test_bad_urls);
     tcase_add_test(tc, test_connect_refused_and_server_close);
+    tcase_add_test(tc, test_symlink_at_socket_path_kept);
+    tcase_add_test(tc, test_tcp_needs_a_host);
+    tcase_add_test(tc, test_bad_configs);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("limits");
@@ -602,6 +1294,16 @@ server_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_max_clients);
     tcase_add_test(tc, test_socket_mode_refuses_other_uid);
+    tcase_add_test(tc, test_allowed_uids);
+    tcase_add_test(tc, test_abstract_refuses_other_uid);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("threads");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_departed_client_does_not_block_accept);
+    tcase_add_test(tc, test_stuck_handlers_leave_clients_in);
+    tcase_add_test(tc, test_close_waits_for_departed_handlers);
     suite_add_tcase(s, tc);
     return s;
 }
@@ -614,6 +1316,8 @@ main(int argc, char **argv)
     if (argc == 5 && strcmp(argv[1], "--client") == 0)
         return client_run(argv[2], atoi(argv[3]), atoi(argv[4]));
     if (argc == 5 && strcmp(argv[1], "--other-uid") == 0)
-        return other_uid_client(argv[2]);
+        return other_uid_client(argv[2], false);
+    if (argc == 5 && strcmp(argv[1], "--other-uid-abstract") == 0)
+        return other_uid_client(argv[2], true);
     return tu_run_suite(server_suite());
 }

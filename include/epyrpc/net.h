@@ -7,9 +7,17 @@
  *   "unix:@app"            a Linux abstract socket (no file)
  *   "tcp:127.0.0.1:7000"   TCP over IPv4; "tcp:[::1]:7000" over IPv6;
  *   "tcp:localhost:7000"   a host name; port 0 picks a free port.
+ *   "tcp:0.0.0.0:7000"     every IPv4 interface; "tcp:[::]:7000" every
+ *                          interface (IPv6, and IPv4 unless the system
+ *                          makes IPv6 sockets v6-only).
+ * A TCP address must name its host: "tcp::7000" is refused (EPY_EPARAM),
+ * by servers and clients alike, rather than taken to mean every
+ * interface.
  *
  * Security: a unix socket is protected by its file's permissions (see
- * @socket_mode) and each call's handler can see the client's pid, uid and
+ * @socket_mode, by default only the server's user may connect) or, for
+ * an abstract socket, by the clients' uid checked when they connect (see
+ * @allowed_uids); each call's handler can see the client's pid, uid and
  * gid (epy_peer_credentials()). TCP has no authentication and no
  * encryption: anyone who can reach the port can call every method. Bind
  * TCP servers to loopback, or put them behind something that
@@ -31,9 +39,20 @@ typedef struct epy_server epy_server;
 
 /**
  * epy_server_peer_fn - a client connected (@reason 0) or went away
- * (@reason as epy_peer_status()). Runs on the server's accept thread
- * with no epyrpc lock held; @peer is valid for the duration of the call
- * (after a disconnect it is closed right after).
+ * (@reason as epy_peer_status(); EPY_ECLOSED for a client still connected
+ * when epy_server_close() closes it).
+ *
+ * on_connect runs on the server's accept thread, once the client's peer
+ * is set up (its first calls may already be running). on_disconnect runs
+ * once for each client that got on_connect, after it, on a thread the
+ * server starts to close that client alone: it is called before the
+ * client's peer is closed (@peer is valid for the duration of the call,
+ * then closed right after, which waits for its handlers still running;
+ * they see epy_call_cancelled() true). So on_disconnect calls for
+ * different clients may run at the same time, and at the same time as
+ * on_connect for another client; a slow one holds up only its own
+ * client's closing, never new clients. No epyrpc lock is held. Neither
+ * may call epy_server_close().
  */
 typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
                                    int reason, void *ctx);
@@ -45,13 +64,21 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 limits, interfaces, log).
  * @max_clients:   clients at once (default 256); more are refused
  *                 (their connection is closed at once, with a log line).
+ *                 A client that went away counts until its peer is
+ *                 closed (its running handlers have returned).
  * @backlog:       listen() backlog (default 128).
  * @socket_mode:   unix sockets: permission bits of the socket file
  *                 (default 0600: only the owner may connect; 0660 lets
- *                 the group in too). Set before anyone can connect (the
- *                 socket is bound in a private folder, given its mode
- *                 and owner there, then renamed into place); -1 leaves
- *                 what the umask gives.
+ *                 the group in too), or -1 for what the umask gives;
+ *                 other values are EPY_EPARAM. Set before anyone can
+ *                 connect, never through a symbolic link: the socket is
+ *                 bound in a private folder made with mkdtemp() next to
+ *                 the path (on the same file system), given its mode
+ *                 (fchmodat()) and owner (fchownat() with
+ *                 AT_SYMLINK_NOFOLLOW) there, set listening, then moved
+ *                 onto the path with rename() (renameat2() where the
+ *                 system has it, so that only a stale socket is ever
+ *                 replaced); the folder is removed on every path.
  * @socket_uid, @socket_gid: unix sockets: owner of the file; -1 keeps.
  * @handshake_timeout_ms: a client whose hello has not fully arrived
  *                 this long after it connected is dropped (default 5000;
@@ -70,12 +97,16 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 (backpressure) for up to a second, then refuses the
  *                 call with EPY_EBUSY.
  * @allowed_uids, @n_allowed_uids, @allowed_gids, @n_allowed_gids: unix
- *                 sockets: the client's uid or gid (SO_PEERCRED) must be
- *                 in one of these lists. With both empty (the default),
- *                 an abstract socket (which has no file permissions)
- *                 admits only the server's effective uid, and a socket
- *                 file admits whoever its mode lets connect. Refused
- *                 clients are closed at once, with a log line.
+ *                 sockets: the client's uid or gid (SO_PEERCRED; its
+ *                 primary group only) must be in one of these lists.
+ *                 With both empty (the default), an abstract socket
+ *                 (which has no file permissions) admits only the
+ *                 server's effective uid (as it was in epy_server_new()),
+ *                 and a socket file admits whoever its mode lets connect.
+ *                 Refused clients are closed at once, with a log line
+ *                 (@peer.log), and never become peers (no on_connect).
+ *                 The lists are copied. A count with a NULL list, or a
+ *                 list on a TCP server, is EPY_EPARAM.
  */
 typedef struct epy_server_config {
     epy_peer_config peer;
@@ -110,9 +141,12 @@ typedef struct epy_server_config {
  * epy_server_new - listen on @url and start accepting clients.
  *
  * A unix socket file that exists is replaced only if it is a socket that
- * nobody listens on any more (a stale one); a live server's socket, or
- * any other file, makes this fail with EPY_EEXIST.
- * Returns 0, EPY_EPARAM (bad URL or config), EPY_EEXIST, EPY_ESYSTEM
+ * nobody listens on any more (a stale one); a live server's socket, a
+ * symbolic link (wherever it points) or any other file makes this fail
+ * with EPY_EEXIST, and is left as it was.
+ * Returns 0, EPY_EPARAM (bad URL or config: a negative timeout,
+ * max_clients, backlog or max_spare_workers below 1, max_call_memory 0,
+ * a bad socket_mode, allowed lists as above), EPY_EEXIST, EPY_ESYSTEM
  * (bind/listen failed: @ret_err has the errno), EPY_ENOMEM.
  * Thread safety: any thread.
  */
@@ -157,10 +191,12 @@ EPY_API size_t epy_server_clients(epy_server *server);
 
 /**
  * epy_server_close - stop accepting, close every client (their pending
- * calls fail; running handlers are waited for as by epy_peer_close()),
- * join every thread, remove the socket file, free the server. NULL is
+ * calls fail; on_disconnect is called for each; running handlers are
+ * waited for as by epy_peer_close(), the clients' at the same time, also
+ * those of clients that had gone already), join every thread, remove the
+ * socket file (if it is still this server's), free the server. NULL is
  * accepted. Returns NULL. Must not be called from a handler or callback
- * of the server. Thread safety: any thread; once.
+ * of the server: it waits for them. Thread safety: any thread; once.
  */
 EPY_API epy_server *epy_server_close(epy_server *server);
 
@@ -168,9 +204,10 @@ EPY_API epy_server *epy_server_close(epy_server *server);
  * epy_connect - connect to the server at @url and wait for its hello.
  * @cfg:        the peer's configuration, or NULL.
  * @timeout_ms: for the connection and the hello together (0: no limit).
- * Returns 0; EPY_EPARAM; EPY_ETIMEDOUT; EPY_EDISCONNECTED (refused, or
- * closed before the hello: @ret_err has the errno); EPY_EVERSION;
- * EPY_ENOMEM.
+ * Returns 0; EPY_EPARAM (a bad address, "tcp::PORT" included);
+ * EPY_ETIMEDOUT; EPY_EDISCONNECTED (refused, or closed before the hello,
+ * as by a server that does not admit this uid: @ret_err has the errno);
+ * EPY_EVERSION; EPY_ENOMEM.
  * Thread safety: any thread.
  */
 EPY_API int epy_connect(const char *url, const epy_peer_config *cfg,
