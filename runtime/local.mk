@@ -23,6 +23,10 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer.c \
 	%D%/api.c \
 	%D%/server.c \
+	%D%/address.c \
+	%D%/socket-file.c \
+	%D%/connect.c \
+	%D%/net-int.h \
 	%D%/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
 libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY

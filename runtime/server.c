@@ -1,6 +1,8 @@
 /*
- * Servers and connecting clients: unix-domain sockets (by path or in the
- * abstract namespace) and TCP over IPv4 and IPv6.
+ * Servers: many clients on a unix-domain socket (by path or in the
+ * abstract namespace) or TCP over IPv4 and IPv6. Addresses are parsed in
+ * address.c, socket files made in socket-file.c; clients connect with
+ * connect.c.
  *
  * A server has one accept thread. It accepts clients (after checking a
  * unix client's credentials against the allowed uids and gids), makes
@@ -39,7 +41,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "peer-int.h"
+#include "net-int.h"
 
 typedef struct client {
     struct client *next;
@@ -76,175 +78,6 @@ struct epy_server {
     bool has_listener;
     void *listener_ctx;
 };
-
-/* --- addresses ------------------------------------------------------------ */
-
-typedef struct address {
-    int family;                 /* AF_UNIX, AF_INET or AF_INET6 */
-    struct sockaddr_storage ss;
-    socklen_t len;
-    bool abstract;
-    char path[sizeof(((struct sockaddr_un *) 0)->sun_path)];
-} address;
-
-/*
- * Parses @url into @out; for TCP, resolves the host (passive: for
- * binding). Returns 0 or EPY_EPARAM with @err filled.
- */
-static int
-parse_url(const char *url, bool passive, address *out, epy_error *err)
-{
-    memset(out, 0, sizeof *out);
-    if (url == NULL)
-        return epy_error_set(err, EPY_EPARAM, "NULL address");
-    if (strncmp(url, "unix:", 5) == 0) {
-        struct sockaddr_un *sun = (struct sockaddr_un *) &out->ss;
-        const char *p = url + 5;
-        size_t n = strlen(p);
-
-        out->family = AF_UNIX;
-        sun->sun_family = AF_UNIX;
-        if (n == 0 || n >= sizeof sun->sun_path)
-            return epy_error_setf(err, EPY_EPARAM,
-                                  "unix socket path of %zu bytes (1..%zu)", n,
-                                  sizeof sun->sun_path - 1);
-        if (p[0] == '@') {
-            out->abstract = true;
-            memcpy(sun->sun_path + 1, p + 1, n - 1);
-            out->len = (socklen_t) (offsetof(struct sockaddr_un, sun_path) + n);
-        } else {
-            memcpy(sun->sun_path, p, n);
-            memcpy(out->path, p, n + 1);
-            out->len = sizeof *sun;
-        }
-        return 0;
-    }
-    if (strncmp(url, "tcp:", 4) == 0) {
-        const char *p = url + 4, *colon;
-        char host[256];
-        struct addrinfo hints, *res = NULL;
-        size_t hlen;
-        int rc;
-
-        if (*p == '[') {
-            const char *end = strchr(p, ']');
-
-            if (end == NULL || end[1] != ':')
-                return epy_error_setf(err, EPY_EPARAM, "bad address '%s'", url);
-            hlen = (size_t) (end - p - 1);
-            if (hlen >= sizeof host)
-                return epy_error_set(err, EPY_EPARAM, "host name too long");
-            memcpy(host, p + 1, hlen);
-            colon = end + 1;
-        } else {
-            colon = strrchr(p, ':');
-            if (colon == NULL)
-                return epy_error_setf(err, EPY_EPARAM,
-                                      "address '%s' has no port", url);
-            hlen = (size_t) (colon - p);
-            if (hlen >= sizeof host)
-                return epy_error_set(err, EPY_EPARAM, "host name too long");
-            memcpy(host, p, hlen);
-        }
-        host[hlen] = '\0';
-        if (hlen == 0)
-            return epy_error_setf(err, EPY_EPARAM,
-                                  passive ? "no host in '%s': write "
-                                  "tcp:0.0.0.0:PORT or tcp:[::]:PORT to "
-                                  "listen on every interface, or "
-                                  "tcp:127.0.0.1:PORT for this machine only"
-                                  : "no host in '%s': name the server's "
-                                  "host, as in tcp:127.0.0.1:PORT", url);
-        if (colon[1] == '\0'
-            || strspn(colon + 1, "0123456789") != strlen(colon + 1)
-            || atol(colon + 1) > 65535)
-            return epy_error_setf(err, EPY_EPARAM, "bad port in '%s'", url);
-        memset(&hints, 0, sizeof hints);
-        hints.ai_family = AF_UNSPEC;
-        hints.ai_socktype = SOCK_STREAM;
-        hints.ai_flags = passive ? AI_PASSIVE : 0;
-        rc = getaddrinfo(host, colon + 1, &hints, &res);
-        if (rc != 0 || res == NULL)
-            return epy_error_setf(err, EPY_EPARAM, "cannot resolve '%s': %s",
-                                  host, gai_strerror(rc));
-        out->family = res->ai_family;
-        memcpy(&out->ss, res->ai_addr, res->ai_addrlen);
-        out->len = res->ai_addrlen;
-        freeaddrinfo(res);
-        return 0;
-    }
-    return epy_error_setf(err, EPY_EPARAM,
-                          "unsupported address '%s' (unix:PATH, unix:@NAME, "
-                          "tcp:HOST:PORT)", url);
-}
-
-static void
-format_inet(const struct sockaddr_storage *ss, char *out, size_t len)
-{
-    char host[INET6_ADDRSTRLEN] = "?";
-    unsigned port = 0;
-
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *in = (const struct sockaddr_in *) ss;
-
-        inet_ntop(AF_INET, &in->sin_addr, host, sizeof host);
-        port = ntohs(in->sin_port);
-        snprintf(out, len, "tcp:%s:%u", host, port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *) ss;
-
-        inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof host);
-        port = ntohs(in6->sin6_port);
-        snprintf(out, len, "tcp:[%s]:%u", host, port);
-    } else {
-        snprintf(out, len, "unix");
-    }
-}
-
-void
-epy__socket_credentials(int fd, epy_credentials *cred)
-{
-    struct sockaddr_storage ss;
-    socklen_t len = sizeof ss;
-
-    cred->pid = cred->uid = cred->gid = -1;
-    cred->address[0] = '\0';
-    if (getpeername(fd, (struct sockaddr *) &ss, &len) < 0)
-        return;
-    if (ss.ss_family == AF_UNIX) {
-        struct ucred uc;
-        socklen_t ulen = sizeof uc;
-
-        snprintf(cred->address, sizeof cred->address, "unix");
-        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &ulen) == 0) {
-            cred->pid = uc.pid;
-            cred->uid = (long) uc.uid;
-            cred->gid = (long) uc.gid;
-        }
-    } else {
-        format_inet(&ss, cred->address, sizeof cred->address);
-    }
-}
-
-static int
-sys_error(epy_error *err, int code, const char *what)
-{
-    int e = errno;
-
-    epy_error_setf(err, code, "%s: %s", what, strerror(e));
-    if (err != NULL)
-        err->sys_errno = e;
-    return code;
-}
-
-static void
-tune_socket(int fd, int family)
-{
-    int one = 1;
-
-    if (family != AF_UNIX)
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-}
 
 /* --- the server ----------------------------------------------------------- */
 
@@ -511,7 +344,7 @@ accept_one(epy_server *srv)
     o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
     o.limits = srv->limits;
     if (ss.ss_family != AF_UNSPEC)
-        tune_socket(fd, ss.ss_family);
+        epy__socket_tune(fd, ss.ss_family);
     if (srv->cfg.send_timeout_ms > 0) {
         struct timeval tv;
 
@@ -614,208 +447,6 @@ accept_main(void *arg)
     return NULL;
 }
 
-/* --- socket files ------------------------------------------------------- */
-
-/*
- * Whether the socket file at @a is stale: 1 if nobody listens on it
- * (ECONNREFUSED), 0 if someone does (a full backlog counts), -1 if it is
- * gone (ENOENT), -2 if it cannot be told (errno says why). Never blocks.
- */
-static int
-socket_stale(const address *a)
-{
-    int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int rc = 0, e = 0;
-
-    if (probe < 0)
-        return -2;
-    if (connect(probe, (const struct sockaddr *) &a->ss, a->len) < 0) {
-        e = errno;
-        if (e == ECONNREFUSED)
-            rc = 1;
-        else if (e == ENOENT)
-            rc = -1;
-        else if (e != EAGAIN && e != EINPROGRESS)
-            rc = -2;
-    }
-    close(probe);
-    errno = e;
-    return rc;
-}
-
-/*
- * Moves the socket file "s" of the folder @dfd to @a->path where nothing
- * is, or in place of a stale socket (only: never a live server's socket,
- * a symbolic link or any other file). Sets *@moved once "s" is no longer
- * ours to remove. Returns 0, EPY_EEXIST or EPY_ESYSTEM.
- */
-static int
-move_into_place(int dfd, const address *a, bool *moved, epy_error *err)
-{
-    for (int tries = 0; tries < 8; tries++) {
-        struct stat st;
-        int stale;
-
-        /* Where nothing is: never replacing what appears meanwhile. */
-#ifdef RENAME_NOREPLACE
-        if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_NOREPLACE) == 0) {
-            *moved = true;
-            return 0;
-        }
-        if (errno != EEXIST && errno != EINVAL && errno != ENOSYS)
-            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
-        if (errno != EEXIST)
-#endif
-        {
-            if (linkat(dfd, "s", AT_FDCWD, a->path, 0) == 0) {
-                unlinkat(dfd, "s", 0);
-                *moved = true;
-                return 0;
-            }
-            if (errno != EEXIST)
-                return sys_error(err, EPY_ESYSTEM, "link of the socket file");
-        }
-
-        /* Something is there: a stale socket only may go. */
-        if (lstat(a->path, &st) < 0) {
-            if (errno == ENOENT)
-                continue;
-            return sys_error(err, EPY_ESYSTEM, "lstat of the socket file");
-        }
-        if (!S_ISSOCK(st.st_mode))
-            return epy_error_setf(err, EPY_EEXIST,
-                                  "'%s' exists and is not a socket", a->path);
-        stale = socket_stale(a);
-        if (stale == -1)
-            continue;
-        if (stale == -2)
-            return epy_error_setf(err, EPY_EEXIST,
-                                  "'%s' is a socket that cannot be "
-                                  "checked for a server: %s", a->path,
-                                  strerror(errno));
-        if (stale == 0)
-            return epy_error_setf(err, EPY_EEXIST,
-                                  "a server already listens on '%s'", a->path);
-#ifdef RENAME_EXCHANGE
-        /*
-         * Swap, then check that what came out is the stale socket looked
-         * at: another server starting at the same time keeps its own.
-         */
-        if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_EXCHANGE) == 0) {
-            struct stat old;
-
-            if (fstatat(dfd, "s", &old, AT_SYMLINK_NOFOLLOW) == 0
-                && old.st_dev == st.st_dev && old.st_ino == st.st_ino) {
-                unlinkat(dfd, "s", 0);
-                *moved = true;
-                return 0;
-            }
-            if (renameat2(dfd, "s", AT_FDCWD, a->path, RENAME_EXCHANGE) < 0)
-                *moved = true;  /* "s" is someone else's now: leave it */
-            return epy_error_setf(err, EPY_EEXIST,
-                                  "'%s' changed while it was being replaced",
-                                  a->path);
-        }
-        if (errno != EINVAL && errno != ENOSYS)
-            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
-#endif
-        if (renameat(dfd, "s", AT_FDCWD, a->path) < 0)
-            return sys_error(err, EPY_ESYSTEM, "rename of the socket file");
-        *moved = true;
-        return 0;
-    }
-    return epy_error_setf(err, EPY_EEXIST, "'%s' keeps changing", a->path);
-}
-
-/*
- * Makes the listening socket file @a->path for srv->fd, with its mode and
- * owner set before anyone can connect, never following a symbolic link:
- * binds in a private folder made next to the path (on the same file
- * system), sets mode and owner there, listens, then renames the socket
- * into place (see move_into_place()). The folder is removed on every
- * path. Returns 0, EPY_EEXIST or EPY_ESYSTEM.
- */
-static int
-bind_unix_file(epy_server *srv, const address *a, epy_error *err)
-{
-    const epy_server_config *cfg = &srv->cfg;
-    const char *slash = strrchr(a->path, '/');
-    char tmp[sizeof a->path + 16];
-    struct sockaddr_un sun;
-    struct stat st;
-    bool bound = false, moved = false;
-    int dfd = -1, rc = 0;
-
-    if (slash == NULL)
-        snprintf(tmp, sizeof tmp, ".epy-XXXXXX");
-    else
-        snprintf(tmp, sizeof tmp, "%.*s/.epy-XXXXXX",
-                 (int) (slash - a->path), a->path);
-    if (mkdtemp(tmp) == NULL)
-        return sys_error(err, EPY_ESYSTEM,
-                         "cannot make a folder next to the socket file");
-    dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-    if (dfd < 0) {
-        rc = sys_error(err, EPY_ESYSTEM, "open of the socket's folder");
-        goto out;
-    }
-    if (fstat(dfd, &st) < 0 || st.st_uid != geteuid()
-        || (st.st_mode & 077) != 0) {
-        rc = epy_error_setf(err, EPY_ESYSTEM,
-                            "the socket's folder '%s' is not private", tmp);
-        goto out;
-    }
-    memset(&sun, 0, sizeof sun);
-    sun.sun_family = AF_UNIX;
-    if (strlen(tmp) + 2 < sizeof sun.sun_path)
-        snprintf(sun.sun_path, sizeof sun.sun_path, "%s/s", tmp);
-    else    /* too long: through the folder's descriptor */
-        snprintf(sun.sun_path, sizeof sun.sun_path, "/proc/self/fd/%d/s", dfd);
-    if (bind(srv->fd, (const struct sockaddr *) &sun, sizeof sun) < 0) {
-        rc = sys_error(err, EPY_ESYSTEM, "bind");
-        goto out;
-    }
-    bound = true;
-    if (cfg->socket_mode >= 0
-        && fchmodat(dfd, "s", (mode_t) cfg->socket_mode,
-                    AT_SYMLINK_NOFOLLOW) < 0) {
-        /*
-         * Older C libraries refuse the flag; the folder is ours alone, so
-         * "s" is the socket just bound.
-         */
-        if ((errno != ENOTSUP && errno != EOPNOTSUPP)
-            || fchmodat(dfd, "s", (mode_t) cfg->socket_mode, 0) < 0) {
-            rc = sys_error(err, EPY_ESYSTEM, "socket file permissions");
-            goto out;
-        }
-    }
-    if ((cfg->socket_uid >= 0 || cfg->socket_gid >= 0)
-        && fchownat(dfd, "s", (uid_t) cfg->socket_uid,
-                    (gid_t) cfg->socket_gid, AT_SYMLINK_NOFOLLOW) < 0) {
-        rc = sys_error(err, EPY_ESYSTEM, "socket file owner");
-        goto out;
-    }
-    if (fstatat(dfd, "s", &st, AT_SYMLINK_NOFOLLOW) < 0) {
-        rc = sys_error(err, EPY_ESYSTEM, "stat of the socket file");
-        goto out;
-    }
-    srv->path_dev = st.st_dev;
-    srv->path_ino = st.st_ino;
-    if (listen(srv->fd, cfg->backlog) < 0) {
-        rc = sys_error(err, EPY_ESYSTEM, "listen");
-        goto out;
-    }
-    rc = move_into_place(dfd, a, &moved, err);
-
-out:
-    if (bound && !moved)
-        unlinkat(dfd, "s", 0);
-    if (dfd >= 0)
-        close(dfd);
-    rmdir(tmp);
-    return rc;
-}
-
 static void
 server_free(epy_server *srv)
 {
@@ -844,7 +475,7 @@ server_free(epy_server *srv)
 
 /* Checks @cfg; 0 or EPY_EPARAM with @err filled. */
 static int
-check_config(const epy_server_config *cfg, const address *a, epy_error *err)
+check_config(const epy_server_config *cfg, const epy__address *a, epy_error *err)
 {
     if (cfg->max_clients < 1 || cfg->backlog < 1)
         return epy_error_set(err, EPY_EPARAM,
@@ -893,14 +524,14 @@ epy_server_new(const char *url, const epy_server_config *cfg,
 {
     epy_server_config defaults = EPY_SERVER_CONFIG_INIT;
     epy_server *srv;
-    address a;
+    epy__address a;
     int rc, one = 1;
 
     if (ret_server == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL result");
     if (cfg == NULL)
         cfg = &defaults;
-    rc = parse_url(url, true, &a, ret_err);
+    rc = epy__address_parse(url, true, &a, ret_err);
     if (rc < 0)
         return rc;
     rc = check_config(cfg, &a, ret_err);
@@ -932,12 +563,12 @@ epy_server_new(const char *url, const epy_server_config *cfg,
                       && (a.abstract || cfg->n_allowed_uids > 0
                           || cfg->n_allowed_gids > 0);
     if (pipe2(srv->wake, O_CLOEXEC | O_NONBLOCK) < 0) {
-        rc = sys_error(ret_err, EPY_ESYSTEM, "pipe");
+        rc = epy__sys_error(ret_err, EPY_ESYSTEM, "pipe");
         goto fail;
     }
     srv->fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (srv->fd < 0) {
-        rc = sys_error(ret_err, EPY_ESYSTEM, "socket");
+        rc = epy__sys_error(ret_err, EPY_ESYSTEM, "socket");
         goto fail;
     }
     if (a.family == AF_UNIX && !a.abstract) {
@@ -947,7 +578,13 @@ epy_server_new(const char *url, const epy_server_config *cfg,
             rc = epy_error_set(ret_err, EPY_ENOMEM, NULL);
             goto fail;
         }
-        rc = bind_unix_file(srv, &a, ret_err);
+        epy__socket_file_opts fo = { srv->cfg.socket_mode,
+                                     srv->cfg.socket_uid,
+                                     srv->cfg.socket_gid,
+                                     srv->cfg.backlog };
+
+        rc = epy__socket_file_bind(srv->fd, &a, &fo, &srv->path_dev,
+                                   &srv->path_ino, ret_err);
         if (rc < 0) {
             free(path);
             goto fail;
@@ -961,7 +598,7 @@ epy_server_new(const char *url, const epy_server_config *cfg,
             setsockopt(srv->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
         }
         if (bind(srv->fd, (const struct sockaddr *) &a.ss, a.len) < 0) {
-            rc = sys_error(ret_err, errno == EADDRINUSE ? EPY_EEXIST
+            rc = epy__sys_error(ret_err, errno == EADDRINUSE ? EPY_EEXIST
                                                          : EPY_ESYSTEM, "bind");
             goto fail;
         }
@@ -970,10 +607,10 @@ epy_server_new(const char *url, const epy_server_config *cfg,
             socklen_t len = sizeof ss;
 
             getsockname(srv->fd, (struct sockaddr *) &ss, &len);
-            format_inet(&ss, srv->url, sizeof srv->url);
+            epy__address_format(&ss, srv->url, sizeof srv->url);
         }
         if (listen(srv->fd, cfg->backlog) < 0) {
-            rc = sys_error(ret_err, EPY_ESYSTEM, "listen");
+            rc = epy__sys_error(ret_err, EPY_ESYSTEM, "listen");
             goto fail;
         }
     }
@@ -1068,81 +705,3 @@ epy_server_close(epy_server *srv)
     return NULL;
 }
 
-/* --- connecting --------------------------------------------------------- */
-
-int
-epy_connect(const char *url, const epy_peer_config *cfg, int64_t timeout_ms,
-            epy_peer **ret_peer, epy_error *ret_err)
-{
-    int64_t deadline;
-    address a;
-    epy_peer *peer = NULL;
-    int fd, rc, flags;
-
-    if (ret_peer == NULL || timeout_ms < 0)
-        return epy_error_set(ret_err, EPY_EPARAM,
-                             "NULL result or negative timeout");
-    rc = parse_url(url, false, &a, ret_err);
-    if (rc < 0)
-        return rc;
-    deadline = epy__deadline(timeout_ms);
-    fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return sys_error(ret_err, EPY_ESYSTEM, "socket");
-    if (connect(fd, (const struct sockaddr *) &a.ss, a.len) < 0) {
-        struct pollfd pfd = { fd, POLLOUT, 0 };
-        int soerr = 0;
-        socklen_t slen = sizeof soerr;
-
-        if (errno != EINPROGRESS && errno != EAGAIN) {
-            rc = sys_error(ret_err, EPY_EDISCONNECTED, "connect");
-            close(fd);
-            return rc;
-        }
-        do {
-            int64_t left = deadline ? (deadline - epy__now_ns()) / 1000000 : -1;
-
-            if (deadline && left <= 0) {
-                close(fd);
-                return epy_error_setf(ret_err, EPY_ETIMEDOUT,
-                                      "connect to '%s' timed out", url);
-            }
-            rc = poll(&pfd, 1, deadline ? (int) (left > 1 ? left : 1) : -1);
-        } while (rc == 0 || (rc < 0 && errno == EINTR));
-        getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen);
-        if (soerr != 0) {
-            errno = soerr;
-            rc = sys_error(ret_err, EPY_EDISCONNECTED, "connect");
-            close(fd);
-            return rc;
-        }
-    }
-    flags = fcntl(fd, F_GETFL);
-    fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
-    tune_socket(fd, a.family);
-    {
-        epy_peer_config c = EPY_PEER_CONFIG_INIT;
-
-        if (cfg != NULL)
-            c = *cfg;
-        c.start_paused = false;     /* the server's hello must be read */
-        rc = epy_peer_new_fd(fd, &c, &peer, ret_err);
-    }
-    if (rc < 0) {
-        close(fd);
-        return rc;
-    }
-    if (deadline != 0) {
-        int64_t left = (deadline - epy__now_ns()) / 1000000;
-
-        rc = epy_peer_wait_ready(peer, left > 1 ? left : 1, ret_err);
-    } else {
-        rc = epy_peer_wait_ready(peer, 0, ret_err);
-    }
-    if (rc < 0) {
-        epy_peer_close(peer);
-        return rc;
-    }
-    *ret_peer = peer;
-    return 0;
-}
