@@ -34,7 +34,9 @@ divide(epy_call *call, const uint8_t *req, size_t len, void *ctx)
     long a, b;
 
     (void) ctx;
-    snprintf(text, sizeof text, "%.*s", (int) len, (const char *) req);
+    /* An empty request may be NULL: "%.*s" needs a string even then. */
+    snprintf(text, sizeof text, "%.*s", (int) len,
+             req != NULL ? (const char *) req : "");
     if (sscanf(text, "%ld/%ld", &a, &b) != 2)
         return EPY_EPARAM;
     if (b == 0)

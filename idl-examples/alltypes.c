@@ -38,7 +38,9 @@ copy_scalars(alltypes_scalars *to, const alltypes_scalars *from)
     *to = *from;
     to->s = dup_str(from->s);
     to->raw.data = malloc(from->raw.len + 1);
-    memcpy(to->raw.data, from->raw.data, from->raw.len);
+    /* Empty bytes may be { NULL, 0 }: memcpy() from NULL is undefined. */
+    if (from->raw.len > 0)
+        memcpy(to->raw.data, from->raw.data, from->raw.len);
 }
 
 static void
@@ -166,8 +168,10 @@ test_scalars(alltypes_api *api)
 
     printf("echo_scalars: %s\n", epy_strerror(rc));
     CHECK(rc == 0);
-    if (rc != 0)
+    if (rc != 0) {
+        epy_error_clear(&err);
         return;
+    }
     CHECK(got.b == v.b && got.i8 == v.i8 && got.i16 == v.i16);
     CHECK(got.i32 == v.i32 && got.i64 == v.i64 && got.u8 == v.u8);
     /* One field a check: gcc may merge a chain of compares into wide
@@ -195,6 +199,36 @@ test_scalars(alltypes_api *api)
         CHECK(r.got.i64 == INT64_MIN && r.got.raw.len == sizeof raw);
         alltypes_rejected_clear(&r);
     }
+    epy_error_clear(&err);
+}
+
+/*
+ * Empty bytes, and an empty request: its argument is absent, and the
+ * server gets a struct of zeros, "" and bytes { NULL, 0 } to copy.
+ */
+static void
+test_empty(alltypes_api *api)
+{
+    alltypes_scalars v, got;
+    epy_buf reply = EPY_BUF_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    int rc;
+
+    memset(&v, 0, sizeof v);
+    rc = alltypes_echo_scalars(api, &v, &got, &err);
+    printf("echo_scalars (empty bytes, NULL string): %s\n",
+           epy_strerror(rc));
+    CHECK(rc == 0);
+    if (rc == 0) {
+        CHECK(got.raw.len == 0 && got.s != NULL && got.s[0] == '\0');
+        alltypes_scalars_clear(&got);
+    }
+    rc = epy_api_call(alltypes_api_raw(api), "echo_scalars", NULL, 0, NULL,
+                      &reply, &err);
+    printf("echo_scalars (empty request): %s, %zu bytes back\n",
+           epy_strerror(rc), reply.len);
+    CHECK(rc == 0);
+    epy_buf_clear(&reply);
     epy_error_clear(&err);
 }
 
@@ -229,8 +263,10 @@ test_generics(alltypes_api *api)
     printf("echo_generics (deferred reply): %s%s%s\n", epy_strerror(rc),
            rc < 0 ? ": " : "", rc < 0 ? err.message : "");
     CHECK(rc == 0);
-    if (rc != 0)
+    if (rc != 0) {
+        epy_error_clear(&err);
         return;
+    }
     CHECK(got.polygons.n == 2 && got.polygons.items[0].corners.n == 3);
     CHECK(strcmp(got.polygons.items[0].name, "triangle") == 0);
     CHECK(got.polygons.items[0].colour == SHAPES_COLOUR_BLUE);
@@ -319,6 +355,7 @@ main(void)
         usleep(1000);
     }
     test_scalars(api);
+    test_empty(api);
     test_generics(api);
     test_tree(api);
     alltypes_api_close(api);

@@ -180,9 +180,8 @@ enc_message(scratch **s, const epy_gen_struct *st,
 
 /*
  * The small integer types travel as protobuf's 32-bit ones: WIDEN copies
- * the C value at cv into the protobuf slot, NARROW the other way (a
- * received value too large for the C type is cut as a C conversion cuts
- * it). Both return 0 from the enclosing function.
+ * the C value at cv into the protobuf slot (dec_small() is the other
+ * way). Returns 0 from the enclosing function.
  */
 #define WIDEN(ctype, pbtype)                                               \
     do {                                                                   \
@@ -192,16 +191,6 @@ enc_message(scratch **s, const epy_gen_struct *st,
         memcpy(&x_, cv, sizeof x_);                                        \
         v_ = x_;                                                           \
         memcpy(slot, &v_, sizeof v_);                                      \
-        return 0;                                                          \
-    } while (0)
-#define NARROW(ctype, pbtype)                                              \
-    do {                                                                   \
-        pbtype v_;                                                         \
-        ctype x_;                                                          \
-                                                                           \
-        memcpy(&v_, slot, sizeof v_);                                      \
-        x_ = (ctype) v_;                                                   \
-        memcpy(cv, &x_, sizeof x_);                                        \
         return 0;                                                          \
     } while (0)
 
@@ -443,25 +432,250 @@ epy_gen_encode(const epy_gen_struct *st, const void *value, epy_buf *out)
     return rc;
 }
 
+/* --- the decoding budget -------------------------------------------------- */
+
+/*
+ * Everything decoding allocates is counted against a budget before it is
+ * allocated (EPY_GEN_DECODE_FACTOR and EPY_GEN_DECODE_SLACK in gen.h).
+ * protobuf-c's message lives in an arena: a first block on the stack (a
+ * small message allocates nothing else), then chunks, and blocks of
+ * their own for large allocations; protobuf-c's frees are ignored and
+ * the whole arena goes at the end, so what is counted is what is held
+ * (and a message whose parsing would reallocate again and again, such
+ * as a singular field repeated many times, soon runs out of budget).
+ * The C value is allocated with malloc(), each block counted with an
+ * estimate of malloc()'s own overhead.
+ */
+typedef union arena_unit {
+    void *p;
+    uint64_t u;
+    double d;
+    size_t z;
+} arena_unit;
+
+#define ARENA_ALIGN _Alignof(arena_unit)
+#define ARENA_STACK 4096                        /* the first block */
+#define ARENA_CHUNK ((size_t) 64 << 10)         /* the next ones */
+#define ARENA_LARGE ((size_t) 4 << 10)          /* then a block of its own */
+
+typedef struct arena_block {
+    struct arena_block *next;
+    max_align_t data[];
+} arena_block;
+
+typedef struct dec_ctx {
+    size_t left;                /* what the budget still allows */
+    bool over;                  /* an allocation went past the budget */
+    char *cur, *end;            /* the free part of the arena's block */
+    arena_block *blocks;        /* the arena's blocks but the first */
+    ProtobufCAllocator pb;      /* the arena, for protobuf-c */
+} dec_ctx;
+
+/* What malloc() takes for @size bytes (glibc: 16-byte steps, 32 least). */
+static size_t
+heap_cost(size_t size)
+{
+    if (size > SIZE_MAX / 2)
+        return SIZE_MAX;
+    return size <= 24 ? 32 : (size + 8 + 15) & ~(size_t) 15;
+}
+
+/* Takes @n bytes from the budget; false (and remembered) past it. */
+static bool
+charge(dec_ctx *d, size_t n)
+{
+    if (n > d->left) {
+        d->over = true;
+        return false;
+    }
+    d->left -= n;
+    return true;
+}
+
+/* A block of @size bytes of heap, counted and kept in the arena's list. */
+static void *
+arena_block_new(dec_ctx *d, size_t size)
+{
+    arena_block *b;
+
+    if (size > SIZE_MAX / 2
+        || !charge(d, heap_cost(sizeof *b + size)))
+        return NULL;
+    b = malloc(sizeof *b + size);
+    if (b == NULL)
+        return NULL;
+    b->next = d->blocks;
+    d->blocks = b;
+    return b->data;
+}
+
+static void *
+arena_alloc(void *ctx, size_t size)
+{
+    dec_ctx *d = ctx;
+    char *p;
+
+    if (size > SIZE_MAX / 2)
+        return NULL;
+    size = size == 0 ? ARENA_ALIGN
+                     : (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
+    if (size > (size_t) (d->end - d->cur)) {
+        if (size > ARENA_LARGE)
+            return arena_block_new(d, size);
+        p = arena_block_new(d, ARENA_CHUNK);
+        if (p == NULL)
+            return NULL;
+        d->cur = p;
+        d->end = p + ARENA_CHUNK;
+    }
+    p = d->cur;
+    d->cur += size;
+    return p;
+}
+
+/* protobuf-c frees nothing itself: the arena goes as a whole. */
+static void
+arena_free(void *ctx, void *p)
+{
+    (void) ctx;
+    (void) p;
+}
+
+static void
+dec_init(dec_ctx *d, size_t len, void *first, size_t first_size)
+{
+    d->left = len <= (SIZE_MAX - EPY_GEN_DECODE_SLACK) / EPY_GEN_DECODE_FACTOR
+        ? len * EPY_GEN_DECODE_FACTOR + EPY_GEN_DECODE_SLACK : SIZE_MAX;
+    d->over = false;
+    d->cur = first;
+    d->end = d->cur + first_size;
+    d->blocks = NULL;
+    d->pb.alloc = arena_alloc;
+    d->pb.free = arena_free;
+    d->pb.allocator_data = d;
+}
+
+static void
+dec_release(dec_ctx *d)
+{
+    while (d->blocks != NULL) {
+        arena_block *next = d->blocks->next;
+
+        free(d->blocks);
+        d->blocks = next;
+    }
+}
+
+/* malloc() (calloc() with @zero) for the C value, within the budget. */
+static void *
+dec_malloc(dec_ctx *d, size_t size, bool zero)
+{
+    if (size == 0)
+        size = 1;
+    if (!charge(d, heap_cost(size)))
+        return NULL;
+    return zero ? calloc(1, size) : malloc(size);
+}
+
 /* --- protobuf-c -> C layout -------------------------------------------------- */
 
 static void clear_value(const epy_gen_type *t, void *cv);
-static int dec_struct(const epy_gen_struct *st, const ProtobufCMessage *msg,
-                      void *cv);
+static int dec_struct(dec_ctx *d, const epy_gen_struct *st,
+                      const ProtobufCMessage *msg, void *cv);
 
+/*
+ * An absent message reads as an empty one, so that the strings of an
+ * absent struct are "" as everywhere else, never NULL.
+ */
 static int
-dec_message(const epy_gen_struct *st, const void *slot, void *cv)
+dec_message(dec_ctx *d, const epy_gen_struct *st, const void *slot, void *cv)
 {
     const ProtobufCMessage *m;
 
     memcpy(&m, slot, sizeof m);
-    if (m == NULL)
+    if (m == NULL) {
+        ProtobufCMessage *empty = arena_alloc(d, st->pb->sizeof_message);
+
+        if (empty == NULL)
+            return EPY_ENOMEM;
+        protobuf_c_message_init(st->pb, empty);
+        m = empty;
+    }
+    return dec_struct(d, st, m, cv);
+}
+
+/*
+ * The small integer types travel as protobuf's 32-bit ones: stores the
+ * value at @slot in the C integer of kind @k at @cv, or returns
+ * EPY_EPROTO if it does not fit (rather than cutting it as a C
+ * conversion would).
+ */
+static int
+dec_small(epy_gen_kind k, const void *slot, void *cv)
+{
+    int32_t s;
+    uint32_t u;
+
+    memcpy(&s, slot, sizeof s);
+    memcpy(&u, slot, sizeof u);
+    switch (k) {
+    case EPY_GEN_INT8: {
+        int8_t x;
+
+        if (s < INT8_MIN || s > INT8_MAX)
+            return EPY_EPROTO;
+        x = (int8_t) s;
+        memcpy(cv, &x, sizeof x);
         return 0;
-    return dec_struct(st, m, cv);
+    }
+    case EPY_GEN_INT16: {
+        int16_t x;
+
+        if (s < INT16_MIN || s > INT16_MAX)
+            return EPY_EPROTO;
+        x = (int16_t) s;
+        memcpy(cv, &x, sizeof x);
+        return 0;
+    }
+    case EPY_GEN_UINT8: {
+        uint8_t x;
+
+        if (u > UINT8_MAX)
+            return EPY_EPROTO;
+        x = (uint8_t) u;
+        memcpy(cv, &x, sizeof x);
+        return 0;
+    }
+    case EPY_GEN_UINT16: {
+        uint16_t x;
+
+        if (u > UINT16_MAX)
+            return EPY_EPROTO;
+        x = (uint16_t) u;
+        memcpy(cv, &x, sizeof x);
+        return 0;
+    }
+    default:
+        return EPY_EPROTO;
+    }
+}
+
+/* An enum value must be one of its enum's (the IDL's) values. */
+static int
+dec_enum(const void *slot, const ProtobufCFieldDescriptor *fd, void *cv)
+{
+    int v;
+
+    memcpy(&v, slot, sizeof v);
+    if (fd->type != PROTOBUF_C_TYPE_ENUM || fd->descriptor == NULL
+        || protobuf_c_enum_descriptor_get_value(fd->descriptor, v) == NULL)
+        return EPY_EPROTO;
+    memcpy(cv, &v, sizeof v);
+    return 0;
 }
 
 static int
-dec_one(const epy_gen_type *t, const void *slot,
+dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
         const ProtobufCFieldDescriptor *fd, void *cv)
 {
     switch (t->kind) {
@@ -475,20 +689,18 @@ dec_one(const epy_gen_type *t, const void *slot,
         return 0;
     }
     case EPY_GEN_INT8:
-        NARROW(int8_t, int32_t);
     case EPY_GEN_INT16:
-        NARROW(int16_t, int32_t);
     case EPY_GEN_UINT8:
-        NARROW(uint8_t, uint32_t);
     case EPY_GEN_UINT16:
-        NARROW(uint16_t, uint32_t);
+        return dec_small(t->kind, slot, cv);
+    case EPY_GEN_ENUM:
+        return dec_enum(slot, fd, cv);
     case EPY_GEN_INT32:
     case EPY_GEN_INT64:
     case EPY_GEN_UINT32:
     case EPY_GEN_UINT64:
     case EPY_GEN_FLOAT:
     case EPY_GEN_DOUBLE:
-    case EPY_GEN_ENUM:
         memcpy(cv, slot, t->size);
         return 0;
     case EPY_GEN_STRING: {
@@ -500,7 +712,7 @@ dec_one(const epy_gen_type *t, const void *slot,
         if (p == NULL)
             p = "";
         n = strlen(p);
-        copy = malloc(n + 1);
+        copy = dec_malloc(d, n + 1, false);
         if (copy == NULL)
             return EPY_ENOMEM;
         memcpy(copy, p, n + 1);
@@ -508,31 +720,26 @@ dec_one(const epy_gen_type *t, const void *slot,
         return 0;
     }
     case EPY_GEN_BYTES: {
-        ProtobufCBinaryData d;
-        epy_bytes b = { NULL, 0 };
+        ProtobufCBinaryData pd;
+        epy_bytes b;
 
-        memcpy(&d, slot, sizeof d);
-        b.len = d.len;
-        if (d.len > 0) {
-            /*
-             * protobuf-c allocated the bytes with malloc() (messages are
-             * unpacked here with the default allocator): take them over
-             * instead of copying, and leave the message without them.
-             */
-            b.data = d.data;
-            d.data = NULL;
-            d.len = 0;
-            memcpy((void *) slot, &d, sizeof d);
-        } else {
-            b.data = malloc(1);
-            if (b.data == NULL)
-                return EPY_ENOMEM;
-        }
+        /*
+         * Copied: protobuf-c's copy is in the arena. Received empty
+         * bytes get a block of their own too, so that their data is not
+         * NULL (absent ones are { NULL, 0 }).
+         */
+        memcpy(&pd, slot, sizeof pd);
+        b.len = pd.len;
+        b.data = dec_malloc(d, pd.len, false);
+        if (b.data == NULL)
+            return EPY_ENOMEM;
+        if (pd.len > 0)
+            memcpy(b.data, pd.data, pd.len);
         memcpy(cv, &b, sizeof b);
         return 0;
     }
     case EPY_GEN_STRUCT:
-        return dec_message(t->st, slot, cv);
+        return dec_message(d, t->st, slot, cv);
     case EPY_GEN_LIST:
     case EPY_GEN_OPTIONAL:
     case EPY_GEN_MAP: {
@@ -540,7 +747,7 @@ dec_one(const epy_gen_type *t, const void *slot,
         epy_gen_struct w;
 
         wrapper_of(t, &f, &w, fd->descriptor);
-        return dec_message(&w, slot, cv);
+        return dec_message(d, &w, slot, cv);
     }
     }
     return EPY_EPROTO;
@@ -550,7 +757,7 @@ static bool pb_present(const ProtobufCMessage *msg,
                        const ProtobufCFieldDescriptor *fd);
 
 static int
-dec_entry(const epy_gen_type *t, const void *slot, void *cv)
+dec_entry(dec_ctx *d, const epy_gen_type *t, const void *slot, void *cv)
 {
     const ProtobufCMessage *m;
     const ProtobufCFieldDescriptor *kfd, *vfd;
@@ -564,12 +771,13 @@ dec_entry(const epy_gen_type *t, const void *slot, void *cv)
     if (kfd == NULL || vfd == NULL)
         return EPY_EPROTO;
     if (t->key->kind == EPY_GEN_STRING || pb_present(m, kfd)) {
-        rc = dec_one(t->key, (const char *) m + kfd->offset, kfd, cv);
+        rc = dec_one(d, t->key, (const char *) m + kfd->offset, kfd, cv);
         if (rc < 0)
             return rc;
     }
-    if (t->elem->kind == EPY_GEN_STRING || pb_present(m, vfd))
-        return dec_one(t->elem, (const char *) m + vfd->offset, vfd,
+    if (t->elem->kind == EPY_GEN_STRING || t->elem->kind == EPY_GEN_STRUCT
+        || pb_present(m, vfd))
+        return dec_one(d, t->elem, (const char *) m + vfd->offset, vfd,
                        (char *) cv + t->value_offset);
     return 0;
 }
@@ -596,7 +804,8 @@ pb_present(const ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd)
 }
 
 static int
-dec_field(const epy_gen_field *f, const ProtobufCMessage *msg, void *base)
+dec_field(dec_ctx *d, const epy_gen_field *f, const ProtobufCMessage *msg,
+          void *base)
 {
     const ProtobufCFieldDescriptor *fd =
         protobuf_c_message_descriptor_get_field(msg->descriptor, f->number);
@@ -623,7 +832,11 @@ dec_field(const epy_gen_field *f, const ProtobufCMessage *msg, void *base)
         memcpy(&arr, slot, sizeof arr);
         if (n == 0)
             return 0;
-        l.items = calloc(n, csize);
+        if (n > SIZE_MAX / 2 / csize) {
+            d->over = true;
+            return EPY_ENOMEM;
+        }
+        l.items = dec_malloc(d, n * csize, true);
         if (l.items == NULL)
             return EPY_ENOMEM;
         l.n = n;
@@ -631,8 +844,8 @@ dec_field(const epy_gen_field *f, const ProtobufCMessage *msg, void *base)
         for (size_t i = 0; i < n; i++) {
             char *item = (char *) l.items + i * csize;
             int rc = t->kind == EPY_GEN_MAP
-                ? dec_entry(t, arr + i * esize, item)
-                : dec_one(t->elem, arr + i * esize, fd, item);
+                ? dec_entry(d, t, arr + i * esize, item)
+                : dec_one(d, t->elem, arr + i * esize, fd, item);
 
             if (rc < 0)
                 return rc;
@@ -645,25 +858,27 @@ dec_field(const epy_gen_field *f, const ProtobufCMessage *msg, void *base)
         if (!has)
             return 0;
         memcpy(cv, &has, sizeof has);
-        return dec_one(t->elem, slot, fd, cv + t->value_offset);
+        return dec_one(d, t->elem, slot, fd, cv + t->value_offset);
     }
     case EPY_GEN_STRING:
-        /* An absent string reads as "", never NULL. */
-        return dec_one(t, slot, fd, cv);
+    case EPY_GEN_STRUCT:
+        /* An absent string reads as "", never NULL; a struct as empty. */
+        return dec_one(d, t, slot, fd, cv);
     default:
         if (!pb_present(msg, fd))
             return 0;
-        return dec_one(t, slot, fd, cv);
+        return dec_one(d, t, slot, fd, cv);
     }
 }
 
 static int
-dec_struct(const epy_gen_struct *st, const ProtobufCMessage *msg, void *cv)
+dec_struct(dec_ctx *d, const epy_gen_struct *st, const ProtobufCMessage *msg,
+           void *cv)
 {
     if (msg->descriptor != st->pb)
         return EPY_EPROTO;
     for (size_t i = 0; i < st->n_fields; i++) {
-        int rc = dec_field(&st->fields[i], msg, cv);
+        int rc = dec_field(d, &st->fields[i], msg, cv);
 
         if (rc < 0)
             return rc;
@@ -769,7 +984,9 @@ int
 epy_gen_decode(const epy_gen_struct *st, const void *data, size_t len,
                void *value)
 {
+    arena_unit first[ARENA_STACK / sizeof(arena_unit)];
     ProtobufCMessage *msg;
+    dec_ctx d;
     int rc;
 
     if (st == NULL || (value == NULL && st->size > 0)
@@ -779,15 +996,17 @@ epy_gen_decode(const epy_gen_struct *st, const void *data, size_t len,
         memset(value, 0, st->size);
     if (len > 0 && !depth_ok(st->pb, data, len))
         return EPY_EPROTO;
-    msg = protobuf_c_message_unpack(st->pb, NULL, len,
+    dec_init(&d, len, first, sizeof first);
+    msg = protobuf_c_message_unpack(st->pb, &d.pb, len,
                                     data != NULL ? data
                                                  : (const void *) "");
-    if (msg == NULL)
-        return EPY_EPROTO;
-    rc = dec_struct(st, msg, value);
-    protobuf_c_message_free_unpacked(msg, NULL);
+    rc = msg == NULL ? EPY_EPROTO : dec_struct(&d, st, msg, value);
+    /* Whatever failed, an allocation refused for the budget is the cause. */
+    if (d.over)
+        rc = EPY_ETOOBIG;
     if (rc < 0)
         epy_gen_clear(st, value);
+    dec_release(&d);
     return rc;
 }
 
@@ -887,6 +1106,14 @@ build_args(scratch **s, const epy_gen_struct *st, const void *args,
     return 0;
 }
 
+/* Why a received message was refused, for an error message. */
+static const char *
+decode_failure(int rc)
+{
+    return rc == EPY_ETOOBIG ? "exceeds the decoding budget"
+                             : "does not decode";
+}
+
 /* The decoder of a synchronous typed call: the reply, into @value. */
 typedef struct result_sink {
     const epy_gen_struct *st;
@@ -932,7 +1159,8 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
     if (rc == 0 && typed)
         memcpy(ret_result, sink.value, result_st->size);
     else if (sink.bad)
-        epy_error_setf(ret_err, rc, "%s: the reply does not decode", method);
+        epy_error_setf(ret_err, rc, "%s: the reply %s", method,
+                       decode_failure(rc));
     free(sink.value);
     return rc;
 }
@@ -1003,7 +1231,7 @@ epy_gen_result(epy_async *async, const epy_gen_struct *result_st,
     if (rc == 0)
         memcpy(ret_result, tmp, result_st->size);
     else
-        epy_error_set(ret_err, rc, "the reply does not decode");
+        epy_error_setf(ret_err, rc, "the reply %s", decode_failure(rc));
     free(tmp);
     return rc;
 }

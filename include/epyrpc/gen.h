@@ -39,6 +39,23 @@ extern "C" {
  */
 #define EPY_GEN_MAX_DEPTH 256
 
+/*
+ * The decoding budget: decoding a received message of N bytes may
+ * allocate at most EPY_GEN_DECODE_FACTOR * N + EPY_GEN_DECODE_SLACK bytes
+ * (protobuf-c's parsed message and the C value together, each
+ * allocation counted before it is made, with malloc()'s own overhead);
+ * a message that would need more is refused with EPY_ETOOBIG, and
+ * nothing of it is kept. Decoded, an element of a list of structs,
+ * strings or optionals takes 75 to 150 bytes however short it is on the
+ * wire: ordinary messages need 2 to 27 times their size; those made of
+ * elements that are empty on the wire (2 bytes: an empty struct or
+ * string, an absent optional) up to 55 times, and the slack lets some
+ * 100,000 such elements through. doc/idl.md ("What receivers check")
+ * has the figures.
+ */
+#define EPY_GEN_DECODE_FACTOR 32
+#define EPY_GEN_DECODE_SLACK ((size_t) 4 << 20)
+
 /* protobuf-c's message descriptor (from <protobuf-c/protobuf-c.h>). */
 struct ProtobufCMessageDescriptor;
 
@@ -72,7 +89,9 @@ typedef struct epy_gen_struct epy_gen_struct;
  * @entry_size: map: sizeof the entry.
  *
  * Lists are { size_t n; T *items; }, maps { size_t n; entry *items; },
- * enums are int-sized, enumerations' values are not checked.
+ * enums are int-sized. A received enum value is checked against the
+ * values of the field's protobuf-c enum descriptor, and a received
+ * int8, int16, uint8 or uint16 against the range of its C type.
  */
 struct epy_gen_type {
     epy_gen_kind kind;
@@ -149,8 +168,13 @@ EPY_API int epy_gen_encode(const epy_gen_struct *st, const void *value,
  * epy_gen_decode - decode @len bytes at @data into @value (laid out as
  * @st, overwritten: it need not be initialised). On success the caller
  * owns what @value points to (release with epy_gen_clear()); on failure
- * @value is zeroed. Returns 0, EPY_EPROTO (malformed, or nested deeper
- * than EPY_GEN_MAX_DEPTH) or EPY_ENOMEM.
+ * @value is zeroed and nothing is left allocated. @data may come from an
+ * untrusted peer. Returns 0, EPY_EPROTO (malformed, nested deeper than
+ * EPY_GEN_MAX_DEPTH, an integer out of the range of its C type or an
+ * enum value the IDL does not declare), EPY_ETOOBIG (decoding would
+ * allocate more than the budget: EPY_GEN_DECODE_FACTOR * @len +
+ * EPY_GEN_DECODE_SLACK bytes) or EPY_ENOMEM.
+ * Thread safety: any thread.
  */
 EPY_API int epy_gen_decode(const epy_gen_struct *st, const void *data,
                            size_t len, void *value);
@@ -161,8 +185,9 @@ EPY_API void epy_gen_clear(const epy_gen_struct *st, void *value);
 /**
  * epy_gen_call - a typed synchronous call: encode @args, call
  * @api.@method, decode the reply into @ret_result (NULL for void
- * methods; untouched on failure). Returns as epy_api_call(), or
- * EPY_EPROTO for a reply that does not decode.
+ * methods; untouched on failure). Returns as epy_api_call(), or as
+ * epy_gen_decode() for a reply that does not decode (EPY_EPROTO,
+ * EPY_ETOOBIG past the decoding budget), with a message saying so.
  */
 EPY_API int epy_gen_call(epy_api *api, const char *method,
                          const epy_gen_struct *args_st, const void *args,
@@ -184,7 +209,8 @@ EPY_API int epy_gen_send(epy_api *api, const char *method,
 /**
  * epy_gen_result - the typed outcome of a completed asynchronous call:
  * 0 with the decoded result in @ret_result (which the caller then owns),
- * EPY_EPENDING, or the call's error with @ret_err filled.
+ * EPY_EPENDING, the call's error with @ret_err filled, or as
+ * epy_gen_decode() for a reply that does not decode.
  */
 EPY_API int epy_gen_result(epy_async *async, const epy_gen_struct *result_st,
                            void *ret_result, epy_error *ret_err);
@@ -217,8 +243,9 @@ EPY_API int epy_gen_raise(epy_call *call, const char *type_name,
 /**
  * epy_gen_error_get - if @err carries the error type @type_name, decode
  * its payload into @ret_value (then owned by the caller) and return 0;
- * EPY_ENOTFOUND if it carries another type (or none), EPY_EPROTO if the
- * payload does not decode, EPY_EPARAM for NULL arguments.
+ * EPY_ENOTFOUND if it carries another type (or none), EPY_EPROTO or
+ * EPY_ETOOBIG if the payload does not decode (see epy_gen_decode()),
+ * EPY_EPARAM for NULL arguments.
  */
 EPY_API int epy_gen_error_get(const epy_error *err, const char *type_name,
                               const epy_gen_struct *st, void *ret_value);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -48,16 +49,45 @@ h_echo_scalars(epy_call *call, const e2e_scalars *v, e2e_scalars *ret,
     ret->raw.data = malloc(v->raw.len + 1);
     if (ret->s == NULL || ret->raw.data == NULL)
         return EPY_ENOMEM;
-    memcpy(ret->raw.data, v->raw.data, v->raw.len);
+    /* Absent bytes are { NULL, 0 }: no copy from NULL. */
+    if (v->raw.len > 0)
+        memcpy(ret->raw.data, v->raw.data, v->raw.len);
     return 0;
 }
 
-/* The other echoes answer with their argument and say they answered. */
+/* Elements of e2e.bag.many in the hostile reply of h_echo_bag. */
+#define HOSTILE_REPLY_ELEMENTS 1000000
+
+/*
+ * The other echoes answer with their argument and say they answered.
+ * Asked with oi = -1, echo_bag answers as a hostile server would: with
+ * 2 MB of empty elements of many (field 4) in its result (field 1).
+ */
 static int
 h_echo_bag(epy_call *call, const e2e_bag *v, e2e_bag *ret, void *ctx)
 {
     (void) ret;
     (void) ctx;
+    if (v->oi.has && v->oi.value == -1) {
+        size_t n = HOSTILE_REPLY_ELEMENTS, len = 2 * n;
+        uint8_t *p = malloc(len + 8), *q = p;
+
+        if (p == NULL)
+            return EPY_ENOMEM;
+        *q++ = 0x0a;
+        while (len >= 0x80) {
+            *q++ = (uint8_t) (len | 0x80);
+            len >>= 7;
+        }
+        *q++ = (uint8_t) len;
+        for (size_t i = 0; i < n; i++) {
+            *q++ = 0x22;
+            *q++ = 0;
+        }
+        epy_call_reply(call, p, (size_t) (q - p));
+        free(p);
+        return EPY_GEN_ANSWERED;
+    }
     e2e_echo_bag_reply(call, v);
     return EPY_GEN_ANSWERED;
 }
@@ -872,6 +902,418 @@ START_TEST(test_unhandled_custom)
 }
 END_TEST
 
+/* --- hostile payloads: the decoding budget and range checks --------------- */
+
+/* Appends the varint @v at @p; returns the end. */
+static uint8_t *
+put_varint(uint8_t *p, uint64_t v)
+{
+    while (v >= 0x80) {
+        *p++ = (uint8_t) (v | 0x80);
+        v >>= 7;
+    }
+    *p++ = (uint8_t) v;
+    return p;
+}
+
+/* @n copies of the 2-byte element (@tag, length 0): empty messages. */
+static uint8_t *
+empty_elements(uint8_t tag, size_t n)
+{
+    uint8_t *p = malloc(2 * n);
+
+    ck_assert_ptr_nonnull(p);
+    for (size_t i = 0; i < n; i++) {
+        p[2 * i] = tag;
+        p[2 * i + 1] = 0;
+    }
+    return p;
+}
+
+/* @body as field 1 of a method's arguments; *@ret_len its length. */
+static uint8_t *
+as_args(const uint8_t *body, size_t len, size_t *ret_len)
+{
+    uint8_t *p = malloc(len + 11), *q;
+
+    ck_assert_ptr_nonnull(p);
+    p[0] = 0x0a;
+    q = put_varint(p + 1, len);
+    if (len > 0)
+        memcpy(q, body, len);
+    *ret_len = (size_t) (q - p) + len;
+    return p;
+}
+
+/*
+ * Resident memory is measured where the allocator is the C library's:
+ * the sanitizers' and valgrind's keep shadow memory and quarantines.
+ */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RSS_MEANINGFUL 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer) \
+    || __has_feature(memory_sanitizer)
+#define RSS_MEANINGFUL 0
+#endif
+#endif
+#ifndef RSS_MEANINGFUL
+#define RSS_MEANINGFUL 1
+#endif
+
+/* A field of /proc/self/status in kB, or -1. */
+static long
+status_kb(const char *key)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    size_t n = strlen(key);
+    long v = -1;
+
+    if (f == NULL)
+        return -1;
+    while (fgets(line, sizeof line, f) != NULL)
+        if (strncmp(line, key, n) == 0)
+            v = strtol(line + n, NULL, 10);
+    fclose(f);
+    return v;
+}
+
+typedef struct decode_peak {
+    int rc;                     /* what epy_gen_decode() returned */
+    size_t n_many;              /* the elements of e2e.bag.many decoded */
+    long grown_kb;              /* peak resident memory it added, or -1 */
+} decode_peak;
+
+/* The input of decode_in_child(): the child exits without freeing it. */
+static const uint8_t *child_input;
+
+/*
+ * Decodes @len bytes at @data as an e2e.bag in a child process, whose
+ * peak resident memory (VmHWM) starts at its size when it is forked: the
+ * peak growth is all the decoding's.
+ */
+static decode_peak
+decode_in_child(const uint8_t *data, size_t len)
+{
+    decode_peak r;
+    int fds[2], status;
+    pid_t pid;
+
+    memset(&r, 0, sizeof r);            /* padding too: it is written */
+    r.grown_kb = -1;
+    child_input = data;
+    ck_assert_int_eq(pipe(fds), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        long before = status_kb("VmRSS:"), peak;
+        e2e_bag bag;
+
+        close(fds[0]);
+        r.rc = epy_gen_decode(&e2e_bag_desc, child_input, len, &bag);
+        peak = status_kb("VmHWM:");
+        r.n_many = bag.many.n;
+        r.grown_kb = before >= 0 && peak >= 0 ? peak - before : -1;
+        e2e_bag_clear(&bag);
+        _exit(write(fds[1], &r, sizeof r) == (ssize_t) sizeof r ? 0 : 1);
+    }
+    close(fds[1]);
+    ck_assert_int_eq(read(fds[0], &r, sizeof r), (ssize_t) sizeof r);
+    close(fds[0]);
+    ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+    ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    return r;
+}
+
+/* The documented bound for @len bytes, with 1 MiB for the process. */
+static long
+budget_kb(size_t len)
+{
+    return (long) ((EPY_GEN_DECODE_FACTOR * len + EPY_GEN_DECODE_SLACK)
+                   / 1024) + 1024;
+}
+
+/*
+ * 2 MB of empty elements of list<scalars> (2 bytes each on the wire, some
+ * 340 bytes each decoded) is refused with EPY_ETOOBIG before the memory
+ * grows past the budget; before the budget, it took some 300 MiB.
+ */
+START_TEST(test_budget_hostile)
+{
+    size_t n = 1000000, alen;
+    uint8_t *body = empty_elements(0x22, n);       /* field 4, many */
+    uint8_t *args;
+    decode_peak r = decode_in_child(body, 2 * n);
+    epy_api *raw = NULL;
+    epy_error err = EPY_ERROR_INIT;
+    e2e_bag bag;
+
+    ck_assert_int_eq(r.rc, EPY_ETOOBIG);
+    if (RSS_MEANINGFUL && tu_slow() == 1) {
+        ck_assert_int_ge(r.grown_kb, 0);
+        ck_assert_msg(r.grown_kb <= budget_kb(2 * n),
+                      "decoding 2 MB grew the process by %ld kB (bound %ld)",
+                      r.grown_kb, budget_kb(2 * n));
+    }
+    /* Refused, and nothing is left: the value is zeroed. */
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, body, 2 * n, &bag),
+                     EPY_ETOOBIG);
+    ck_assert_uint_eq(bag.many.n, 0);
+    ck_assert_ptr_null(bag.many.items);
+
+    /* Through a generated handler: the caller gets EPY_ETOOBIG. */
+    args = as_args(body, 2 * n, &alen);
+    ck_assert_int_eq(epy_api_open(client_peer, "e2e", &raw, &err), 0);
+    ck_assert_int_eq(epy_api_call(raw, "echo_bag", args, alen, NULL, NULL,
+                                  &err), EPY_ETOOBIG);
+    epy_error_clear(&err);
+    /* The server is fine. */
+    ck_assert_int_eq(epy_api_call(raw, "echo_bag", "", 0, NULL, NULL, &err),
+                     0);
+    epy_api_close(raw);
+    free(args);
+    free(body);
+}
+END_TEST
+
+/* A reply over the budget is refused by the caller, sync and async. */
+START_TEST(test_budget_reply)
+{
+    e2e_bag v, got, untouched;
+    epy_error err = EPY_ERROR_INIT;
+    epy_async *a = NULL;
+
+    memset(&v, 0, sizeof v);
+    v.oi.has = true;
+    v.oi.value = -1;                    /* h_echo_bag: a hostile reply */
+    memset(&got, 0x5a, sizeof got);
+    memset(&untouched, 0x5a, sizeof untouched);
+    ck_assert_int_eq(e2e_echo_bag(api, &v, &got, &err), EPY_ETOOBIG);
+    ck_assert_ptr_nonnull(err.message);
+    ck_assert_msg(strstr(err.message, "echo_bag: the reply exceeds the "
+                         "decoding budget") != NULL, "message: %s",
+                  err.message);
+    ck_assert_mem_eq(&got, &untouched, sizeof got);
+    epy_error_clear(&err);
+
+    ck_assert_int_eq(e2e_echo_bag_async(api, &v, NULL, &a, &err), 0);
+    ck_assert_int_eq(epy_async_wait(a, 10000), 0);
+    ck_assert_int_eq(e2e_echo_bag_result(a, &got, &err), EPY_ETOOBIG);
+    ck_assert_ptr_nonnull(err.message);
+    ck_assert_msg(strstr(err.message, "exceeds the decoding budget")
+                  != NULL, "message: %s", err.message);
+    epy_error_clear(&err);
+    a = epy_async_release(a);
+
+    /* Without the marker, the same call is fine. */
+    v.oi.value = 1;
+    ck_assert_int_eq(e2e_echo_bag(api, &v, &got, &err), 0);
+    ck_assert(got.oi.has && got.oi.value == 1);
+    e2e_bag_clear(&got);
+}
+END_TEST
+
+/* The same kind of message, of a moderate size, decodes. */
+START_TEST(test_budget_moderate)
+{
+    size_t n = 2000;
+    uint8_t *body = empty_elements(0x22, n);
+    decode_peak r = decode_in_child(body, 2 * n);
+    e2e_bag v, got;
+
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_uint_eq(r.n_many, n);
+    if (RSS_MEANINGFUL && tu_slow() == 1)
+        ck_assert_int_le(r.grown_kb, budget_kb(2 * n));
+    free(body);
+
+    /* 100,000 zero-valued scalars (40 bytes each) go there and back. */
+    memset(&v, 0, sizeof v);
+    v.many.n = 100000;
+    v.many.items = calloc(v.many.n, sizeof *v.many.items);
+    ck_assert_ptr_nonnull(v.many.items);
+    ck_assert_int_eq(e2e_echo_bag(api, &v, &got, NULL), 0);
+    ck_assert_uint_eq(got.many.n, v.many.n);
+    ck_assert_str_eq(got.many.items[v.many.n - 1].s, "");
+    e2e_bag_clear(&got);
+    free(v.many.items);
+}
+END_TEST
+
+/*
+ * A singular message field repeated: protobuf merges the occurrences,
+ * concatenating their lists, so each costs as much as all before it.
+ * The budget stops it early instead of copying gigabytes.
+ */
+START_TEST(test_budget_merge)
+{
+    size_t n = 200000;
+    uint8_t *body = malloc(5 * n);
+    int64_t t0 = tu_now_ms();
+    e2e_bag bag;
+
+    ck_assert_ptr_nonnull(body);
+    for (size_t i = 0; i < n; i++)     /* maybe_words = 15: { "a" } */
+        memcpy(body + 5 * i, "\x7a\x03\x0a\x01" "a", 5);
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, body, 5 * n, &bag),
+                     EPY_ETOOBIG);
+    ck_assert_int_lt(tu_now_ms() - t0, 5000 * tu_slow());
+    /* A few occurrences are fine: their lists are concatenated. */
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, body, 5 * 3, &bag), 0);
+    ck_assert(bag.maybe_words.has);
+    ck_assert_uint_eq(bag.maybe_words.value.n, 3);
+    e2e_bag_clear(&bag);
+    free(body);
+}
+END_TEST
+
+/*
+ * Calls e2e.echo_scalars with the e2e.scalars message @v (@len bytes) as
+ * its argument (NULL: an empty request, without the argument), through
+ * the dynamic API; on success decodes the echo into @ret_got.
+ */
+static int
+call_scalars_raw(const uint8_t *v, size_t len, e2e_scalars *ret_got)
+{
+    epy_api *raw = NULL;
+    epy_error err = EPY_ERROR_INIT;
+    epy_buf reply = EPY_BUF_INIT;
+    size_t alen = 0;
+    uint8_t *args = v != NULL ? as_args(v, len, &alen) : NULL;
+    int rc;
+
+    ck_assert_int_eq(epy_api_open(client_peer, "e2e", &raw, &err), 0);
+    rc = epy_api_call(raw, "echo_scalars", args, alen, NULL, &reply, &err);
+    if (rc < 0) {
+        ck_assert_ptr_nonnull(err.message);
+    } else {
+        /* The result message: field 1, short here, holds the value. */
+        ck_assert_uint_ge(reply.len, 2);
+        ck_assert_uint_eq(reply.data[0], 0x0a);
+        ck_assert_uint_eq(reply.data[1], reply.len - 2);
+        ck_assert_int_eq(epy_gen_decode(&e2e_scalars_desc, reply.data + 2,
+                                        reply.len - 2, ret_got), 0);
+    }
+    epy_error_clear(&err);
+    epy_buf_clear(&reply);
+    epy_api_close(raw);
+    free(args);
+    return rc;
+}
+
+/*
+ * Integers out of the range of their C type and enum values the IDL
+ * does not declare are refused (EPY_EPROTO) before the handler runs:
+ * h_echo_scalars would echo them, and the call would succeed.
+ */
+START_TEST(test_ranges)
+{
+    static const struct {
+        const char *what;
+        uint8_t tag;            /* field number << 3, varint */
+        int64_t value;
+        bool ok;
+    } cases[] = {
+        { "int8 1000", 2 << 3, 1000, false },
+        { "int8 128", 2 << 3, 128, false },
+        { "int8 -129", 2 << 3, -129, false },
+        { "int8 127", 2 << 3, 127, true },
+        { "int8 -128", 2 << 3, -128, true },
+        { "int16 40000", 3 << 3, 40000, false },
+        { "int16 -32769", 3 << 3, -32769, false },
+        { "int16 -32768", 3 << 3, -32768, true },
+        { "uint8 256", 6 << 3, 256, false },
+        { "uint8 255", 6 << 3, 255, true },
+        { "uint16 70000", 7 << 3, 70000, false },
+        { "uint16 65535", 7 << 3, 65535, true },
+        { "uint16 -1", 7 << 3, -1, false },
+        { "enum 99", 14 << 3, 99, false },
+        { "enum 1", 14 << 3, 1, false },
+        { "enum -7 (HIGH)", 14 << 3, -7, true },
+        { "enum 5 (MID)", 14 << 3, 5, true },
+    };
+
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        uint8_t msg[16], *p = msg;
+        e2e_scalars got;
+        int rc;
+
+        *p++ = cases[i].tag;
+        p = put_varint(p, (uint64_t) cases[i].value);
+        rc = call_scalars_raw(msg, (size_t) (p - msg), &got);
+        ck_assert_msg(rc == (cases[i].ok ? 0 : EPY_EPROTO),
+                      "%s: %s", cases[i].what, epy_status_name(rc));
+        if (rc < 0)
+            continue;
+        switch (cases[i].tag >> 3) {
+        case 2:
+            ck_assert_int_eq(got.i8, cases[i].value);
+            break;
+        case 3:
+            ck_assert_int_eq(got.i16, cases[i].value);
+            break;
+        case 6:
+            ck_assert_int_eq(got.u8, cases[i].value);
+            break;
+        case 7:
+            ck_assert_int_eq(got.u16, cases[i].value);
+            break;
+        default:
+            ck_assert_int_eq(got.lv, cases[i].value);
+            break;
+        }
+        e2e_scalars_clear(&got);
+    }
+}
+END_TEST
+
+/* Nested values are checked too: in a map's value, deep in generics. */
+START_TEST(test_ranges_nested)
+{
+    /* by_id = 10: { 1: { i8: 1000 } } */
+    static const uint8_t by_id[] = { 0x52, 0x07, 0x08, 0x01, 0x12, 0x03,
+                                     0x10, 0xe8, 0x07 };
+    /* deep = 18: [ { "k": level 99 } ] */
+    static const uint8_t deep[] = { 0x92, 0x01, 0x09, 0x0a, 0x07, 0x0a,
+                                    0x01, 'k', 0x12, 0x02, 0x08, 0x63 };
+    uint8_t ok[sizeof deep];
+    e2e_bag bag;
+
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, by_id, sizeof by_id,
+                                    &bag), EPY_EPROTO);
+    ck_assert_uint_eq(bag.by_id.n, 0);
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, deep, sizeof deep, &bag),
+                     EPY_EPROTO);
+    ck_assert_uint_eq(bag.deep.n, 0);
+    memcpy(ok, deep, sizeof deep);
+    ok[sizeof ok - 1] = 0x05;                               /* MID */
+    ck_assert_int_eq(epy_gen_decode(&e2e_bag_desc, ok, sizeof ok, &bag), 0);
+    ck_assert_uint_eq(bag.deep.n, 1);
+    ck_assert_uint_eq(bag.deep.items[0].n, 1);
+    ck_assert(bag.deep.items[0].items[0].value.has);
+    ck_assert_int_eq(bag.deep.items[0].items[0].value.value, E2E_LEVEL_MID);
+    e2e_bag_clear(&bag);
+}
+END_TEST
+
+/*
+ * An empty request: the argument is absent. The handler still gets ""
+ * for its strings (h_echo_scalars would crash on NULL) and { NULL, 0 }
+ * for its bytes.
+ */
+START_TEST(test_absent_argument)
+{
+    e2e_scalars got;
+
+    ck_assert_int_eq(call_scalars_raw(NULL, 0, &got), 0);
+    ck_assert_str_eq(got.s, "");
+    ck_assert_uint_eq(got.raw.len, 0);
+    ck_assert_int_eq(got.i32, 0);
+    e2e_scalars_clear(&got);
+}
+END_TEST
+
 /* --- the interface constant ---------------------------------------------------- */
 
 START_TEST(test_interface)
@@ -921,6 +1363,18 @@ e2e_suite(void)
     tcase_add_test(tc, test_typed_errors);
     tcase_add_test(tc, test_deferred);
     tcase_add_test(tc, test_unhandled_default);
+    tcase_set_timeout(tc, 60);
+    suite_add_tcase(s, tc);
+
+    tc = tcase_create("limits");
+    tcase_add_checked_fixture(tc, setup, teardown);
+    tcase_add_test(tc, test_budget_hostile);
+    tcase_add_test(tc, test_budget_reply);
+    tcase_add_test(tc, test_budget_moderate);
+    tcase_add_test(tc, test_budget_merge);
+    tcase_add_test(tc, test_ranges);
+    tcase_add_test(tc, test_ranges_nested);
+    tcase_add_test(tc, test_absent_argument);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
