@@ -32,3 +32,12 @@ check_PROGRAMS += %D%/check_readown
 %C%_check_readown_CFLAGS = $(EPY_TEST_CCFLAGS)
 %C%_check_readown_LDADD = $(EPY_TEST_LIBS)
 %C%_check_readown_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# Hostile peers and clients: raw frames (wire-helpers, so the internal
+# envelope schema), zlib to build compressed payloads.
+check_PROGRAMS += %D%/check_hostile
+%C%_check_hostile_SOURCES = %D%/check_hostile.c $(EPY_RT_TEST_SOURCES) \
+	%D%/wire-helpers.c %D%/wire-helpers.h
+%C%_check_hostile_CFLAGS = $(EPY_INTERNAL_CCFLAGS) $(ZLIB_CFLAGS)
+%C%_check_hostile_LDADD = $(EPY_INTERNAL_LIBS) $(ZLIB_LIBS)
+%C%_check_hostile_LDFLAGS = $(EPY_TEST_LINKFLAGS)
