@@ -242,17 +242,8 @@ refuse(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, int code,
        const char *message)
 {
     epy__log(peer, EPY_LOG_WARNING, "refused '%s': %s", env->method, message);
-    if (solicited) {
-        Epyrpc__Envelope e = EPYRPC__ENVELOPE__INIT;
-
-        e.kind = EPYRPC__KIND__ERROR;
-        e.has_txn = true;
-        e.txn = env->txn;
-        e.has_code = true;
-        e.code = code;
-        e.message = (char *) message;
-        epy__peer_send(peer, &e, NULL, 0);
-    }
+    if (solicited)
+        epy__peer_send_error(peer, env->txn, code, message);
 }
 
 /* A queued call has gone to a worker, or was never made. */
@@ -341,17 +332,9 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     mlen = strlen(env->method);
     if (epy__name_check(env->method, mlen) < 0) {
         epy__log(peer, EPY_LOG_WARNING, "call of an invalid method name");
-        if (solicited) {
-            Epyrpc__Envelope e = EPYRPC__ENVELOPE__INIT;
-
-            e.kind = EPYRPC__KIND__ERROR;
-            e.has_txn = true;
-            e.txn = env->txn;
-            e.has_code = true;
-            e.code = EPY_EPARAM;
-            e.message = (char *) "invalid method name";
-            epy__peer_send(peer, &e, NULL, 0);
-        }
+        if (solicited)
+            epy__peer_send_error(peer, env->txn, EPY_EPARAM,
+                                 "invalid method name");
         return 0;
     }
     epy__registry_resolve(peer->reg, env->method, mlen, &target);

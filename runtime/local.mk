@@ -21,12 +21,20 @@ libepyrpc_core_la_SOURCES = \
 	%D%/registry.c \
 	%D%/call.c \
 	%D%/peer.c \
+	%D%/writer.c \
+	%D%/reader.c \
+	%D%/lead.c \
+	%D%/conn-int.h \
 	%D%/api.c \
 	%D%/server.c \
 	%D%/address.c \
 	%D%/socket-file.c \
 	%D%/connect.c \
 	%D%/net-int.h \
+	%D%/gen-int.h \
+	%D%/gen-layout.c \
+	%D%/gen-encode.c \
+	%D%/gen-decode.c \
 	%D%/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
 libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY

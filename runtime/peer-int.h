@@ -340,7 +340,7 @@ int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                        const uint8_t *payload, size_t len,
                        const uint8_t *lender, epy_call **ret_call);
 /*
- * The read buffer's count (peer.c): a call built with a @lender (the
+ * The read buffer's count (reader.c): a call built with a @lender (the
  * read buffer @payload lies in) holds it instead of copying the request,
  * and lets go when it ends.
  */
@@ -442,7 +442,7 @@ struct epy_peer {
     void (*end_hook)(epy_peer *peer, void *ctx);
     void *end_hook_ctx;
 
-    /* the reader's watchdog (see peer.c) */
+    /* the reader's watchdog (see lead.c) */
     _Atomic uint64_t lead_word; /* generation << 2 | what the leader does */
     pthread_mutex_t watch_lock;
     pthread_cond_t watch_cond;
@@ -451,7 +451,7 @@ struct epy_peer {
     pthread_t watch;
 
     /*
-     * The reading token (see peer.c, "Callers that read"): who reads
+     * The reading token (see lead.c, "Callers that read"): who reads
      * the connection, the pool's reader or a synchronous caller waiting
      * for its reply. The reader state below belongs to its holder.
      */
@@ -568,6 +568,9 @@ int epy__api_send(epy_api *api, const char *method, const epy__payload *p,
                   epy_error *ret_err);
 /* epy_call_reply() with @p. */
 int epy__call_reply_payload(epy_call *call, const epy__payload *p);
+/* Sends an ERROR frame for the transaction @txn, with @code and @message. */
+int epy__peer_send_error(epy_peer *peer, epy_txn_id txn, int code,
+                         const char *message);
 /* Sends a CANCEL for @id (the notify hook of the transaction manager). */
 void epy__peer_send_cancel(void *peer, epy_txn_id id);
 /* The code a call on @peer fails with right now, or 0 if it may proceed. */

@@ -1,0 +1,93 @@
+/*
+ * libepyrpc: the parts of a peer's connection and what they share:
+ * peer.c (making, ending and closing the peer), writer.c (frames out),
+ * reader.c (frames in, the hello, what each frame does) and lead.c (who
+ * reads: the pool's reader or a synchronous caller). Never installed.
+ */
+#ifndef EPYRPC_CONN_INT_H
+#define EPYRPC_CONN_INT_H
+
+#include "peer-int.h"
+
+/* The read buffer's size while frames are small. */
+#define EPY__READ_CHUNK ((size_t) 64 * 1024)
+/* The decoding arena's first block. */
+#define EPY__ARENA_SIZE ((size_t) 16 * 1024)
+/* How long a closing peer tries to write its DISCONNECT frame. */
+#define EPY__GOODBYE_MS 250
+/* The numbers of Envelope.payload and Envelope.method in envelope.proto. */
+#define EPY__PAYLOAD_FIELD 15
+#define EPY__METHOD_FIELD 3
+
+/* --- peer.c ------------------------------------------------------------- */
+
+/* Records why the connection ended; the first reason wins. */
+bool epy__peer_set_status(epy_peer *peer, int code);
+/* The hello's outcome: 1 ok, or a negative code with @message. */
+void epy__peer_set_ready(epy_peer *peer, int state, const char *message);
+/* Wakes a reader waiting for room in the work queue. */
+void epy__peer_wake_queue(epy_peer *peer);
+/*
+ * The connection has ended with @code: stop the transport, fail every
+ * pending call, tell calls in progress their callers are gone, and (for
+ * an end the other side caused) tell the listener. The reader, once.
+ */
+void epy__peer_end(epy_peer *peer, int code, const char *why);
+
+/* --- writer.c ----------------------------------------------------------- */
+
+/* Sends this end's hello. */
+int epy__peer_send_hello(epy_peer *peer);
+/* The job that sends what a writer whose deadline passed left behind. */
+void epy__peer_flush_run(epy__job *job);
+
+/* --- reader.c ----------------------------------------------------------- */
+
+/* The decoding arena's allocator (see epy__arena). */
+void *epy__arena_alloc(void *data, size_t size);
+void epy__arena_free(void *data, void *p);
+/* Frees what the last frame took, keeping a block for the next. */
+void epy__arena_reset(epy__arena *a);
+/* A counted read buffer of @cap bytes (see epy__rbuf_ref()). */
+uint8_t *epy__rbuf_alloc(size_t cap);
+
+/* epy__peer_read_frame(): the deadline came first; what came is kept. */
+#define EPY__FRAME_LATER 1
+
+/*
+ * Reads and handles one frame; the holder of the reading. With
+ * @deadline (ns, 0: none), gives up at that time with EPY__FRAME_LATER,
+ * the bytes read so far kept for the next reader. A call or event read
+ * is returned in *@ret_call. Returns 0, EPY__FRAME_LATER, or the code
+ * that ends the connection (with @why).
+ */
+int epy__peer_read_frame(epy_peer *peer, int64_t deadline,
+                         epy_call **ret_call, char *why, size_t whylen);
+/* True if a whole frame is buffered. */
+bool epy__peer_frame_buffered(const epy_peer *peer);
+/*
+ * Synchronous calls have stopped (see lead.c): the reader no longer
+ * lends the reading, and reads with no timeout but the idle one.
+ */
+void epy__peer_read_for_good(epy_peer *peer);
+
+/* --- lead.c ------------------------------------------------------------- */
+
+/* The reading token, epy_peer.rtok: generation << 3 | KICK | state. */
+enum {
+    EPY__RT_POOL = 0,       /* the pool's reader reads */
+    EPY__RT_FREE = 1,       /* lent out: nobody reads */
+    EPY__RT_CALLER = 2,     /* a synchronous caller reads */
+    EPY__RT_STATE = 3,
+    EPY__RT_KICK = 4,
+    EPY__RT_GEN = 8
+};
+
+/* The reader: the job that reads the connection until it ends. */
+void epy__peer_lead_run(epy__job *job);
+/* Wakes the reader from a lending of the reading (close, a caller). */
+void epy__peer_kick_reader(epy_peer *peer);
+/* Stops the watchdog thread, if it was started. */
+void epy__peer_watch_stop(epy_peer *peer);
+
+#endif /* EPYRPC_CONN_INT_H */

@@ -1,0 +1,320 @@
+/*
+ * C layout -> protobuf-c: builds the protobuf-c message of a C value laid
+ * out as an epy_gen_struct, in scratch memory freed as a whole, for
+ * protobuf-c to pack (epy_gen_encode(), and the calls and replies of
+ * gen.c, whose frames pack the message in place).
+ */
+#include <config.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "gen-int.h"
+
+/* --- scratch memory for the messages being packed ----------------------- */
+
+struct epy__gen_scratch {
+    struct epy__gen_scratch *next;
+    max_align_t data[];
+};
+
+static void *
+scratch_alloc(epy__gen_scratch **s, size_t size)
+{
+    epy__gen_scratch *c = calloc(1, sizeof *c + (size != 0 ? size : 1));
+
+    if (c == NULL)
+        return NULL;
+    c->next = *s;
+    *s = c;
+    return c->data;
+}
+
+/* Frees @s and every message built in it; NULL is accepted. */
+void
+epy__gen_scratch_free(epy__gen_scratch *s)
+{
+    while (s != NULL) {
+        epy__gen_scratch *next = s->next;
+
+        free(s);
+        s = next;
+    }
+}
+
+/* --- C layout -> protobuf-c --------------------------------------------- */
+
+static int enc_struct(epy__gen_scratch **s, const epy_gen_struct *st,
+                      const void *cv, ProtobufCMessage *msg);
+
+static int
+enc_message(epy__gen_scratch **s, const epy_gen_struct *st,
+            const ProtobufCFieldDescriptor *fd, const void *cv, void *slot)
+{
+    const ProtobufCMessageDescriptor *md = fd->descriptor;
+    ProtobufCMessage *m;
+
+    if (md == NULL)
+        return EPY_EPARAM;
+    m = scratch_alloc(s, md->sizeof_message);
+    if (m == NULL)
+        return EPY_ENOMEM;
+    protobuf_c_message_init(md, m);
+    memcpy(slot, &m, sizeof m);
+    return enc_struct(s, st, cv, m);
+}
+
+/*
+ * The small integer types travel as protobuf's 32-bit ones: WIDEN copies
+ * the C value at cv into the protobuf slot (dec_small() is the other
+ * way). Returns 0 from the enclosing function.
+ */
+#define WIDEN(ctype, pbtype)                                               \
+    do {                                                                   \
+        ctype x_;                                                          \
+        pbtype v_;                                                         \
+                                                                           \
+        memcpy(&x_, cv, sizeof x_);                                        \
+        v_ = x_;                                                           \
+        memcpy(slot, &v_, sizeof v_);                                      \
+        return 0;                                                          \
+    } while (0)
+
+/* Stores the C value @cv of type @t as one protobuf-c value at @slot. */
+static int
+enc_one(epy__gen_scratch **s, const epy_gen_type *t, const void *cv,
+        const ProtobufCFieldDescriptor *fd, void *slot)
+{
+    switch (t->kind) {
+    case EPY_GEN_BOOL: {
+        bool b;
+        protobuf_c_boolean v;
+
+        memcpy(&b, cv, sizeof b);
+        v = b;
+        memcpy(slot, &v, sizeof v);
+        return 0;
+    }
+    case EPY_GEN_INT8:
+        WIDEN(int8_t, int32_t);
+    case EPY_GEN_INT16:
+        WIDEN(int16_t, int32_t);
+    case EPY_GEN_UINT8:
+        WIDEN(uint8_t, uint32_t);
+    case EPY_GEN_UINT16:
+        WIDEN(uint16_t, uint32_t);
+    case EPY_GEN_INT32:
+    case EPY_GEN_INT64:
+    case EPY_GEN_UINT32:
+    case EPY_GEN_UINT64:
+    case EPY_GEN_FLOAT:
+    case EPY_GEN_DOUBLE:
+    case EPY_GEN_ENUM:
+        memcpy(slot, cv, t->size);
+        return 0;
+    case EPY_GEN_STRING: {
+        char *p;
+
+        memcpy(&p, cv, sizeof p);
+        if (p == NULL)
+            p = (char *) "";
+        memcpy(slot, &p, sizeof p);
+        return 0;
+    }
+    case EPY_GEN_BYTES: {
+        epy_bytes b;
+        ProtobufCBinaryData d;
+
+        memcpy(&b, cv, sizeof b);
+        if (b.data == NULL && b.len > 0)
+            return EPY_EPARAM;
+        d.len = b.len;
+        d.data = b.data;
+        memcpy(slot, &d, sizeof d);
+        return 0;
+    }
+    case EPY_GEN_STRUCT:
+        return enc_message(s, t->st, fd, cv, slot);
+    case EPY_GEN_LIST:
+    case EPY_GEN_OPTIONAL:
+    case EPY_GEN_MAP: {
+        epy_gen_field f;
+        epy_gen_struct w;
+
+        epy__gen_wrapper_of(t, &f, &w, fd->descriptor);
+        return enc_message(s, &w, fd, cv, slot);
+    }
+    }
+    return EPY_EPARAM;
+}
+
+static void
+set_flag(ProtobufCMessage *msg, const ProtobufCFieldDescriptor *fd)
+{
+    if (epy__gen_pb_has_flag(fd)) {
+        protobuf_c_boolean one = 1;
+
+        memcpy((char *) msg + fd->quantifier_offset, &one, sizeof one);
+    }
+}
+
+/*
+ * A map entry { K key; V value; } as its message: key = 1, value = 2; a
+ * generic value travels in its one-field wrapper message.
+ */
+static int
+enc_entry(epy__gen_scratch **s, const epy_gen_type *t, const void *cv,
+          const ProtobufCFieldDescriptor *fd, void *slot)
+{
+    const ProtobufCMessageDescriptor *md = fd->descriptor;
+    const ProtobufCFieldDescriptor *kfd, *vfd;
+    ProtobufCMessage *m;
+    int rc;
+
+    if (md == NULL)
+        return EPY_EPARAM;
+    kfd = protobuf_c_message_descriptor_get_field(md, 1);
+    vfd = protobuf_c_message_descriptor_get_field(md, 2);
+    if (kfd == NULL || vfd == NULL)
+        return EPY_EPARAM;
+    m = scratch_alloc(s, md->sizeof_message);
+    if (m == NULL)
+        return EPY_ENOMEM;
+    protobuf_c_message_init(md, m);
+    memcpy(slot, &m, sizeof m);
+    rc = enc_one(s, t->key, cv, kfd, (char *) m + kfd->offset);
+    if (rc < 0)
+        return rc;
+    set_flag(m, kfd);
+    rc = enc_one(s, t->elem, (const char *) cv + t->value_offset, vfd,
+                 (char *) m + vfd->offset);
+    if (rc < 0)
+        return rc;
+    set_flag(m, vfd);
+    return 0;
+}
+
+static int
+enc_field(epy__gen_scratch **s, const epy_gen_field *f, const void *base,
+          ProtobufCMessage *msg)
+{
+    const ProtobufCFieldDescriptor *fd =
+        protobuf_c_message_descriptor_get_field(msg->descriptor, f->number);
+    const epy_gen_type *t = f->type;
+    const char *cv = (const char *) base + f->offset;
+    char *slot;
+
+    if (fd == NULL)
+        return EPY_EPARAM;
+    slot = (char *) msg + fd->offset;
+    switch (t->kind) {
+    case EPY_GEN_LIST:
+    case EPY_GEN_MAP: {
+        epy__gen_list l;
+        size_t esize = epy__gen_pb_slot_size(fd);
+        size_t csize = t->kind == EPY_GEN_MAP ? t->entry_size
+                                              : t->elem->size;
+        char *arr;
+        int rc;
+
+        memcpy(&l, cv, sizeof l);
+        if (l.n == 0)
+            return 0;
+        if (l.items == NULL || fd->label != PROTOBUF_C_LABEL_REPEATED)
+            return EPY_EPARAM;
+        if (l.n > SIZE_MAX / (esize > csize ? esize : csize))
+            return EPY_ENOMEM;
+        arr = scratch_alloc(s, l.n * esize);
+        if (arr == NULL)
+            return EPY_ENOMEM;
+        for (size_t i = 0; i < l.n; i++) {
+            const char *item = (const char *) l.items + i * csize;
+
+            if (t->kind == EPY_GEN_MAP)
+                rc = enc_entry(s, t, item, fd, arr + i * esize);
+            else
+                rc = enc_one(s, t->elem, item, fd, arr + i * esize);
+            if (rc < 0)
+                return rc;
+        }
+        memcpy((char *) msg + fd->quantifier_offset, &l.n, sizeof l.n);
+        memcpy(slot, &arr, sizeof arr);
+        return 0;
+    }
+    case EPY_GEN_OPTIONAL: {
+        bool has;
+        int rc;
+
+        memcpy(&has, cv, sizeof has);
+        if (!has)
+            return 0;
+        rc = enc_one(s, t->elem, cv + t->value_offset, fd, slot);
+        if (rc == 0)
+            set_flag(msg, fd);
+        return rc;
+    }
+    default: {
+        int rc = enc_one(s, t, cv, fd, slot);
+
+        if (rc == 0)
+            set_flag(msg, fd);
+        return rc;
+    }
+    }
+}
+
+static int
+enc_struct(epy__gen_scratch **s, const epy_gen_struct *st, const void *cv,
+           ProtobufCMessage *msg)
+{
+    for (size_t i = 0; i < st->n_fields; i++) {
+        int rc = enc_field(s, &st->fields[i], cv, msg);
+
+        if (rc < 0)
+            return rc;
+    }
+    return 0;
+}
+
+/*
+ * Builds the protobuf-c message of @value in scratch memory *@s (free
+ * with epy__gen_scratch_free() whatever the outcome). Strings and bytes
+ * are not copied: the message refers to @value's.
+ */
+int
+epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
+                       const void *value, ProtobufCMessage **ret_msg)
+{
+    ProtobufCMessage *msg;
+
+    if (st == NULL || (value == NULL && st->n_fields > 0))
+        return EPY_EPARAM;
+    msg = scratch_alloc(s, st->pb->sizeof_message);
+    if (msg == NULL)
+        return EPY_ENOMEM;
+    protobuf_c_message_init(st->pb, msg);
+    *ret_msg = msg;
+    return enc_struct(s, st, value, msg);
+}
+
+int
+epy_gen_encode(const epy_gen_struct *st, const void *value, epy_buf *out)
+{
+    epy__gen_scratch *s = NULL;
+    ProtobufCMessage *msg = NULL;
+    int rc;
+
+    if (out == NULL)
+        return EPY_EPARAM;
+    rc = epy__gen_build_message(&s, st, value, &msg);
+    if (rc == 0) {
+        size_t len = protobuf_c_message_get_packed_size(msg);
+
+        rc = epy_buf_reserve(out, len);
+        if (rc == 0)
+            out->len = protobuf_c_message_pack(msg, out->data);
+    }
+    epy__gen_scratch_free(s);
+    return rc;
+}
+

@@ -1,0 +1,54 @@
+/*
+ * libepyrpc: what the support for generated code shares between its
+ * files: where a C layout's values sit in protobuf-c's messages
+ * (gen-layout.c), for the encoder (gen-encode.c) and the decoder
+ * (gen-decode.c), and the building of messages that the calls and
+ * replies of gen.c send. Never installed.
+ */
+#ifndef EPYRPC_GEN_INT_H
+#define EPYRPC_GEN_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <protobuf-c/protobuf-c.h>
+
+#include <epyrpc/gen.h>
+
+/* The common header of every generated list and map. */
+typedef struct epy__gen_list {
+    size_t n;
+    void *items;
+} epy__gen_list;
+
+/* --- layouts next to protobuf-c's (gen-layout.c) ------------------------ */
+
+/* The size of one value of @fd in a protobuf-c message or array. */
+size_t epy__gen_pb_slot_size(const ProtobufCFieldDescriptor *fd);
+/* True for fields whose presence protobuf-c keeps in a has_ member. */
+bool epy__gen_pb_has_flag(const ProtobufCFieldDescriptor *fd);
+/*
+ * A composite value used as an element travels in a one-field message:
+ * fills @f and @st to describe that message (@pb) holding @t.
+ */
+void epy__gen_wrapper_of(const epy_gen_type *t, epy_gen_field *f,
+                         epy_gen_struct *st,
+                         const ProtobufCMessageDescriptor *pb);
+
+/* --- building messages (gen-encode.c) ----------------------------------- */
+
+/* Scratch memory for the messages being packed, freed as a whole. */
+typedef struct epy__gen_scratch epy__gen_scratch;
+
+/*
+ * Builds the protobuf-c message of @value in scratch memory *@s (start
+ * with NULL; free with epy__gen_scratch_free() whatever the outcome).
+ * Strings and bytes are not copied: the message refers to @value's.
+ * Returns 0, EPY_EPARAM or EPY_ENOMEM.
+ */
+int epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
+                           const void *value, ProtobufCMessage **ret_msg);
+/* Frees @s and every message built in it; NULL is accepted. */
+void epy__gen_scratch_free(epy__gen_scratch *s);
+
+#endif /* EPYRPC_GEN_INT_H */
