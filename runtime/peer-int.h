@@ -353,7 +353,7 @@ void epy__call_cancel(epy_peer *peer, epy_txn_id id);
 /* Marks every call in progress as cancelled. */
 void epy__call_cancel_all(epy_peer *peer);
 
-/* --- the peer (peer.c) ----------------------------------------------------- */
+/* --- the peer (peer.c, writer.c, reader.c, lead.c) ------------------- */
 
 /*
  * Decoding a frame's envelope may allocate at most this multiple of
