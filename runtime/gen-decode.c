@@ -9,6 +9,8 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gen-int.h"
 
@@ -23,8 +25,12 @@
  * the whole arena goes at the end, so what is counted is what is held
  * (and a message whose parsing would reallocate again and again, such
  * as a singular field repeated many times, soon runs out of budget).
- * The C value is allocated with malloc(), each block counted with an
- * estimate of malloc()'s own overhead.
+ * The arena's blocks are mapped from the system and unmapped at the
+ * end, growing as the message does (64 KiB, then twice the last, up to
+ * 4 MiB): what a large or hostile message took goes back to the system
+ * at once, not into a heap that keeps it. The C value is allocated with
+ * malloc(), each block counted with an estimate of malloc()'s own
+ * overhead.
  */
 typedef union arena_unit {
     void *p;
@@ -35,11 +41,13 @@ typedef union arena_unit {
 
 #define ARENA_ALIGN _Alignof(arena_unit)
 #define ARENA_STACK 4096                        /* the first block */
-#define ARENA_CHUNK ((size_t) 64 << 10)         /* the next ones */
+#define ARENA_CHUNK ((size_t) 64 << 10)         /* the next ones, at least */
+#define ARENA_CHUNK_MAX ((size_t) 4 << 20)      /* ... and at most */
 #define ARENA_LARGE ((size_t) 4 << 10)          /* then a block of its own */
 
 typedef struct arena_block {
     struct arena_block *next;
+    size_t size;                /* mapped, this header included */
     max_align_t data[];
 } arena_block;
 
@@ -47,6 +55,7 @@ typedef struct dec_ctx {
     size_t left;                /* what the budget still allows */
     bool over;                  /* an allocation went past the budget */
     char *cur, *end;            /* the free part of the arena's block */
+    size_t chunk;               /* the size of the next chunk */
     arena_block *blocks;        /* the arena's blocks but the first */
     ProtobufCAllocator pb;      /* the arena, for protobuf-c */
 } dec_ctx;
@@ -72,18 +81,24 @@ charge(dec_ctx *d, size_t n)
     return true;
 }
 
-/* A block of @size bytes of heap, counted and kept in the arena's list. */
+/* A mapped block of @size bytes, counted and kept in the arena's list. */
 static void *
 arena_block_new(dec_ctx *d, size_t size)
 {
+    size_t page = (size_t) sysconf(_SC_PAGESIZE);
+    size_t map;
     arena_block *b;
 
-    if (size > SIZE_MAX / 2
-        || !charge(d, heap_cost(sizeof *b + size)))
+    if (size > SIZE_MAX / 2)
         return NULL;
-    b = malloc(sizeof *b + size);
-    if (b == NULL)
+    map = (sizeof *b + size + page - 1) & ~(page - 1);
+    if (!charge(d, map))
         return NULL;
+    b = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+             -1, 0);
+    if (b == MAP_FAILED)
+        return NULL;
+    b->size = map;
     b->next = d->blocks;
     d->blocks = b;
     return b->data;
@@ -100,13 +115,20 @@ arena_alloc(void *ctx, size_t size)
     size = size == 0 ? ARENA_ALIGN
                      : (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
     if (size > (size_t) (d->end - d->cur)) {
+        size_t chunk = d->chunk;
+
         if (size > ARENA_LARGE)
             return arena_block_new(d, size);
-        p = arena_block_new(d, ARENA_CHUNK);
+        /* A smaller chunk rather than none where the budget is short. */
+        if (chunk > d->left && d->left >= 2 * ARENA_CHUNK)
+            chunk = d->left / 2;
+        p = arena_block_new(d, chunk);
         if (p == NULL)
             return NULL;
         d->cur = p;
-        d->end = p + ARENA_CHUNK;
+        d->end = p + chunk;
+        if (d->chunk < ARENA_CHUNK_MAX)
+            d->chunk *= 2;
     }
     p = d->cur;
     d->cur += size;
@@ -129,6 +151,7 @@ dec_init(dec_ctx *d, size_t len, void *first, size_t first_size)
     d->over = false;
     d->cur = first;
     d->end = d->cur + first_size;
+    d->chunk = ARENA_CHUNK;
     d->blocks = NULL;
     d->pb.alloc = arena_alloc;
     d->pb.free = arena_free;
@@ -141,7 +164,7 @@ dec_release(dec_ctx *d)
     while (d->blocks != NULL) {
         arena_block *next = d->blocks->next;
 
-        free(d->blocks);
+        munmap(d->blocks, d->blocks->size);
         d->blocks = next;
     }
 }
