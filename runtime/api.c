@@ -474,8 +474,14 @@ call_async(epy_api *api, const char *full, const settings *s,
     if (rc < 0)
         goto fail;
     rc = send_call(api, full, a->txn.id, s->timeout_ms, a->txn.deadline, p);
-    if (rc < 0) {
-        epy__txn_abort(&api->peer->txn, &a->txn);
+    if (rc < 0 && !epy__txn_abort(&api->peer->txn, &a->txn)) {
+        /*
+         * Retired while it was being sent (its deadline passed, or the
+         * connection ended): its callback or semaphore has been told,
+         * so the call is made, and has failed as its result says.
+         */
+        rc = 0;
+    } else if (rc < 0) {
         goto fail;
     }
     if (ret_async != NULL)

@@ -203,8 +203,13 @@ void epy__txnmgr_destroy(epy__txnmgr *m);
 
 /* Registers @t (kind and targets set by the caller) and gives it an id. */
 int epy__txn_begin(epy__txnmgr *m, epy__txn *t);
-/* Removes a transaction that was never sent. */
-void epy__txn_abort(epy__txnmgr *m, epy__txn *t);
+/*
+ * Removes a transaction that was never sent. False if it was no longer
+ * pending: an async one that its deadline or the end of the connection
+ * retired meanwhile completes as any other (its notification is under
+ * way), and stays the completion's.
+ */
+bool epy__txn_abort(epy__txnmgr *m, epy__txn *t);
 /*
  * Waits for sync transaction @t until @deadline (ns, 0: none). On
  * timeout the transaction is retired with EPY_ETIMEDOUT. Returns its rc.

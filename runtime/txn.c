@@ -347,14 +347,20 @@ epy__txn_begin(epy__txnmgr *m, epy__txn *t)
     return rc;
 }
 
-void
+bool
 epy__txn_abort(epy__txnmgr *m, epy__txn *t)
 {
+    bool pending;
+
     pthread_mutex_lock(&m->lock);
-    heap_remove(m, t);
-    unlink_txn(m, t);
-    t->state = EPY__TXN_DONE;
+    pending = t->state == EPY__TXN_PENDING;
+    if (pending || t->kind == EPY__TXN_SYNC) {
+        heap_remove(m, t);
+        unlink_txn(m, t);
+        t->state = EPY__TXN_DONE;
+    }
     pthread_mutex_unlock(&m->lock);
+    return pending;
 }
 
 int
