@@ -27,23 +27,26 @@ EXTRA_DIST += %D%/peer-zmq.c %D%/peer-nng.c
 CLEANFILES += %D%/bench$(EXEEXT) %D%/peer-zmq$(EXEEXT) \
 	%D%/peer-nng$(EXEEXT) %D%/results.csv %D%/results-peers.csv
 
-# bench/attack (attack.c): a hostile local client's attacks on a unix-socket
-# server (memory of decoding, a zlib bomb, stalls, threads, slow hellos,
-# a server that never reads, odd timeouts and names), one line of figures
-# each. Never part of `make check` or `make bench`: `make attack` builds
-# and runs it (about two minutes); ATTACK_FLAGS picks attacks, e.g.
-# ATTACK_FLAGS='2 5'. It uses only the public API, so the same file builds
-# against older versions of the library.
+# bench/attack (attack.c; attack-wire.c: hand-encoded frames and raw
+# connections; attack-server.c: the server under attack and the other
+# processes): a hostile local client's attacks on a unix-socket server
+# (memory of decoding, a zlib bomb, stalls, threads, slow hellos, a server
+# that never reads, odd timeouts and names), one line of figures each.
+# Never part of `make check` or `make bench`: `make attack` builds and
+# runs it (about two minutes); ATTACK_FLAGS picks attacks, e.g.
+# ATTACK_FLAGS='2 5'. It uses only the public API, so the same files
+# build against older versions of the library.
 EXTRA_PROGRAMS += %D%/attack
-%C%_attack_SOURCES = %D%/attack.c
+%C%_attack_SOURCES = %D%/attack.c %D%/attack-wire.c %D%/attack-server.c \
+	%D%/attack.h
 nodist_%C%_attack_SOURCES = $(IDL_CALC)
 %C%_attack_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples
 %C%_attack_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) \
 	$(PTHREAD_CFLAGS)
 %C%_attack_LDADD = libepyrpc.la $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
 %C%_attack_LDFLAGS = $(AM_LDFLAGS) -no-install
-# attack.c includes the generated calc.epy.h: make it first.
-%D%/attack-attack.$(OBJEXT): $(IDL_CALC)
+# attack-server.c includes the generated calc.epy.h: make it first.
+%D%/attack-attack-server.$(OBJEXT): $(IDL_CALC)
 CLEANFILES += %D%/attack$(EXEEXT)
 
 ATTACK_FLAGS =

@@ -34,10 +34,21 @@ check_PROGRAMS += %D%/check_readown
 %C%_check_readown_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
 # Hostile peers and clients: raw frames (wire-helpers, so the internal
-# envelope schema), zlib to build compressed payloads.
+# envelope schema). check_hostile: what a hostile peer sends (memory, the
+# wire), with zlib to build compressed payloads; check_stalls: peers that
+# stall (threads, deadlines).
+EPY_HOSTILE_TEST_SOURCES = $(EPY_RT_TEST_SOURCES) \
+	%D%/wire-helpers.c %D%/wire-helpers.h \
+	%D%/hostile-helpers.c %D%/hostile-helpers.h
+
 check_PROGRAMS += %D%/check_hostile
-%C%_check_hostile_SOURCES = %D%/check_hostile.c $(EPY_RT_TEST_SOURCES) \
-	%D%/wire-helpers.c %D%/wire-helpers.h
+%C%_check_hostile_SOURCES = %D%/check_hostile.c $(EPY_HOSTILE_TEST_SOURCES)
 %C%_check_hostile_CFLAGS = $(EPY_INTERNAL_CCFLAGS) $(ZLIB_CFLAGS)
 %C%_check_hostile_LDADD = $(EPY_INTERNAL_LIBS) $(ZLIB_LIBS)
 %C%_check_hostile_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_stalls
+%C%_check_stalls_SOURCES = %D%/check_stalls.c $(EPY_HOSTILE_TEST_SOURCES)
+%C%_check_stalls_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_stalls_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_stalls_LDFLAGS = $(EPY_TEST_LINKFLAGS)
