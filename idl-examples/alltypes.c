@@ -7,7 +7,6 @@
 
 #include <semaphore.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -26,41 +25,14 @@ static int failures;
 
 /* --- the server: copies arguments into results ------------------------- */
 
-static char *
-dup_str(const char *s)
-{
-    return s != NULL ? strdup(s) : NULL;
-}
-
-static void
-copy_scalars(alltypes_scalars *to, const alltypes_scalars *from)
-{
-    *to = *from;
-    to->s = dup_str(from->s);
-    to->raw.data = malloc(from->raw.len + 1);
-    /* Empty bytes may be { NULL, 0 }: memcpy() from NULL is undefined. */
-    if (from->raw.len > 0)
-        memcpy(to->raw.data, from->raw.data, from->raw.len);
-}
-
-static void
-copy_tree(alltypes_tree *to, const alltypes_tree *from)
-{
-    to->label = dup_str(from->label);
-    to->children.n = from->children.n;
-    to->children.items = calloc(from->children.n + 1, sizeof(alltypes_tree));
-    for (size_t i = 0; i < from->children.n; i++)
-        copy_tree(&to->children.items[i], &from->children.items[i]);
-}
-
+/* The generated _copy functions make the deep copies a result needs. */
 static int
 echo_scalars(epy_call *call, const alltypes_scalars *v,
              alltypes_scalars *ret, void *ctx)
 {
     (void) call;
     (void) ctx;
-    copy_scalars(ret, v);
-    return 0;
+    return alltypes_scalars_copy(ret, v);
 }
 
 static int
@@ -69,8 +41,7 @@ echo_tree(epy_call *call, const alltypes_tree *t, alltypes_tree *ret,
 {
     (void) call;
     (void) ctx;
-    copy_tree(ret, t);
-    return 0;
+    return alltypes_tree_copy(ret, t);
 }
 
 static int
@@ -104,8 +75,7 @@ check(epy_call *call, const alltypes_scalars *v, alltypes_scalars *ret,
         r.got = *v;
         return alltypes_rejected_raise(call, &r, "rejected");
     }
-    copy_scalars(ret, v);
-    return 0;
+    return alltypes_scalars_copy(ret, v);
 }
 
 /* echo_generics answers later, from the same thread, through _reply(). */

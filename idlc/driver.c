@@ -363,6 +363,70 @@ write_under(idlc_ctx *ctx, const char *dir, const char *rel,
     return write_all(path, text, len);
 }
 
+/*
+ * Makes the output folder @dir and its missing parents, as `mkdir -p`
+ * does (mode 0777 less the umask). The folders made are listed in
+ * *@ret_made, outermost first (*@ret_n of them), for unmake_dirs().
+ */
+static bool
+make_dirs(idlc_ctx *ctx, const char *dir, char ***ret_made, size_t *ret_n)
+{
+    char *path = idlc_strdup(&ctx->arena, dir);
+    size_t max = 1;
+    char **made;
+    struct stat st;
+    int err = 0;
+
+    *ret_n = 0;
+    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+        return true;
+    for (const char *p = dir; *p != '\0'; p++)
+        max += *p == '/';
+    made = idlc_alloc(&ctx->arena, max * sizeof *made);
+    *ret_made = made;
+    if (dir[0] == '\0')
+        err = ENOENT;
+    /* Each prefix ending before a slash, then the whole path. */
+    for (char *p = path + 1; err == 0; p++) {
+        char c = *p;
+
+        if (c != '/' && c != '\0')
+            continue;
+        *p = '\0';
+        if (p[-1] == '/') {
+            /* "a//b" or a trailing slash: nothing to make. */
+        } else if (mkdir(path, 0777) == 0) {
+            if (*ret_n < max)
+                made[(*ret_n)++] = idlc_strdup(&ctx->arena, path);
+        } else {
+            int e = errno;
+
+            /* Already there (EEXIST, or EACCES on some systems)? */
+            if (stat(path, &st) != 0)
+                err = e;
+            else if (!S_ISDIR(st.st_mode))
+                err = ENOTDIR;
+        }
+        *p = c;
+        if (c == '\0')
+            break;
+    }
+    if (err != 0) {
+        idlc_error_plain(ctx, "cannot make the output folder '%s': %s", dir,
+                         strerror(err));
+        return false;
+    }
+    return true;
+}
+
+/* Removes the folders make_dirs() made, innermost first, if empty. */
+static void
+unmake_dirs(char **made, size_t n)
+{
+    while (n > 0)
+        rmdir(made[--n]);
+}
+
 /* Runs protoc-c; its messages go to the diagnostics on failure. */
 static bool
 run_protoc_c(idlc_ctx *ctx, const char *tmp, const char *proto)
@@ -471,11 +535,15 @@ generate(idlc_ctx *ctx)
     size_t n_all = 0;
     bool ok = true;
     size_t n_out = ctx->opts->protoc_c != NULL ? 5 : 3;
+    char **made = NULL;
+    size_t n_made = 0;
 
     idlc_emit_proto(ctx, ctx->sources[0], &text[0]);
     idlc_emit_header(ctx, &text[1]);
     idlc_emit_source(ctx, &text[2]);
     if (ctx->errors > 0)
+        goto done;
+    if (!make_dirs(ctx, outdir, &made, &n_made))
         goto done;
     if (mkdtemp(tmp) == NULL) {
         idlc_error_plain(ctx, "cannot make a temporary folder in '%s': %s",
@@ -553,6 +621,9 @@ generate(idlc_ctx *ctx)
     }
     rmdir(tmp);
 done:
+    /* On failure, leave no output folder behind either. */
+    if (ctx->errors > 0 || ctx->fatal)
+        unmake_dirs(made, n_made);
     for (int i = 0; i < 3; i++)
         idlc_buf_free(&text[i]);
 }

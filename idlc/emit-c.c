@@ -283,7 +283,13 @@ pbdesc(cgen *g, const idlc_source *src, const char *msg)
                        idlc_proto_lower(g->ctx, msg));
 }
 
-/* Comments: never let a doc end the C comment early. */
+/*
+ * Comments: doc text must neither end the C comment early nor trip
+ * -Wcomment or -Wtrigraphs. A space goes between a star and a slash
+ * after it, a slash and a star after it, and the "??" and slash of a
+ * trigraph backslash (which could splice lines); control characters
+ * other than tabs are written as spaces.
+ */
 static void
 doc_lines(cgen *g, const char *doc, const char *indent)
 {
@@ -295,8 +301,14 @@ doc_lines(cgen *g, const char *doc, const char *indent)
 
         P("%s *%s", indent, n > 0 ? " " : "");
         for (size_t i = 0; i < n; i++) {
-            idlc_buf_add(g->out, &p[i], 1);
-            if (p[i] == '*' && i + 1 < n && p[i + 1] == '/')
+            char c = p[i];
+            char next = i + 1 < n ? p[i + 1] : '\0';
+
+            if (((unsigned char) c < ' ' && c != '\t') || c == 0x7f)
+                c = ' ';
+            idlc_buf_add(g->out, &c, 1);
+            if ((c == '*' && next == '/') || (c == '/' && next == '*')
+                || (c == '?' && next == '/' && i > 0 && p[i - 1] == '?'))
                 S(" ");
         }
         S("\n");
@@ -401,6 +413,28 @@ collect_ns(cgen *g, const idlc_decl *ns)
     }
 }
 
+/*
+ * True if a value of @t may own memory: strings, bytes, structs (each
+ * has a _copy), lists, maps, and optionals of those. The generics that
+ * do get a _copy; optionals of numbers, bools and enums are assigned.
+ */
+static bool
+owns_memory(const idlc_type *t)
+{
+    switch (t->kind) {
+    case TK_STRING:
+    case TK_BYTES:
+    case TK_STRUCT:
+    case TK_LIST:
+    case TK_MAP:
+        return true;
+    case TK_OPTIONAL:
+        return owns_memory(t->elem);
+    default:
+        return false;
+    }
+}
+
 /* Claims the C names of the generics; reported like other collisions. */
 static void
 claim_generics(cgen *g)
@@ -409,15 +443,19 @@ claim_generics(cgen *g)
         const idlc_type *t = g->gens[i];
         const char *m = idlc_type_mangle(g->ctx, t);
         idlc_buf d = { NULL, 0, 0 };
-        const char *names[3];
+        const char *names[4];
+        int n = 0;
 
         if (strncmp(m, "epy_", 4) == 0)
             continue;
         idlc_describe_type(t, &d);
-        names[0] = m;
-        names[1] = idlc_printf(&g->ctx->arena, "%s_clear", m);
-        names[2] = idlc_printf(&g->ctx->arena, "%s_entry", m);
-        for (int k = 0; k < (t->kind == TK_MAP ? 3 : 2); k++) {
+        names[n++] = m;
+        names[n++] = idlc_printf(&g->ctx->arena, "%s_clear", m);
+        if (owns_memory(t))
+            names[n++] = idlc_printf(&g->ctx->arena, "%s_copy", m);
+        if (t->kind == TK_MAP)
+            names[n++] = idlc_printf(&g->ctx->arena, "%s_entry", m);
+        for (int k = 0; k < n; k++) {
             const char *desc = idlc_printf(&g->ctx->arena, "type '%s'",
                                            d.data);
             const char *prev = idlc_map_put(&g->ctx->arena, &g->ctx->cnames,
@@ -598,6 +636,14 @@ define(cgen *g, const dnode *root)
     }
 }
 
+/* The comment above every _copy function. */
+#define COPY_DOC \
+    "/*\n" \
+    " * Makes *@dst a deep copy of *@src, overwriting it (clear it first if\n" \
+    " * it owns anything). Returns 0, or EPY_ENOMEM (EPY_EPARAM for a\n" \
+    " * malformed *@src, see epy_gen_copy()) leaving *@dst untouched.\n" \
+    " */\n"
+
 /* The statement that frees one value @x of type @t, or NULL. */
 static const char *
 clear_stmt(cgen *g, const idlc_type *t, const char *x)
@@ -661,6 +707,107 @@ def_clear(cgen *g, const idlc_type *t)
         break;
     }
     S("}\n#endif\n\n");
+}
+
+/* Writes @items comma-separated, @indent deep, in lines of WIDTH at most. */
+static void
+init_items(cgen *g, const char *const *items, size_t n, size_t indent)
+{
+    size_t col = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *comma = i + 1 < n ? "," : "";
+        size_t len = strlen(items[i]) + strlen(comma);
+
+        if (col > 0 && col + 1 + len > WIDTH) {
+            S("\n");
+            col = 0;
+        }
+        if (col == 0) {
+            P("%*s", (int) indent, "");
+            col = indent;
+        } else {
+            S(" ");
+            col++;
+        }
+        P("%s%s", items[i], comma);
+        col += len;
+    }
+    S("\n");
+}
+
+/*
+ * The layout table of @t, as a C expression, for a _copy in the header:
+ * the tables of structs and generics, static in the .epy.c, are written
+ * first as locals epy_t<depth> (inner ones first).
+ */
+static const char *
+copy_table(cgen *g, const idlc_type *t, int depth)
+{
+    idlc_arena **a = &g->ctx->arena;
+    const char *name = idlc_printf(a, "epy_t%d", depth);
+    const char *m = t->kind == TK_STRUCT ? t->decl->cname
+                    : idlc_type_mangle(g->ctx, t);
+    const char *items[7];
+
+    switch (t->kind) {
+    case TK_STRUCT:
+        items[0] = "EPY_GEN_STRUCT";
+        items[2] = "NULL";
+        items[4] = idlc_printf(a, "&%s_desc", m);
+        items[5] = "0";
+        break;
+    case TK_LIST:
+    case TK_OPTIONAL:
+    case TK_MAP:
+        items[2] = copy_table(g, t->elem, depth + 1);
+        items[0] = t->kind == TK_LIST ? "EPY_GEN_LIST"
+                   : t->kind == TK_MAP ? "EPY_GEN_MAP" : "EPY_GEN_OPTIONAL";
+        items[4] = "NULL";
+        items[5] = t->kind == TK_OPTIONAL
+                   ? idlc_printf(a, "offsetof(%s, value)", m)
+                   : t->kind == TK_MAP
+                   ? idlc_printf(a, "offsetof(%s_entry, value)", m) : "0";
+        break;
+    default:
+        return tref(g, t);
+    }
+    items[1] = idlc_printf(a, "sizeof(%s)", m);
+    items[3] = t->kind == TK_MAP ? tref(g, t->key) : "NULL";
+    items[6] = t->kind == TK_MAP ? idlc_printf(a, "sizeof(%s_entry)", m)
+               : "0";
+    P("    static const epy_gen_type %s = {\n", name);
+    init_items(g, items, 7, 8);
+    S("    };\n");
+    return idlc_printf(a, "&%s", name);
+}
+
+/*
+ * A generic's _copy: static inline, as the generic may be defined by
+ * several headers; epy_gen_copy() over the layout of a one-field struct
+ * holding the generic.
+ */
+static void
+def_copy(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    const char *st[5];
+
+    if (!owns_memory(t))
+        return;
+    P("\n#ifndef EPY_GEN_COPY_%s\n#define EPY_GEN_COPY_%s\n", m, m);
+    S(COPY_DOC);
+    P("static inline int\n%s_copy(%s *dst, const %s *src)\n{\n", m, m, m);
+    P("    static const epy_gen_field epy_field = { 1, 0, %s };\n",
+      copy_table(g, t, 0));
+    S("    static const epy_gen_struct epy_st = {\n");
+    st[0] = idlc_printf(&g->ctx->arena, "\"%s\"", m);
+    st[1] = "NULL";
+    st[2] = idlc_printf(&g->ctx->arena, "sizeof(%s)", m);
+    st[3] = "1";
+    st[4] = "&epy_field";
+    init_items(g, st, 5, 8);
+    S("    };\n\n    return epy_gen_copy(&epy_st, dst, src);\n}\n#endif\n");
 }
 
 /* Walks the declarations below @root in file order, entering namespaces. */
@@ -811,6 +958,9 @@ clear_protos(cgen *g, const idlc_decl *d)
         return;
     P("/* Frees what @value owns (strings, lists, ...) and zeroes it. */\n"
       "void %s_clear(%s *value);\n", d->cname, d->cname);
+    S(COPY_DOC);
+    P("int %s_copy(%s *dst, const %s *src);\n", d->cname, d->cname,
+      d->cname);
 }
 
 /* --- header: client ------------------------------------------------------------ */
@@ -1159,6 +1309,7 @@ idlc_emit_header(idlc_ctx *ctx, idlc_buf *out)
 {
     cgen gen, *g = &gen;
     const char *guard;
+    bool copies = false;
 
     init_gen(g, ctx, out);
     claim_generics(g);
@@ -1185,6 +1336,14 @@ idlc_emit_header(idlc_ctx *ctx, idlc_buf *out)
     visit(g, &ctx->root, error_server_protos);
     S("/* --- descriptors --- */\n\n");
     visit(g, &ctx->root, desc_protos);
+    /* After the struct layouts (above) that they refer to. */
+    for (size_t i = 0; i < g->n_gens; i++) {
+        if (owns_memory(g->gens[i]) && !copies) {
+            S("\n/* Deep copies of the generics, built on the layouts. */\n");
+            copies = true;
+        }
+        def_copy(g, g->gens[i]);
+    }
     P("\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
     wrap_lines(out);
 }
@@ -1330,6 +1489,9 @@ src_clears(cgen *g, const idlc_decl *d)
         return;
     P("void\n%s_clear(%s *value)\n{\n    epy_gen_clear(&%s_desc, value);\n"
       "}\n\n", d->cname, d->cname, d->cname);
+    P("int\n%s_copy(%s *dst, const %s *src)\n{\n"
+      "    return epy_gen_copy(&%s_desc, dst, src);\n}\n\n", d->cname,
+      d->cname, d->cname, d->cname);
 }
 
 static void

@@ -295,6 +295,13 @@ field_name(pgen *g, idlc_map *used, const idlc_field *f)
     }
 }
 
+/*
+ * Writes @doc as `//` lines. Each line stays one line: control characters
+ * other than tabs (a CR, which protoc-c takes for a line end) are written
+ * as spaces. protoc-c copies the text into a C comment of the .pb-c.h,
+ * where it defuses star-slash but not a trigraph backslash: "??" and "/"
+ * are split by a space, as in the C generator.
+ */
 static void
 write_doc(idlc_buf *out, const char *doc, const char *indent)
 {
@@ -304,8 +311,18 @@ write_doc(idlc_buf *out, const char *doc, const char *indent)
         const char *nl = strchr(p, '\n');
         size_t n = nl != NULL ? (size_t) (nl - p) : strlen(p);
 
-        idlc_buf_printf(out, "%s//%s%.*s\n", indent, n > 0 ? " " : "",
-                        (int) n, p);
+        idlc_buf_printf(out, "%s//%s", indent, n > 0 ? " " : "");
+        for (size_t i = 0; i < n; i++) {
+            char c = p[i];
+
+            if (((unsigned char) c < ' ' && c != '\t') || c == 0x7f)
+                c = ' ';
+            idlc_buf_add(out, &c, 1);
+            if (c == '?' && i + 1 < n && p[i + 1] == '/' && i > 0
+                && p[i - 1] == '?')
+                idlc_buf_add(out, " ", 1);
+        }
+        idlc_buf_add(out, "\n", 1);
         p = nl != NULL ? nl + 1 : NULL;
     }
 }

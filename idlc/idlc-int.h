@@ -259,6 +259,21 @@ typedef struct idlc_ctx {
     int angle_depth;
     int brace_depth;
     idlc_buf doc;                /* `///` lines waiting for a declaration */
+    /*
+     * `///` after code on its line (a trailing doc) documents the
+     * declaration ending, or opened by a `{`, at the token before it.
+     * Tokens are numbered from 1 in each file. The parser registers each
+     * declaration by its last and `{` tokens (idlc_doc_target()) as it
+     * reduces it, which may be before or after the lexer has read the
+     * trailing doc: the lexer gives it to the last declaration made if
+     * that ends at the token before, else keeps it in @trailing.
+     */
+    int tok_seq;                 /* number of the last token returned */
+    int tok_line;                /* line of the last token returned */
+    idlc_map trailing;           /* token number -> idlc_trailing */
+    struct idlc_trailing *trailing_list;   /* in order, for warnings */
+    int target_tok;              /* last token of the last declaration */
+    char **target_doc;           /* and where its doc goes */
     idlc_block *parsed_blocks;   /* result of one parse */
     idlc_import *parsed_imports;
 
@@ -294,6 +309,22 @@ void idlc_diag_text(idlc_ctx *ctx, const char *text);
 
 /* lexer.l / parser.y: parse ctx->cur into ctx->parsed_*. */
 void idlc_parse_source(idlc_ctx *ctx);
+
+/* A trailing `///` waiting for its declaration (see idlc_ctx). */
+typedef struct idlc_trailing {
+    int tok;                     /* the token it follows */
+    char *text;
+    idlc_loc loc;
+    bool used;
+    struct idlc_trailing *next;
+} idlc_trailing;
+
+/*
+ * The declaration whose doc is *@doc ends at token @last and, if @open is
+ * not 0, has its body opened by token @open: trailing docs after either
+ * are added to *@doc.
+ */
+void idlc_doc_target(idlc_ctx *ctx, int last, int open, char **doc);
 
 /* sema.c */
 void idlc_sema(idlc_ctx *ctx);

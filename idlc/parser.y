@@ -25,13 +25,17 @@
 typedef void *yyscan_t;
 #endif
 
-/* Locations also carry the `///` text that preceded the token. */
+/*
+ * Locations also carry the `///` text that preceded the token, and the
+ * number of the (last) token (for trailing docs, see idlc_ctx).
+ */
 typedef struct idlc_yyltype {
     int first_line;
     int first_column;
     int last_line;
     int last_column;
     const char *doc;
+    int tok;
 } idlc_yyltype;
 #define IDLC_YYLTYPE idlc_yyltype
 #define IDLC_YYLTYPE_IS_DECLARED 1
@@ -42,6 +46,18 @@ typedef struct idlc_list {
     void *head;
     void *tail;
 } idlc_list;
+
+/*
+ * A dotted name under construction. It grows in place (doubling @cap), so
+ * that a name of n parts costs O(n), not O(n^2); @cap is 0 while @str is
+ * the first identifier itself.
+ */
+typedef struct idlc_qname {
+    char *str;
+    size_t len;
+    size_t cap;
+    int parts;
+} idlc_qname;
 }
 
 %code provides {
@@ -61,11 +77,13 @@ int idlc_yyparse(yyscan_t scanner, idlc_ctx *ctx);
             (cur).last_line = YYRHSLOC(rhs, n).last_line;                \
             (cur).last_column = YYRHSLOC(rhs, n).last_column;            \
             (cur).doc = YYRHSLOC(rhs, 1).doc;                            \
+            (cur).tok = YYRHSLOC(rhs, n).tok;                            \
         } else {                                                         \
             (cur).first_line = (cur).last_line = YYRHSLOC(rhs, 0).last_line; \
             (cur).first_column = (cur).last_column =                     \
                 YYRHSLOC(rhs, 0).last_column;                            \
             (cur).doc = NULL;                                            \
+            (cur).tok = YYRHSLOC(rhs, 0).tok;                            \
         }                                                                \
     } while (0)
 
@@ -136,14 +154,50 @@ mkmember(idlc_ctx *ctx, idlc_mkind kind, const IDLC_YYLTYPE *l)
     return m;
 }
 
-static int
-count_parts(const char *name)
+static idlc_qname
+qname_start(char *id)
 {
-    int n = 1;
+    idlc_qname q = { id, strlen(id), 0, 1 };
 
-    for (; *name != '\0'; name++)
-        n += *name == '.';
-    return n;
+    return q;
+}
+
+static idlc_qname
+qname_add(idlc_ctx *ctx, idlc_qname q, const char *id)
+{
+    size_t n = strlen(id);
+
+    if (q.cap == 0 || q.len + n + 2 > q.cap) {
+        size_t cap = q.cap != 0 ? q.cap : 64;
+        char *p;
+
+        while (cap < q.len + n + 2)
+            cap *= 2;
+        p = idlc_alloc(&ctx->arena, cap);
+        memcpy(p, q.str, q.len);
+        q.str = p;
+        q.cap = cap;
+    }
+    q.str[q.len++] = '.';
+    memcpy(q.str + q.len, id, n + 1);
+    q.len += n;
+    q.parts++;
+    return q;
+}
+
+/*
+ * Checks the depth of a namespace name's first @parts parts, as each is
+ * read: a name of many thousand parts fails at the first one too deep.
+ */
+static bool
+ns_fits(idlc_ctx *ctx, int parts, const IDLC_YYLTYPE *l)
+{
+    if (ctx->ns_depth + parts <= IDLC_MAX_DEPTH)
+        return true;
+    idlc_error(ctx, mkloc(ctx, l), "namespaces nested too deeply (the "
+               "limit is %d levels)", IDLC_MAX_DEPTH);
+    ctx->fatal = true;
+    return false;
 }
 }
 
@@ -151,6 +205,7 @@ count_parts(const char *name)
     @$.first_line = @$.last_line = 1;
     @$.first_column = @$.last_column = 1;
     @$.doc = NULL;
+    @$.tok = 0;
 }
 
 %union {
@@ -166,6 +221,7 @@ count_parts(const char *name)
     idlc_block *block;
     idlc_decl *decl;
     idlc_list list;
+    idlc_qname qn;
 }
 
 %token <str> IDENT "identifier"
@@ -185,7 +241,7 @@ count_parts(const char *name)
 %token KW_OPTIONAL "'optional'"
 %token KW_MAP "'map'"
 
-%type <str> qname
+%type <qn> qname nsname
 %type <type> type
 %type <block> block
 %type <member> member
@@ -233,32 +289,40 @@ item:
     ;
 
 block:
-      KW_NAMESPACE qname '{'
-        {
-            ctx->ns_depth += count_parts($2);
-            if (ctx->ns_depth > IDLC_MAX_DEPTH) {
-                idlc_error(ctx, LOC(@2), "namespaces nested too deeply "
-                           "(the limit is %d levels)", IDLC_MAX_DEPTH);
-                ctx->fatal = true;
-                YYABORT;
-            }
-        }
+      KW_NAMESPACE nsname '{'
+        { ctx->ns_depth += $2.parts; }
       members '}'
         {
-            ctx->ns_depth -= count_parts($2);
+            ctx->ns_depth -= $2.parts;
             $$ = NEW(idlc_block);
-            $$->name = $2;
+            $$->name = $2.str;
             $$->loc = LOC(@1);
             $$->name_loc = LOC(@2);
             $$->doc = DOC(@1);
             $$->members = $5.head;
+            idlc_doc_target(ctx, @6.tok, @3.tok, &$$->doc);
+        }
+    ;
+
+/* A namespace's name: its depth is checked part by part. */
+nsname:
+      IDENT
+        {
+            $$ = qname_start($1);
+            if (!ns_fits(ctx, $$.parts, &@1))
+                YYABORT;
+        }
+    | nsname '.' IDENT
+        {
+            $$ = qname_add(ctx, $1, $3);
+            if (!ns_fits(ctx, $$.parts, &@3))
+                YYABORT;
         }
     ;
 
 qname:
-      IDENT
-    | qname '.' IDENT
-        { $$ = idlc_printf(&ctx->arena, "%s.%s", $1, $3); }
+      IDENT                 { $$ = qname_start($1); }
+    | qname '.' IDENT       { $$ = qname_add(ctx, $1, $3); }
     ;
 
 members:
@@ -353,16 +417,19 @@ decl:
         {
             $$ = mkdecl(ctx, DK_ENUM, $2, &@1, &@2);
             $$->values = $4.head;
+            idlc_doc_target(ctx, @5.tok, @3.tok, &$$->doc);
         }
     | KW_STRUCT IDENT '{' fields '}'
         {
             $$ = mkdecl(ctx, DK_STRUCT, $2, &@1, &@2);
             $$->fields = $4.head;
+            idlc_doc_target(ctx, @5.tok, @3.tok, &$$->doc);
         }
     | KW_ERROR IDENT '{' fields '}'
         {
             $$ = mkdecl(ctx, DK_ERROR, $2, &@1, &@2);
             $$->fields = $4.head;
+            idlc_doc_target(ctx, @5.tok, @3.tok, &$$->doc);
         }
     | type IDENT '(' params ')' raises mopts ';'
         {
@@ -373,6 +440,7 @@ decl:
             $$->has_raises = $6.head != NULL;
             $$->raises_loc = LOC(@6);
             $$->opts = $7.head;
+            idlc_doc_target(ctx, @8.tok, 0, &$$->doc);
         }
     | KW_EVENT IDENT '(' params ')' raises mopts ';'
         {
@@ -383,6 +451,7 @@ decl:
             $$->has_raises = $6.head != NULL;
             $$->raises_loc = LOC(@6);
             $$->opts = $7.head;
+            idlc_doc_target(ctx, @8.tok, 0, &$$->doc);
         }
     ;
 
@@ -410,6 +479,7 @@ eval:
                            $3.value, $3.suffix);
                 $$->overflow = false;
             }
+            idlc_doc_target(ctx, @4.tok, 0, &$$->doc);
         }
     | IDENT '=' '-' INTLIT ';'
         {
@@ -424,6 +494,7 @@ eval:
                            $4.value, $4.suffix);
                 $$->overflow = false;
             }
+            idlc_doc_target(ctx, @5.tok, 0, &$$->doc);
         }
     | IDENT ';'
         {
@@ -452,6 +523,7 @@ field:
             $$->name = $2;
             $$->loc = LOC(@2);
             $$->doc = DOC(@1);
+            idlc_doc_target(ctx, @3.tok, 0, &$$->doc);
         }
     | type IDENT '=' INTLIT ';'
         {
@@ -467,6 +539,7 @@ field:
             if ($4.suffix[0] != '\0')
                 idlc_error(ctx, LOC(@4), "invalid number '%" PRIu64 "%s'",
                            $4.value, $4.suffix);
+            idlc_doc_target(ctx, @5.tok, 0, &$$->doc);
         }
     | error ';'             { $$ = NULL; }
     ;
@@ -510,7 +583,7 @@ rlist:
         {
             idlc_raise *r = NEW(idlc_raise);
 
-            r->name = $1;
+            r->name = $1.str;
             r->loc = LOC(@1);
             $$.head = $$.tail = NULL;
             APPEND($$, r, idlc_raise);
@@ -519,7 +592,7 @@ rlist:
         {
             idlc_raise *r = NEW(idlc_raise);
 
-            r->name = $3;
+            r->name = $3.str;
             r->loc = LOC(@3);
             $$ = $1;
             APPEND($$, r, idlc_raise);
@@ -550,7 +623,7 @@ type:
     | qname
         {
             $$ = mktype(ctx, TK_NAMED, &@1);
-            $$->name = $1;
+            $$->name = $1.str;
         }
     | KW_LIST '<' type '>'
         {

@@ -173,7 +173,7 @@ claim_names(idlc_ctx *ctx, idlc_decl *d)
         "_interface", "_interface_text", NULL
     };
     static const char *const struct_names[] = {
-        "", "_clear", "_desc", NULL
+        "", "_clear", "_copy", "_desc", NULL
     };
     static const char *const error_names[] = { "_get", "_raise", NULL };
     static const char *const enum_names[] = { "", NULL };

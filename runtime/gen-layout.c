@@ -2,8 +2,8 @@
  * The C layouts of the types idlc generates (epy_gen_type,
  * epy_gen_struct in gen.h): the scalar ones every generated file shares,
  * where a layout's values sit in protobuf-c's messages (for gen-encode.c
- * and gen-decode.c), and the memory of C values: allocating, and
- * clearing what a value owns.
+ * and gen-decode.c), and the memory of C values: allocating, clearing
+ * what a value owns, and deep copies.
  */
 #include <config.h>
 
@@ -189,3 +189,140 @@ epy_gen_clear(const epy_gen_struct *st, void *value)
     memset(value, 0, st->size);
 }
 
+/*
+ * Copies the value @src of type @t into @dst, which is zeroed. On
+ * failure @dst holds what was copied so far, every allocation reachable
+ * from it and the rest zeroed, so clear_value() frees it.
+ */
+static int
+copy_value(const epy_gen_type *t, void *dst, const void *src)
+{
+    switch (t->kind) {
+    case EPY_GEN_STRING: {
+        const char *s;
+        char *d;
+        size_t n;
+
+        memcpy(&s, src, sizeof s);
+        if (s == NULL)
+            return 0;
+        n = strlen(s) + 1;
+        d = malloc(n);
+        if (d == NULL)
+            return EPY_ENOMEM;
+        memcpy(d, s, n);
+        memcpy(dst, &d, sizeof d);
+        return 0;
+    }
+    case EPY_GEN_BYTES: {
+        epy_bytes s, d;
+
+        memcpy(&s, src, sizeof s);
+        if (s.data == NULL) {
+            if (s.len > 0)
+                return EPY_EPARAM;
+            return 0;
+        }
+        /*
+         * Empty bytes that have a block get one of their own (one byte
+         * long), with no memcpy().
+         */
+        d.len = s.len;
+        d.data = malloc(s.len != 0 ? s.len : 1);
+        if (d.data == NULL)
+            return EPY_ENOMEM;
+        if (s.len > 0)
+            memcpy(d.data, s.data, s.len);
+        memcpy(dst, &d, sizeof d);
+        return 0;
+    }
+    case EPY_GEN_STRUCT:
+        for (size_t i = 0; i < t->st->n_fields; i++) {
+            const epy_gen_field *f = &t->st->fields[i];
+            int rc = copy_value(f->type, (char *) dst + f->offset,
+                                (const char *) src + f->offset);
+
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    case EPY_GEN_LIST:
+    case EPY_GEN_MAP: {
+        epy__gen_list s, d;
+        size_t csize = t->kind == EPY_GEN_MAP ? t->entry_size
+                                              : t->elem->size;
+
+        memcpy(&s, src, sizeof s);
+        if (s.n == 0)
+            return 0;
+        if (s.items == NULL)
+            return EPY_EPARAM;
+        if (s.n > SIZE_MAX / csize)
+            return EPY_ENOMEM;
+        d.n = s.n;
+        d.items = malloc(s.n * csize);
+        if (d.items == NULL)
+            return EPY_ENOMEM;
+        memset(d.items, 0, s.n * csize);
+        memcpy(dst, &d, sizeof d);
+        for (size_t i = 0; i < s.n; i++) {
+            const char *from = (const char *) s.items + i * csize;
+            char *to = (char *) d.items + i * csize;
+            int rc;
+
+            if (t->kind == EPY_GEN_MAP) {
+                rc = copy_value(t->key, to, from);
+                if (rc == 0)
+                    rc = copy_value(t->elem, to + t->value_offset,
+                                    from + t->value_offset);
+            } else {
+                rc = copy_value(t->elem, to, from);
+            }
+            if (rc < 0)
+                return rc;
+        }
+        return 0;
+    }
+    case EPY_GEN_OPTIONAL: {
+        bool has;
+
+        memcpy(&has, src, sizeof has);
+        if (!has)
+            return 0;
+        memcpy(dst, &has, sizeof has);
+        return copy_value(t->elem, (char *) dst + t->value_offset,
+                          (const char *) src + t->value_offset);
+    }
+    default:
+        /* Numbers, bool and enums own nothing. */
+        memcpy(dst, src, t->size);
+        return 0;
+    }
+}
+
+int
+epy_gen_copy(const epy_gen_struct *st, void *dst, const void *src)
+{
+    epy_gen_type t = { EPY_GEN_STRUCT, 0, NULL, NULL, NULL, 0, 0 };
+    void *tmp;
+    int rc;
+
+    if (st == NULL || dst == NULL || src == NULL)
+        return EPY_EPARAM;
+    t.size = st->size;
+    t.st = st;
+    /* Built aside, so that *@dst is untouched on failure. */
+    tmp = malloc(st->size != 0 ? st->size : 1);
+    if (tmp == NULL)
+        return EPY_ENOMEM;
+    memset(tmp, 0, st->size);
+    rc = copy_value(&t, tmp, src);
+    if (rc < 0) {
+        clear_struct(st, tmp);
+        free(tmp);
+        return rc;
+    }
+    memcpy(dst, tmp, st->size);
+    free(tmp);
+    return 0;
+}

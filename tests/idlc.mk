@@ -72,3 +72,17 @@ nodist_%C%_idlc_check_e2e_SOURCES = %D%/idlc/e2e.epy.c %D%/idlc/e2e.epy.h \
 %C%_idlc_check_e2e_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
 %C%_idlc_check_e2e_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
 %C%_idlc_check_e2e_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# Deep copies through the generated _copy functions of
+# idl-examples/alltypes.idl. Links the runtime's modules directly, with
+# malloc, calloc and free wrapped (ld --wrap) so that the test can make
+# allocations fail.
+check_PROGRAMS += %D%/idlc/check_copy
+%C%_idlc_check_copy_SOURCES = %D%/idlc/check_copy.c %D%/testutil.c \
+	%D%/testutil.h
+nodist_%C%_idlc_check_copy_SOURCES = $(IDL_ALLTYPES)
+%C%_idlc_check_copy_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples
+%C%_idlc_check_copy_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_idlc_check_copy_LDADD = $(EPY_INTERNAL_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_copy_LDFLAGS = $(EPY_TEST_LINKFLAGS) -Wl,--wrap=malloc \
+	-Wl,--wrap=calloc -Wl,--wrap=free

@@ -22,7 +22,12 @@
 extern "C" {
 #endif
 
-/* Bumped when generated code must be regenerated for this header. */
+/*
+ * Bumped when generated code must be regenerated for this header. Adding
+ * a function (epy_gen_copy()) does not bump it: code generated before
+ * still compiles and links; code generated after needs a header and
+ * library that have the function.
+ */
 #define EPY_GEN_ABI 1
 
 /*
@@ -181,6 +186,24 @@ EPY_API int epy_gen_decode(const epy_gen_struct *st, const void *data,
 
 /** epy_gen_clear - free what @value (laid out as @st) owns; zero it. */
 EPY_API void epy_gen_clear(const epy_gen_struct *st, void *value);
+
+/**
+ * epy_gen_copy - make @dst a deep copy of @src (both laid out as @st):
+ * strings and bytes duplicated, lists, maps and optionals copied with
+ * their elements, nested structs alike; NULL strings and bytes
+ * { NULL, 0 } stay so, empty bytes with a block get a block of their
+ * own, an empty list or map has NULL items. The copy is
+ * built aside and moved into @dst only on success: on failure @dst is
+ * untouched and nothing is left allocated. @dst is overwritten, not
+ * cleared: what it owned before is the caller's to free. The caller owns
+ * the copy (release with epy_gen_clear()). Returns 0, EPY_ENOMEM (also
+ * when a list's size in bytes would overflow), or EPY_EPARAM (a NULL
+ * argument, list or map items NULL with n > 0, bytes data NULL with
+ * len > 0).
+ * Thread safety: any thread; @src must not change meanwhile.
+ */
+EPY_API int epy_gen_copy(const epy_gen_struct *st, void *dst,
+                         const void *src);
 
 /**
  * epy_gen_call - a typed synchronous call: encode @args, call

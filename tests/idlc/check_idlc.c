@@ -170,6 +170,54 @@ free_list(char **v)
     free(v);
 }
 
+/* Writes @text to @dir/@name and compiles it into @dir. */
+static int
+compile_text(const char *dir, const char *name, const char *text,
+             const char *protoc, char **ret_diag)
+{
+    char path[4096];
+
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    spit(path, text, strlen(text));
+    return compile(path, dir, protoc, ret_diag);
+}
+
+/* The output @dir/@stem@ext, NUL-terminated (malloc'd). */
+static char *
+slurp_out(const char *dir, const char *stem, const char *ext)
+{
+    char path[4096];
+    char *text;
+
+    snprintf(path, sizeof path, "%s/%s%s", dir, stem, ext);
+    text = slurp(path, NULL);
+    ck_assert_msg(text != NULL, "%s not written", path);
+    return text;
+}
+
+/* Removes @dir and everything under it. */
+static void
+remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+
+    if (d == NULL) {
+        unlink(dir);
+        return;
+    }
+    while ((e = readdir(d)) != NULL) {
+        char path[4096];
+
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        remove_tree(path);
+    }
+    closedir(d);
+    rmdir(dir);
+}
+
 /* --- golden outputs ----------------------------------------------------- */
 
 static const char *const outputs[] = { ".proto", ".epy.h", ".epy.c" };
@@ -299,6 +347,280 @@ START_TEST(test_deps)
                      "gen/everything.pb-c.c: everything.idl common.idl\n"
                      "\ncommon.idl:\n");
     free(buf);
+}
+END_TEST
+
+/* --- doc comments ---------------------------------------------------------- */
+
+/*
+ * Checks the C text @c (named @name): no comment opener inside a block
+ * comment, no trigraph backslash ending a line, no control character but
+ * newlines and tabs, and @marker only inside comments. Returns how often
+ * @marker appears (in comments).
+ */
+static int
+check_c_comments(const char *name, const char *c, const char *marker)
+{
+    enum { CODE, BLOCK, LINE, STR, CHR } st = CODE;
+    size_t ml = strlen(marker);
+    int found = 0;
+
+    for (const char *p = c; *p != '\0'; p++) {
+        unsigned char b = (unsigned char) *p;
+
+        ck_assert_msg(b >= ' ' || b == '\n' || b == '\t', "%s: control "
+                      "character 0x%02x at offset %ld", name, b,
+                      (long) (p - c));
+        ck_assert_msg(strncmp(p, "?\?/\n", 4) != 0, "%s: a trigraph "
+                      "backslash ends a line at offset %ld", name,
+                      (long) (p - c));
+        switch (st) {
+        case CODE:
+            ck_assert_msg(strncmp(p, marker, ml) != 0, "%s: doc text "
+                          "outside a comment: %.60s", name, p);
+            if (p[0] == '/' && p[1] == '*')
+                st = BLOCK, p++;
+            else if (p[0] == '/' && p[1] == '/')
+                st = LINE, p++;
+            else if (*p == '"')
+                st = STR;
+            else if (*p == '\'')
+                st = CHR;
+            break;
+        case BLOCK:
+            found += strncmp(p, marker, ml) == 0;
+            ck_assert_msg(!(p[0] == '/' && p[1] == '*'), "%s: comment "
+                          "opener inside a comment: %.60s", name, p);
+            if (p[0] == '*' && p[1] == '/')
+                st = CODE, p++;
+            break;
+        case LINE:
+            found += strncmp(p, marker, ml) == 0;
+            if (*p == '\n' && p[-1] != '\\')
+                st = CODE;
+            break;
+        case STR:
+        case CHR:
+            if (*p == '\\' && p[1] != '\0')
+                p++;
+            else if (*p == (st == STR ? '"' : '\''))
+                st = CODE;
+            break;
+        }
+    }
+    ck_assert_msg(st == CODE, "%s ends inside a comment or string", name);
+    return found;
+}
+
+/*
+ * Doc text holding comment delimiters, a trigraph backslash or control
+ * characters cannot break the C comments of the .epy.[ch] (nor, through
+ * protoc-c, of the .pb-c.h) or the // comments of the .proto.
+ */
+START_TEST(test_doc_comment_text)
+{
+    static const char text[] =
+        "/// zzdoc ns /* a */ b ?\?/\n"
+        "namespace dc {\n"
+        "    /// zzdoc s */ int leaked;\n"
+        "    /// zzdoc /*/ and **/\n"
+        "    struct s {\n"
+        "        /// zzdoc x /*\n"
+        "        int64 x; /// zzdoc x2 */ ?\?/\n"
+        "        /// zzdoc y\r int leaked2; \f\v\x01 end\n"
+        "        int64 y;\n"
+        "    }\n"
+        "    enum e { A = 0; /// zzdoc a ?\?/\n"
+        "    }\n"
+        "    /// zzdoc m */\n"
+        "    int32 m(int32 a);\n"
+        "}\n";
+    static const char *const c_outputs[] = {
+        ".epy.h", ".epy.c", ".pb-c.h", ".pb-c.c"
+    };
+    char *tmp = make_tmpdir();
+    char *diag, *proto;
+    int in_header = 0, in_proto = 0;
+
+    ck_assert_msg(compile_text(tmp, "dc.idl", text, EPY_PROTOC_C,
+                               &diag) == 0, "%s", diag);
+    ck_assert_str_eq(diag, "");
+    free(diag);
+    for (size_t i = 0; i < 4; i++) {
+        char *c = slurp_out(tmp, "dc", c_outputs[i]);
+        int n = check_c_comments(c_outputs[i], c, "zzdoc");
+
+        if (i == 0)
+            in_header = n;
+        free(c);
+    }
+    /* ns, s (two lines), x (two), y, a, m: at least once each. */
+    ck_assert_int_ge(in_header, 8);
+    proto = slurp_out(tmp, "dc", ".proto");
+    for (const char *line = proto; *line != '\0';) {
+        size_t n = strcspn(line, "\n");
+        const char *doc = strstr(line, "zzdoc");
+
+        for (size_t i = 0; i < n; i++)
+            ck_assert_msg((unsigned char) line[i] >= ' ' || line[i] == '\t',
+                          "control character in .proto: %.*s", (int) n,
+                          line);
+        ck_assert_msg(strncmp(line, "?\?/", 3) != 0
+                      && (n < 3 || strncmp(line + n - 3, "?\?/", 3) != 0),
+                      "trigraph backslash in .proto: %.*s", (int) n, line);
+        if (doc != NULL && doc < line + n) {
+            ck_assert_msg(strncmp(line + strspn(line, " "), "// ", 3) == 0,
+                          "doc text outside a comment: %.*s", (int) n, line);
+            in_proto++;
+        }
+        line += n + (line[n] == '\n');
+    }
+    /* s (two lines), x (two), y, a. */
+    ck_assert_int_eq(in_proto, 6);
+    ck_assert_ptr_nonnull(strstr(proto, "    // zzdoc y  int leaked2;     "
+                                 "end\n    optional int64 y = 2;\n"));
+    free(proto);
+    remove_tree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/*
+ * A `///` after code on its line documents the declaration ending (or
+ * opened by the `{`) just before it; one on its own line, the next.
+ */
+START_TEST(test_doc_comment_trailing)
+{
+    static const char text[] =
+        "namespace td {\n"
+        "    /// lead s\n"
+        "    struct s { /// open s\n"
+        "        /// lead x\n"
+        "        int64 x; /// trail x\n"
+        "        /// lead y\n"
+        "        int64 y;\n"
+        "        int64 z = 7; /// trail z\n"
+        "        string w;\n"
+        "    } /// close s\n"
+        "    enum e {\n"
+        "        A = 0; /// trail A\n"
+        "        B = -1; /// trail B\n"
+        "        C = 1;\n"
+        "    }\n"
+        "    int32 m(int32 a, /// nothing\n"
+        "            int32 b); /// trail m\n"
+        "    int32 n();\n"
+        "}\n";
+    static const char want[] =
+        "// lead s\n"
+        "// open s\n"
+        "// close s\n"
+        "message td_s {\n"
+        "    // lead x\n"
+        "    // trail x\n"
+        "    optional int64 x = 1;\n"
+        "    // lead y\n"
+        "    optional int64 y = 2;\n"
+        "    // trail z\n"
+        "    optional int64 z = 7;\n"
+        "    optional string w = 8;\n"
+        "}\n"
+        "\n"
+        "enum td_e {\n"
+        "    // trail A\n"
+        "    TD_E_A = 0;\n"
+        "    // trail B\n"
+        "    TD_E_B = -1;\n"
+        "    TD_E_C = 1;\n"
+        "}\n";
+    char *tmp = make_tmpdir();
+    char *diag, *proto, *header, *m, *n;
+    char want_diag[4096];
+
+    ck_assert_msg(compile_text(tmp, "td.idl", text, NULL, &diag) == 0,
+                  "%s", diag);
+    snprintf(want_diag, sizeof want_diag, "%s/td.idl:16:22: warning: '///' "
+             "documents nothing here; after code on its line, it documents "
+             "the declaration that ends, or opens with '{', just before "
+             "it\n", tmp);
+    ck_assert_msg(strncmp(diag, want_diag, strlen(want_diag)) == 0,
+                  "got: %s\nwant: %s", diag, want_diag);
+    free(diag);
+    proto = slurp_out(tmp, "td", ".proto");
+    ck_assert_msg(strstr(proto, want) != NULL, "got:\n%s", proto);
+    free(proto);
+    /* The method's doc: its own trailing one; none for n. */
+    header = slurp_out(tmp, "td", ".epy.h");
+    m = strstr(header, " * td_m - call td.m");
+    n = strstr(header, " * td_n - call td.n");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_ptr_nonnull(n);
+    ck_assert_ptr_nonnull(strstr(m, " * trail m\n"));
+    ck_assert_ptr_eq(strstr(header, "nothing"), NULL);
+    ck_assert_ptr_eq(strstr(n, "trail"), NULL);
+    free(header);
+    remove_tree(tmp);
+    free(tmp);
+}
+END_TEST
+
+/* --- the output folder --------------------------------------------------------- */
+
+static mode_t
+mode_of(const char *path)
+{
+    struct stat st;
+
+    ck_assert_msg(stat(path, &st) == 0, "%s: %s", path, strerror(errno));
+    return st.st_mode & 07777;
+}
+
+/* -o names a folder that need not exist: it is made, as by mkdir -p. */
+START_TEST(test_out_dir_made)
+{
+    char *tmp = make_tmpdir();
+    char out[4096], path[4096], want[8192];
+    char *diag;
+    struct stat st;
+
+    ck_assert_int_eq(chdir(IDLC_TEST_SRCDIR "/ok"), 0);
+    umask(027);
+    snprintf(out, sizeof out, "%s/a/b//c/", tmp);
+    ck_assert_int_eq(compile("calc.idl", out, NULL, &diag), 0);
+    ck_assert_str_eq(diag, "");
+    free(diag);
+    snprintf(path, sizeof path, "%s/a/b/c/calc.epy.h", tmp);
+    ck_assert_int_eq(stat(path, &st), 0);
+    snprintf(path, sizeof path, "%s/a", tmp);
+    ck_assert_uint_eq(mode_of(path), 0750);
+    snprintf(path, sizeof path, "%s/a/b/c", tmp);
+    ck_assert_uint_eq(mode_of(path), 0750);
+    /* Existing folders are fine, and are left as they are. */
+    ck_assert_int_eq(chmod(path, 0700), 0);
+    ck_assert_int_eq(compile("calc.idl", out, NULL, NULL), 0);
+    ck_assert_uint_eq(mode_of(path), 0700);
+
+    /* A failed compilation leaves no folder behind. */
+    snprintf(out, sizeof out, "%s/x/y", tmp);
+    ck_assert_int_eq(compile("../bad/sem-unknown-type.idl", out, NULL,
+                             NULL), 1);
+    snprintf(path, sizeof path, "%s/x", tmp);
+    ck_assert_int_ne(stat(path, &st), 0);
+    ck_assert_int_eq(compile("calc.idl", out, "/nonexistent/protoc-c",
+                             NULL), 1);
+    ck_assert_int_ne(stat(path, &st), 0);
+
+    /* A file in the way: a clear error. */
+    snprintf(path, sizeof path, "%s/file", tmp);
+    spit(path, "", 0);
+    snprintf(out, sizeof out, "%s/file/sub", tmp);
+    ck_assert_int_eq(compile("calc.idl", out, NULL, &diag), 1);
+    snprintf(want, sizeof want, "idlc: error: cannot make the output "
+             "folder '%s': %s\n", out, strerror(ENOTDIR));
+    ck_assert_str_eq(diag, want);
+    free(diag);
+    remove_tree(tmp);
+    free(tmp);
 }
 END_TEST
 
@@ -463,6 +785,58 @@ START_TEST(test_binary_and_deep)
     ck_assert_int_eq(compile(path, tmp, NULL, NULL), 1);
     spit(path, buf, 0);
     ck_assert_int_eq(compile(path, tmp, NULL, NULL), 0);
+    free(buf);
+    remove_dir(tmp);
+    free(tmp);
+}
+END_TEST
+
+/*
+ * A dotted name of many parts costs time linear in its length: as a
+ * namespace, it fails at the 65th part; as a type, it is unknown.
+ */
+START_TEST(test_long_dotted_name)
+{
+    enum { PARTS = 200000 };
+    char *tmp = make_tmpdir();
+    char path[4096], want[8192];
+    char *buf = malloc(PARTS * 2 + 256);
+    char *diag;
+    size_t n;
+    int64_t t0, ms;
+
+    ck_assert_ptr_nonnull(buf);
+    snprintf(path, sizeof path, "%s/long.idl", tmp);
+    n = (size_t) sprintf(buf, "namespace a");
+    for (int i = 1; i < PARTS; i++)
+        memcpy(buf + n, ".a", 2), n += 2;
+    n += (size_t) sprintf(buf + n, " { }\n");
+    spit(path, buf, n);
+    t0 = tu_now_ms();
+    ck_assert_int_eq(compile(path, tmp, NULL, &diag), 1);
+    ms = tu_now_ms() - t0;
+    /* "namespace " and 64 parts of "a.". */
+    snprintf(want, sizeof want, "%s:1:%d: error: namespaces nested too "
+             "deeply (the limit is 64 levels)\n", path, 11 + 64 * 2);
+    ck_assert_msg(strncmp(diag, want, strlen(want)) == 0, "got: %.300s",
+                  diag);
+    free(diag);
+    ck_assert_msg(ms < 5000 * tu_slow(), "%d parts took %lld ms", PARTS,
+                  (long long) ms);
+
+    n = (size_t) sprintf(buf, "namespace t { struct s { a");
+    for (int i = 1; i < PARTS; i++)
+        memcpy(buf + n, ".a", 2), n += 2;
+    n += (size_t) sprintf(buf + n, " x; } }\n");
+    spit(path, buf, n);
+    t0 = tu_now_ms();
+    ck_assert_int_eq(compile(path, tmp, NULL, &diag), 1);
+    ms = tu_now_ms() - t0;
+    ck_assert_msg(strstr(diag, "error: unknown type 'a.a.a.") != NULL,
+                  "got: %.300s", diag);
+    free(diag);
+    ck_assert_msg(ms < 5000 * tu_slow(), "a type of %d parts took %lld ms",
+                  PARTS, (long long) ms);
     free(buf);
     remove_dir(tmp);
     free(tmp);
@@ -636,6 +1010,9 @@ idlc_suite(void)
     tcase_add_test(tc, test_deterministic);
     tcase_add_test(tc, test_protoc_c);
     tcase_add_test(tc, test_deps);
+    tcase_add_test(tc, test_doc_comment_text);
+    tcase_add_test(tc, test_doc_comment_trailing);
+    tcase_add_test(tc, test_out_dir_made);
     tcase_set_timeout(tc, 60);
     suite_add_tcase(s, tc);
 
@@ -649,6 +1026,7 @@ idlc_suite(void)
     tc = tcase_create("limits");
     tcase_add_test(tc, test_big_file);
     tcase_add_test(tc, test_binary_and_deep);
+    tcase_add_test(tc, test_long_dotted_name);
     tcase_add_test(tc, test_mutations);
     tcase_set_timeout(tc, 300);
     suite_add_tcase(s, tc);
