@@ -518,6 +518,16 @@ copy_ids(long **dst, const long *src, size_t n)
     return 0;
 }
 
+/* Starts the accept thread. Returns 0 or EPY_ESYSTEM. */
+static int
+start_accepting(epy_server *srv)
+{
+    if (pthread_create(&srv->thread, NULL, accept_main, srv) != 0)
+        return EPY_ESYSTEM;
+    srv->started = true;
+    return 0;
+}
+
 int
 epy_server_new(const char *url, const epy_server_config *cfg,
                epy_server **ret_server, epy_error *ret_err)
@@ -614,12 +624,12 @@ epy_server_new(const char *url, const epy_server_config *cfg,
             goto fail;
         }
     }
-    if (pthread_create(&srv->thread, NULL, accept_main, srv) != 0) {
+    /* Paused: clients wait in the backlog until epy_server_start(). */
+    if (!cfg->peer.start_paused && start_accepting(srv) < 0) {
         rc = epy_error_set(ret_err, EPY_ESYSTEM,
                            "cannot start the accept thread");
         goto fail;
     }
-    srv->started = true;
     *ret_server = srv;
     return 0;
 
@@ -688,6 +698,19 @@ epy_server_clients(epy_server *srv)
     n = srv->nclients;
     pthread_mutex_unlock(&srv->lock);
     return n;
+}
+
+int
+epy_server_start(epy_server *srv)
+{
+    int rc;
+
+    if (srv == NULL)
+        return EPY_EPARAM;
+    pthread_mutex_lock(&srv->lock);
+    rc = srv->started || srv->stopping ? EPY_EPARAM : start_accepting(srv);
+    pthread_mutex_unlock(&srv->lock);
+    return rc;
 }
 
 epy_server *

@@ -190,6 +190,70 @@ many_clients(const char *where, int nclients, int calls)
     free(pids);
 }
 
+/* A client that connects and calls at once, whatever the server's state. */
+typedef struct eager {
+    const char *where;
+    int rc;
+    char reply[32];
+} eager;
+
+static void *
+eager_client(void *arg)
+{
+    eager *e = arg;
+    epy_peer *peer;
+    epy_api *api;
+    epy_buf out = EPY_BUF_INIT;
+
+    e->rc = epy_connect(e->where, NULL, 10000 * tu_slow(), &peer, NULL);
+    if (e->rc < 0)
+        return NULL;
+    epy_api_open(peer, "t", &api, NULL);
+    epy_api_set_timeout(api, 5000 * tu_slow());
+    e->rc = epy_api_call(api, "echo", "first", 5, NULL, &out, NULL);
+    if (e->rc == 0 && out.len < sizeof e->reply)
+        memcpy(e->reply, out.data, out.len);
+    epy_buf_clear(&out);
+    epy_api_close(api);
+    epy_peer_close(peer);
+    return NULL;
+}
+
+START_TEST(test_paused_server)
+{
+    /* Made paused, a server accepts nobody until it is started: a client
+     * that connects first waits, and its first call meets the handler
+     * registered meanwhile, never "no handler". */
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    eager e = { url, EPY_EPENDING, "" };
+    pthread_t t;
+
+    cfg.peer.start_paused = true;
+    ck_assert_int_eq(epy_server_new(url, &cfg, &srv, NULL), 0);
+    ck_assert_int_eq(pthread_create(&t, NULL, eager_client, &e), 0);
+    usleep(200000);     /* the client is connecting: nobody accepts it */
+    ck_assert_uint_eq(epy_server_clients(srv), 0);
+    ck_assert_int_eq(epy_server_handle(srv, "t.echo", echo, NULL, NULL), 0);
+    ck_assert_int_eq(epy_server_start(srv), 0);
+    ck_assert_int_eq(epy_server_start(srv), EPY_EPARAM);
+    pthread_join(t, NULL);
+    ck_assert_int_eq(e.rc, 0);
+    ck_assert_str_eq(e.reply, "first");
+}
+END_TEST
+
+START_TEST(test_paused_server_closed)
+{
+    /* A server closed without having been started leaves nothing. */
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+
+    cfg.peer.start_paused = true;
+    ck_assert_int_eq(epy_server_new(url, &cfg, &srv, NULL), 0);
+    ck_assert_int_eq(epy_server_start(NULL), EPY_EPARAM);
+    srv = epy_server_close(srv);
+}
+END_TEST
+
 START_TEST(test_unix_many_clients)
 {
     epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
@@ -1263,6 +1327,8 @@ server_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_unix_many_clients);
+    tcase_add_test(tc, test_paused_server);
+    tcase_add_test(tc, test_paused_server_closed);
     tcase_add_test(tc, test_tcp_clients);
     tcase_add_test(tc, test_tcp_ipv6);
     tcase_add_test(tc, test_credentials);

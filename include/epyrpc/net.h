@@ -61,7 +61,10 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  * struct epy_server_config - how a server is set up. Initialise with
  * EPY_SERVER_CONFIG_INIT.
  * @peer:          the configuration of each client's peer (its workers,
- *                 limits, interfaces, log).
+ *                 limits, interfaces, log). With @peer.start_paused, the
+ *                 server accepts nobody until epy_server_start() (the
+ *                 clients' peers themselves always start at once: they
+ *                 share the server's handlers).
  * @max_clients:   clients at once (default 256); more are refused
  *                 (their connection is closed at once, with a log line).
  *                 A client that went away counts until its peer is
@@ -152,6 +155,18 @@ typedef struct epy_server_config {
  */
 EPY_API int epy_server_new(const char *url, const epy_server_config *cfg,
                            epy_server **ret_server, epy_error *ret_err);
+
+/**
+ * epy_server_start - start accepting the clients of a server made with
+ * @cfg.peer.start_paused set. Such a server listens from
+ * epy_server_new() on, but its clients wait (in the listen backlog,
+ * within their own connect timeout) until this call: its handlers and
+ * listener can be set first, so that no client's call ever meets "no
+ * handler" because of start-up order.
+ * Returns 0, EPY_EPARAM (started already, or closing) or EPY_ESYSTEM.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_server_start(epy_server *server);
 
 /**
  * epy_server_url - the address the server listens on, with the port
