@@ -25,10 +25,12 @@
  * the whole arena goes at the end, so what is counted is what is held
  * (and a message whose parsing would reallocate again and again, such
  * as a singular field repeated many times, soon runs out of budget).
- * The arena's blocks are mapped from the system and unmapped at the
- * end, growing as the message does (64 KiB, then twice the last, up to
- * 4 MiB): what a large or hostile message took goes back to the system
- * at once, not into a heap that keeps it. The C value is allocated with
+ * The arena's chunks grow as the message does (64 KiB, then twice the
+ * last, up to 4 MiB). Blocks of 1 MiB or more are mapped from the system
+ * and unmapped at the end, so that what a large or hostile message took
+ * goes back to the system at once, not into a heap that keeps it;
+ * smaller ones come from the heap (mapping them for every message made
+ * a 64 KiB round trip ten times slower). The C value is allocated with
  * malloc(), each block counted with an estimate of malloc()'s own
  * overhead.
  */
@@ -44,6 +46,7 @@ typedef union arena_unit {
 #define ARENA_CHUNK ((size_t) 64 << 10)         /* the next ones, at least */
 #define ARENA_CHUNK_MAX ((size_t) 4 << 20)      /* ... and at most */
 #define ARENA_LARGE ((size_t) 4 << 10)          /* then a block of its own */
+#define ARENA_MAP ((size_t) 1 << 20)            /* blocks mapped from here */
 
 typedef struct arena_block {
     struct arena_block *next;
@@ -81,7 +84,10 @@ charge(dec_ctx *d, size_t n)
     return true;
 }
 
-/* A mapped block of @size bytes, counted and kept in the arena's list. */
+/*
+ * A block of @size bytes, counted and kept in the arena's list: from the
+ * heap, or mapped from the system from ARENA_MAP bytes on.
+ */
 static void *
 arena_block_new(dec_ctx *d, size_t size)
 {
@@ -92,13 +98,23 @@ arena_block_new(dec_ctx *d, size_t size)
     if (size > SIZE_MAX / 2)
         return NULL;
     map = (sizeof *b + size + page - 1) & ~(page - 1);
-    if (!charge(d, map))
-        return NULL;
-    b = mmap(NULL, map, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-             -1, 0);
-    if (b == MAP_FAILED)
-        return NULL;
-    b->size = map;
+    if (map < ARENA_MAP) {
+        map = sizeof *b + size;
+        if (!charge(d, heap_cost(map)))
+            return NULL;
+        b = malloc(map);
+        if (b == NULL)
+            return NULL;
+        b->size = 0;    /* from the heap */
+    } else {
+        if (!charge(d, map))
+            return NULL;
+        b = mmap(NULL, map, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (b == MAP_FAILED)
+            return NULL;
+        b->size = map;
+    }
     b->next = d->blocks;
     d->blocks = b;
     return b->data;
@@ -164,7 +180,10 @@ dec_release(dec_ctx *d)
     while (d->blocks != NULL) {
         arena_block *next = d->blocks->next;
 
-        munmap(d->blocks, d->blocks->size);
+        if (d->blocks->size == 0)
+            free(d->blocks);
+        else
+            munmap(d->blocks, d->blocks->size);
         d->blocks = next;
     }
 }
