@@ -11,6 +11,9 @@ noinst_LTLIBRARIES += %D%/libidlc.la
 	%D%/sema.c \
 	%D%/emit-proto.c \
 	%D%/emit-c.c \
+	%D%/emit-c-header.c \
+	%D%/emit-c-source.c \
+	%D%/emit-c-int.h \
 	%D%/driver.c
 %C%_libidlc_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/%D% -I%D%
 # Flex and bison output is not held to the project's warning flags.

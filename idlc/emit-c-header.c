@@ -1,0 +1,882 @@
+/*
+ * idlc: the C header generator, file.epy.h: the types, the client's api
+ * types and stubs, the server's handler tables. See emit-c.c.
+ */
+#include <config.h>
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <string.h>
+
+#include "emit-c-int.h"
+
+/* --- header: types ------------------------------------------------------------ */
+
+static void
+write_generic(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    idlc_buf d = { NULL, 0, 0 };
+
+    idlc_describe_type(t, &d);
+    P("#ifndef EPY_GEN_TYPE_%s\n#define EPY_GEN_TYPE_%s\n", m, m);
+    switch (t->kind) {
+    case TK_LIST:
+        P("/* %s: @n values at @items. */\n", d.data);
+        P("struct %s {\n    size_t n;\n    %s;\n};\n", m,
+          cg_out_decl(g, t->elem, "items"));
+        break;
+    case TK_OPTIONAL:
+        P("/* %s: @value is set when @has is true. */\n", d.data);
+        P("struct %s {\n    bool has;\n    %s;\n};\n", m,
+          cg_member_decl(g, t->elem, "value"));
+        break;
+    case TK_MAP:
+        P("/* %s: @n entries at @items, in the order received. */\n",
+          d.data);
+        P("struct %s {\n    size_t n;\n    %s_entry *items;\n};\n", m, m);
+        break;
+    default:
+        break;
+    }
+    S("#endif\n\n");
+    idlc_buf_free(&d);
+}
+
+static void
+write_entry(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    const char *key = idlc_printf(&g->ctx->arena, "%s_entry", m);
+
+    P("#ifndef EPY_GEN_TYPE_%s\n#define EPY_GEN_TYPE_%s\n", key, key);
+    P("struct %s {\n    %s;\n    %s;\n};\n#endif\n\n", key,
+      cg_member_decl(g, t->key, "key"), cg_member_decl(g, t->elem, "value"));
+}
+
+static void
+write_struct(cgen *g, const idlc_decl *d)
+{
+    cg_doc_block(g, idlc_printf(&g->ctx->arena, "%s - %s %s.", d->cname,
+                             d->kind == DK_ERROR ? "error" : "struct",
+                             d->qname), d->doc, "");
+    P("struct %s {\n", d->cname);
+    if (d->fields == NULL)
+        S("    char epy_unused;    /* C needs a member */\n");
+    for (const idlc_field *f = d->fields; f != NULL; f = f->next) {
+        if (f->doc != NULL) {
+            S("    /*\n");
+            cg_doc_lines(g, f->doc, "    ");
+            S("     */\n");
+        }
+        P("    %s;\n", cg_member_decl(g, f->type, f->name));
+    }
+    S("};\n\n");
+}
+
+/*
+ * Type definitions in C order: each after the types it holds by value.
+ * A node is a struct of this file, a generic, or a map's entry; the walk
+ * keeps its own stack, as chains of structs may be long.
+ */
+
+static const char *
+dnode_key(cgen *g, const dnode *n)
+{
+    if (n->kind == DN_STRUCT)
+        return n->decl->cname;
+    if (n->kind == DN_ENTRY)
+        return idlc_printf(&g->ctx->arena, "%s_entry",
+                           idlc_type_mangle(g->ctx, n->type));
+    return idlc_type_mangle(g->ctx, n->type);
+}
+
+/* The node a by-value member of type @t needs complete; false if none. */
+static bool
+value_dep(cgen *g, const idlc_type *t, dnode *out)
+{
+    memset(out, 0, sizeof *out);
+    if (t->kind == TK_STRUCT && cg_mine(g, t->decl)) {
+        out->kind = DN_STRUCT;
+        out->decl = t->decl;
+        out->next = t->decl->fields;
+        return true;
+    }
+    if (idlc_is_generic(t->kind)) {
+        out->kind = DN_GENERIC;
+        out->type = t;
+        return true;
+    }
+    return false;
+}
+
+void
+cg_define(cgen *g, const dnode *root)
+{
+    dnode *stack;
+    size_t sp = 0, cap = 64;
+
+    if (idlc_map_get(&g->def_done, dnode_key(g, root)) != NULL)
+        return;
+    stack = idlc_alloc(&g->ctx->arena, cap * sizeof *stack);
+    stack[0] = *root;
+    for (;;) {
+        dnode *n = &stack[sp];
+        dnode dep;
+        bool have = false;
+
+        if (n->kind == DN_STRUCT) {
+            while (!have && n->next != NULL) {
+                have = value_dep(g, n->next->type, &dep);
+                n->next = n->next->next;
+            }
+        } else if (!n->looked) {
+            n->looked = true;
+            if (n->kind == DN_ENTRY || n->type->kind == TK_OPTIONAL)
+                have = value_dep(g, n->type->elem, &dep);
+        }
+        if (have) {
+            if (idlc_map_get(&g->def_done, dnode_key(g, &dep)) != NULL)
+                continue;
+            if (sp + 1 == cap) {
+                dnode *bigger = idlc_alloc(&g->ctx->arena,
+                                           cap * 2 * sizeof *bigger);
+
+                memcpy(bigger, stack, cap * sizeof *stack);
+                stack = bigger;
+                cap *= 2;
+            }
+            stack[++sp] = dep;
+            continue;
+        }
+        {
+            const char *key = dnode_key(g, n);
+
+            if (idlc_map_put(&g->ctx->arena, &g->def_done, key,
+                             (void *) key) == NULL) {
+                if (n->kind == DN_STRUCT)
+                    write_struct(g, n->decl);
+                else if (n->kind == DN_ENTRY)
+                    write_entry(g, n->type);
+                else
+                    write_generic(g, n->type);
+            }
+        }
+        if (sp == 0)
+            break;
+        sp--;
+    }
+}
+
+/* The comment above every _copy function. */
+#define COPY_DOC \
+    "/*\n" \
+    " * Makes *@dst a deep copy of *@src, overwriting it (clear it first if\n" \
+    " * it owns anything). Returns 0, or EPY_ENOMEM (EPY_EPARAM for a\n" \
+    " * malformed *@src, see epy_gen_copy()) leaving *@dst untouched.\n" \
+    " */\n"
+
+/* The statement that frees one value @x of type @t, or NULL. */
+static const char *
+clear_stmt(cgen *g, const idlc_type *t, const char *x)
+{
+    switch (t->kind) {
+    case TK_STRING:
+        return idlc_printf(&g->ctx->arena, "epy_gen_free(%s);", x);
+    case TK_BYTES:
+        return idlc_printf(&g->ctx->arena, "epy_bytes_clear(&%s);", x);
+    case TK_STRUCT:
+        return idlc_printf(&g->ctx->arena, "%s_clear(&%s);",
+                           t->decl->cname, x);
+    case TK_LIST:
+    case TK_OPTIONAL:
+    case TK_MAP:
+        return idlc_printf(&g->ctx->arena, "%s_clear(&%s);",
+                           idlc_type_mangle(g->ctx, t), x);
+    default:
+        return NULL;
+    }
+}
+
+static void
+def_clear(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    const char *e, *k;
+
+    P("#ifndef EPY_GEN_CLEAR_%s\n#define EPY_GEN_CLEAR_%s\n", m, m);
+    P("/* Frees what @v owns and empties it. */\n"
+      "static inline void\n%s_clear(%s *v)\n{\n", m, m);
+    switch (t->kind) {
+    case TK_LIST:
+        e = clear_stmt(g, t->elem, "v->items[i]");
+        if (e != NULL)
+            P("    for (size_t i = 0; i < v->n; i++)\n        %s\n", e);
+        S("    epy_gen_free(v->items);\n    v->items = NULL;\n"
+          "    v->n = 0;\n");
+        break;
+    case TK_MAP:
+        k = clear_stmt(g, t->key, "v->items[i].key");
+        e = clear_stmt(g, t->elem, "v->items[i].value");
+        if (k != NULL || e != NULL) {
+            S("    for (size_t i = 0; i < v->n; i++) {\n");
+            if (k != NULL)
+                P("        %s\n", k);
+            if (e != NULL)
+                P("        %s\n", e);
+            S("    }\n");
+        }
+        S("    epy_gen_free(v->items);\n    v->items = NULL;\n"
+          "    v->n = 0;\n");
+        break;
+    case TK_OPTIONAL:
+        e = clear_stmt(g, t->elem, "v->value");
+        if (e != NULL)
+            P("    if (v->has)\n        %s\n", e);
+        S("    v->has = false;\n");
+        break;
+    default:
+        break;
+    }
+    S("}\n#endif\n\n");
+}
+
+/* Writes @items comma-separated, @indent deep, in lines of WIDTH at most. */
+static void
+init_items(cgen *g, const char *const *items, size_t n, size_t indent)
+{
+    size_t col = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const char *comma = i + 1 < n ? "," : "";
+        size_t len = strlen(items[i]) + strlen(comma);
+
+        if (col > 0 && col + 1 + len > WIDTH) {
+            S("\n");
+            col = 0;
+        }
+        if (col == 0) {
+            P("%*s", (int) indent, "");
+            col = indent;
+        } else {
+            S(" ");
+            col++;
+        }
+        P("%s%s", items[i], comma);
+        col += len;
+    }
+    S("\n");
+}
+
+/*
+ * The layout table of @t, as a C expression, for a _copy in the header:
+ * the tables of structs and generics, static in the .epy.c, are written
+ * first as locals epy_t<depth> (inner ones first).
+ */
+static const char *
+copy_table(cgen *g, const idlc_type *t, int depth)
+{
+    idlc_arena **a = &g->ctx->arena;
+    const char *name = idlc_printf(a, "epy_t%d", depth);
+    const char *m = t->kind == TK_STRUCT ? t->decl->cname
+                    : idlc_type_mangle(g->ctx, t);
+    const char *items[7];
+
+    switch (t->kind) {
+    case TK_STRUCT:
+        items[0] = "EPY_GEN_STRUCT";
+        items[2] = "NULL";
+        items[4] = idlc_printf(a, "&%s_desc", m);
+        items[5] = "0";
+        break;
+    case TK_LIST:
+    case TK_OPTIONAL:
+    case TK_MAP:
+        items[2] = copy_table(g, t->elem, depth + 1);
+        items[0] = t->kind == TK_LIST ? "EPY_GEN_LIST"
+                   : t->kind == TK_MAP ? "EPY_GEN_MAP" : "EPY_GEN_OPTIONAL";
+        items[4] = "NULL";
+        items[5] = t->kind == TK_OPTIONAL
+                   ? idlc_printf(a, "offsetof(%s, value)", m)
+                   : t->kind == TK_MAP
+                   ? idlc_printf(a, "offsetof(%s_entry, value)", m) : "0";
+        break;
+    default:
+        return cg_tref(g, t);
+    }
+    items[1] = idlc_printf(a, "sizeof(%s)", m);
+    items[3] = t->kind == TK_MAP ? cg_tref(g, t->key) : "NULL";
+    items[6] = t->kind == TK_MAP ? idlc_printf(a, "sizeof(%s_entry)", m)
+               : "0";
+    P("    static const epy_gen_type %s = {\n", name);
+    init_items(g, items, 7, 8);
+    S("    };\n");
+    return idlc_printf(a, "&%s", name);
+}
+
+/*
+ * A generic's _copy: static inline, as the generic may be defined by
+ * several headers; epy_gen_copy() over the layout of a one-field struct
+ * holding the generic.
+ */
+static void
+def_copy(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    const char *st[5];
+
+    if (!cg_owns_memory(t))
+        return;
+    P("\n#ifndef EPY_GEN_COPY_%s\n#define EPY_GEN_COPY_%s\n", m, m);
+    S(COPY_DOC);
+    P("static inline int\n%s_copy(%s *dst, const %s *src)\n{\n", m, m, m);
+    P("    static const epy_gen_field epy_field = { 1, 0, %s };\n",
+      copy_table(g, t, 0));
+    S("    static const epy_gen_struct epy_st = {\n");
+    st[0] = idlc_printf(&g->ctx->arena, "\"%s\"", m);
+    st[1] = "NULL";
+    st[2] = idlc_printf(&g->ctx->arena, "sizeof(%s)", m);
+    st[3] = "1";
+    st[4] = "&epy_field";
+    init_items(g, st, 5, 8);
+    S("    };\n\n    return epy_gen_copy(&epy_st, dst, src);\n}\n#endif\n");
+}
+
+/* Walks the declarations below @root in file order, entering namespaces. */
+typedef struct decl_walk {
+    const idlc_decl *stack[IDLC_MAX_DEPTH + 2];
+    size_t pos[IDLC_MAX_DEPTH + 2];
+    int sp;
+} decl_walk;
+
+static void
+walk_init(decl_walk *w, const idlc_decl *root)
+{
+    w->stack[0] = root;
+    w->pos[0] = 0;
+    w->sp = 0;
+}
+
+/* The next declaration that is not a namespace, or NULL at the end. */
+static const idlc_decl *
+walk_next(decl_walk *w)
+{
+    while (w->sp >= 0) {
+        const idlc_decl *ns = w->stack[w->sp];
+        const idlc_decl *d;
+
+        if (w->pos[w->sp] >= ns->n_items) {
+            w->sp--;
+            continue;
+        }
+        d = ns->items[w->pos[w->sp]++];
+        if (d->kind != DK_NAMESPACE)
+            return d;
+        if (w->sp + 1 < IDLC_MAX_DEPTH + 2) {
+            w->stack[++w->sp] = d;
+            w->pos[w->sp] = 0;
+        }
+    }
+    return NULL;
+}
+
+static void
+header_types(cgen *g)
+{
+    bool any = false;
+
+    S("/* --- types --- */\n\n");
+    /* Enums first: they depend on nothing. */
+    {
+        /* Walk the tree in declaration order. */
+        decl_walk w;
+        const idlc_decl *d;
+
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
+            if (d->kind != DK_ENUM || !cg_mine(g, d))
+                continue;
+            cg_doc_block(g, idlc_printf(&g->ctx->arena, "%s - enum %s.",
+                                     d->cname, d->qname), d->doc, "");
+            P("typedef enum %s {\n", d->cname);
+            for (const idlc_enumval *v = d->values; v != NULL; v = v->next) {
+                if (v->doc != NULL) {
+                    S("    /*\n");
+                    cg_doc_lines(g, v->doc, "    ");
+                    S("     */\n");
+                }
+                P("    %s_%s = %" PRId64 "%s\n", cg_upper(g->ctx, d->cname),
+                  cg_upper(g->ctx, v->name), v->value,
+                  v->next != NULL ? "," : "");
+            }
+            P("} %s;\n\n", d->cname);
+        }
+    }
+    /* Forward declarations: every struct and generic of this file. */
+    {
+        decl_walk w;
+        const idlc_decl *d;
+
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
+            if ((d->kind == DK_STRUCT || d->kind == DK_ERROR)
+                && cg_mine(g, d)) {
+                P("typedef struct %s %s;\n", d->cname, d->cname);
+                any = true;
+            }
+        }
+    }
+    for (size_t i = 0; i < g->n_gens; i++) {
+        const char *m = idlc_type_mangle(g->ctx, g->gens[i]);
+
+        P("typedef struct %s %s;\n", m, m);
+        if (g->gens[i]->kind == TK_MAP)
+            P("typedef struct %s_entry %s_entry;\n", m, m);
+        any = true;
+    }
+    if (any)
+        S("\n");
+    /* Definitions, each after what it holds by value. */
+    {
+        decl_walk w;
+        const idlc_decl *d;
+
+        walk_init(&w, &g->ctx->root);
+        while ((d = walk_next(&w)) != NULL) {
+            if ((d->kind == DK_STRUCT || d->kind == DK_ERROR)
+                && cg_mine(g, d)) {
+                dnode n;
+
+                memset(&n, 0, sizeof n);
+                n.kind = DN_STRUCT;
+                n.decl = d;
+                n.next = d->fields;
+                cg_define(g, &n);
+            }
+        }
+    }
+    for (size_t i = 0; i < g->n_gens; i++) {
+        dnode n;
+
+        memset(&n, 0, sizeof n);
+        n.kind = DN_GENERIC;
+        n.type = g->gens[i];
+        cg_define(g, &n);
+        if (g->gens[i]->kind == TK_MAP) {
+            n.kind = DN_ENTRY;
+            n.looked = false;
+            cg_define(g, &n);
+        }
+    }
+}
+
+/* Visits the declarations of this file in tree order. */
+
+void
+cg_visit(cgen *g, const idlc_decl *ns, visit_fn fn)
+{
+    for (size_t i = 0; i < ns->n_items; i++) {
+        const idlc_decl *d = ns->items[i];
+
+        fn(g, d);
+        if (d->kind == DK_NAMESPACE)
+            cg_visit(g, d, fn);
+    }
+}
+
+static void
+clear_protos(cgen *g, const idlc_decl *d)
+{
+    if ((d->kind != DK_STRUCT && d->kind != DK_ERROR) || !cg_mine(g, d))
+        return;
+    P("/* Frees what @value owns (strings, lists, ...) and zeroes it. */\n"
+      "void %s_clear(%s *value);\n", d->cname, d->cname);
+    S(COPY_DOC);
+    P("int %s_copy(%s *dst, const %s *src);\n", d->cname, d->cname,
+      d->cname);
+}
+
+/* --- header: client ------------------------------------------------------------ */
+
+/* A name for a generated parameter that no IDL parameter uses. */
+const char *
+cg_gname(cgen *g, const idlc_decl *m, const char *base)
+{
+    const char *n = base;
+
+    for (;;) {
+        bool clash = false;
+
+        for (const idlc_field *f = m != NULL ? m->fields : NULL; f != NULL;
+             f = f->next)
+            if (strcmp(f->name, n) == 0)
+                clash = true;
+        if (!clash)
+            return n;
+        n = idlc_printf(&g->ctx->arena, "%s_", n);
+    }
+}
+
+static const char *
+settings_text(cgen *g, const idlc_settings *s)
+{
+    const char *t = s->timeout_ms == 0 ? "no timeout"
+        : idlc_printf(&g->ctx->arena, "timeout %" PRId64 " ms",
+                      s->timeout_ms);
+
+    return idlc_printf(&g->ctx->arena, "%s, %s, %s", t,
+                       s->async ? "async" : "sync",
+                       s->solicited ? "solicited" : "unsolicited");
+}
+
+static void
+api_protos(cgen *g, const idlc_decl *d)
+{
+    const char *c;
+
+    if (d->kind != DK_NAMESPACE || !cg_mine(g, d))
+        return;
+    c = d->cname;
+    cg_doc_block(g, idlc_printf(&g->ctx->arena, "%s_api - namespace %s on a "
+                             "peer (an epy_api; defaults: %s).", c, d->qname,
+                             settings_text(g, &d->eff)), d->doc, "");
+    P("typedef struct %s_api %s_api;\n\n", c, c);
+    P("/*\n * %s_api_open - open namespace \"%s\" on @peer, with the IDL's\n"
+      " * defaults. Release with %s_api_close().\n"
+      " * Returns 0 or as epy_api_open().\n"
+      " * Thread safety: any thread.\n */\n", c, d->qname, c);
+    P("int %s_api_open(epy_peer *peer, %s_api **ret_api, epy_error *ret_err);"
+      "\n\n", c, c);
+    if (d->parent != &g->ctx->root) {
+        const char *pc = d->parent->cname;
+
+        P("/*\n * %s_api_child - open \"%s\" as the child \"%s\" of @parent:\n"
+          " * it inherits the parent's defaults except those the IDL sets on\n"
+          " * it. Release with %s_api_close().\n"
+          " * Returns 0 or as epy_api_child().\n"
+          " * Thread safety: any thread.\n */\n", c, d->qname, d->name, c);
+        P("int %s_api_child(%s_api *parent, %s_api **ret_api, "
+          "epy_error *ret_err);\n\n", c, pc, c);
+    }
+    P("/* Releases @api (NULL is accepted); returns NULL. */\n"
+      "%s_api *%s_api_close(%s_api *api);\n\n", c, c, c);
+    P("/*\n * %s_api_raw - the underlying epy_api (borrowed), to change\n"
+      " * defaults with epy_api_set_timeout() and the like.\n */\n"
+      "epy_api *%s_api_raw(%s_api *api);\n\n", c, c, c);
+}
+
+/* The IDL parameters as a C parameter list tail: ", int64_t a, ...". */
+const char *
+cg_in_params(cgen *g, const idlc_decl *m)
+{
+    idlc_buf b = { NULL, 0, 0 };
+    const char *r;
+
+    for (const idlc_field *f = m->fields; f != NULL; f = f->next)
+        idlc_buf_printf(&b, ", %s", cg_in_decl(g, f->type, f->name));
+    r = idlc_strdup(&g->ctx->arena, b.data != NULL ? b.data : "");
+    idlc_buf_free(&b);
+    return r;
+}
+
+const char *
+cg_result_param(cgen *g, const idlc_decl *m)
+{
+    if (m->result->kind == TK_VOID)
+        return "";
+    return idlc_printf(&g->ctx->arena, ", %s",
+                       cg_out_decl(g, m->result, cg_gname(g, m, "ret_result")));
+}
+
+static void
+method_protos(cgen *g, const idlc_decl *m)
+{
+    const char *c, *ns, *api, *err, *opts, *params, *res;
+
+    if ((m->kind != DK_METHOD && m->kind != DK_EVENT) || !cg_mine(g, m))
+        return;
+    c = m->cname;
+    ns = m->parent->cname;
+    api = cg_gname(g, m, "api");
+    err = cg_gname(g, m, "ret_err");
+    opts = cg_gname(g, m, "opts");
+    params = cg_in_params(g, m);
+    res = cg_result_param(g, m);
+    if (m->kind == DK_EVENT) {
+        cg_doc_block_ex(g, idlc_printf(&g->ctx->arena, "%s_send - send event "
+                                    "%s.", c, m->qname), m->doc,
+                     " * Returns 0 once sent, or as epy_api_send().\n"
+                     " * Thread safety: any thread.\n", "");
+        P("int %s_send(%s_api *%s%s, epy_error *%s);\n\n", c, ns, api, params,
+          err);
+        return;
+    }
+    {
+        idlc_buf extra = { NULL, 0, 0 };
+        const char *owner = NULL;
+
+        if (m->result->kind != TK_VOID && clear_stmt(g, m->result, "x"))
+            owner = m->result->kind == TK_STRING ? "free()"
+                : m->result->kind == TK_BYTES ? "epy_bytes_clear()"
+                : idlc_printf(&g->ctx->arena, "%s_clear()",
+                              m->result->kind == TK_STRUCT
+                              ? m->result->decl->cname
+                              : idlc_type_mangle(g->ctx, m->result));
+        if (m->result->kind != TK_VOID)
+            idlc_buf_printf(&extra, " * @%s receives the result, untouched "
+                            "on failure.\n", cg_gname(g, m, "ret_result"));
+        if (owner != NULL)
+            idlc_buf_printf(&extra, " * The caller owns it: free it with "
+                            "%s.\n", owner);
+        idlc_buf_puts(&extra, " * Returns 0 or a negative EPY_E* code (see "
+                      "epy_api_call()).\n");
+        for (const idlc_raise *r = m->raises; r != NULL; r = r->next)
+            if (r->decl != NULL)
+                idlc_buf_printf(&extra, " * Raises %s: read it with "
+                                "%s_get().\n", r->decl->qname,
+                                r->decl->cname);
+        idlc_buf_puts(&extra, " * Thread safety: any thread.\n");
+        cg_doc_block_ex(g, idlc_printf(&g->ctx->arena, "%s - call %s and wait "
+                                    "for the %s (%s).", c, m->qname,
+                                    m->result->kind == TK_VOID ? "answer"
+                                    : "result", settings_text(g, &m->eff)),
+                     m->doc, extra.data, "");
+        idlc_buf_free(&extra);
+    }
+    P("int %s(%s_api *%s%s%s, epy_error *%s);\n\n", c, ns, api, params, res,
+      err);
+    P("/* %s with per-call options @%s (NULL: the defaults). */\n", c, opts);
+    P("int %s_opts(%s_api *%s%s, const epy_call_opts *%s%s, "
+      "epy_error *%s);\n\n", c, ns, api, params, opts, res, err);
+    P("/*\n * %s_async - start %s; complete through @%s (callback or\n"
+      " * semaphore) or by waiting on *@%s; read the outcome with\n"
+      " * %s_result(). Release the handle with epy_async_release().\n"
+      " */\n", c, m->qname, opts, cg_gname(g, m, "ret_async"), c);
+    P("int %s_async(%s_api *%s%s, const epy_call_opts *%s, "
+      "epy_async **%s, epy_error *%s);\n\n", c, ns, api, params, opts,
+      cg_gname(g, m, "ret_async"), err);
+    P("/*\n * %s_result - the outcome of a completed %s_async(): 0 with the\n"
+      " * result (owned by the caller), EPY_EPENDING, or the call's error.\n"
+      " */\n", c, c);
+    P("int %s_result(epy_async *async%s, epy_error *ret_err);\n\n", c,
+      m->result->kind == TK_VOID ? ""
+      : idlc_printf(&g->ctx->arena, ", %s",
+                    cg_out_decl(g, m->result, "ret_result")));
+    P("/*\n * %s_done_fn - completion of %s_async_cb(): @rc is 0 with\n"
+      " * @result set, or the error with @err. Runs on a worker thread of\n"
+      " * the peer with no epyrpc lock held. @result is freed when the\n"
+      " * callback returns: to keep it, copy the value and zero the original.\n"
+      " */\n", c, c);
+    P("typedef void (*%s_done_fn)(int rc%s, const epy_error *err, "
+      "void *ctx);\n\n", c, m->result->kind == TK_VOID ? ""
+      : idlc_printf(&g->ctx->arena, ", %s", cg_out_decl(g, m->result,
+                                                      "result")));
+    P("/*\n * %s_async_cb - start %s; @%s runs once when it completes\n"
+      " * (never if this returns an error).\n */\n", c, m->qname,
+      cg_gname(g, m, "done"));
+    P("int %s_async_cb(%s_api *%s%s, const epy_call_opts *%s, "
+      "%s_done_fn %s, void *%s, epy_error *%s);\n\n", c, ns, api,
+      params, opts, c, cg_gname(g, m, "done"), cg_gname(g, m, "ctx"), err);
+    P("/* %s_send - send %s as an event: no reply, no result. */\n", c,
+      m->qname);
+    P("int %s_send(%s_api *%s%s, epy_error *%s);\n\n", c, ns, api, params,
+      err);
+}
+
+static void
+error_client_protos(cgen *g, const idlc_decl *d)
+{
+    if (d->kind != DK_ERROR || !cg_mine(g, d))
+        return;
+    P("/*\n * %s_get - if @err carries error %s, decode its payload into\n"
+      " * @ret_error (the caller then owns it: %s_clear()) and return 0;\n"
+      " * EPY_ENOTFOUND if it carries another error, EPY_EPROTO if the\n"
+      " * payload does not decode.\n */\n", d->cname, d->qname, d->cname);
+    P("int %s_get(const epy_error *err, %s *ret_error);\n\n", d->cname,
+      d->cname);
+}
+
+/* --- header: server ------------------------------------------------------------ */
+
+static void
+handler_protos(cgen *g, const idlc_decl *m)
+{
+    const char *c;
+    const char *ctxn, *calln;
+
+    if ((m->kind != DK_METHOD && m->kind != DK_EVENT) || !cg_mine(g, m))
+        return;
+    c = m->cname;
+    ctxn = cg_gname(g, m, "ctx");
+    calln = cg_gname(g, m, "call");
+    P("/*\n * %s_fn - handler of %s %s. Arguments are borrowed until it\n"
+      " * returns.", c, m->kind == DK_EVENT ? "event" : "method", m->qname);
+    if (m->kind == DK_METHOD)
+        P(" Return 0 (with @%s set%s), a negative\n"
+          " * EPY_E* code, the value of an error's _raise(), EPY_GEN_ANSWERED\n"
+          " * after answering with %s_reply(), or EPY_DEFER to answer\n"
+          " * later with it.\n */\n",
+          m->result->kind == TK_VOID ? "nothing" : cg_gname(g, m, "ret_result"),
+          m->result->kind == TK_VOID ? "" : ": the runtime frees it", c);
+    else
+        S(" Return 0 or a negative EPY_E* code (which\n"
+          " * goes to the listener: nobody waits for an event).\n */\n");
+    P("typedef int (*%s_fn)(epy_call *%s%s%s, void *%s);\n\n", c, calln,
+      cg_in_params(g, m), cg_result_param(g, m), ctxn);
+    if (m->kind != DK_METHOD)
+        return;
+    P("/*\n * %s_reply - answer a deferred call of %s.\n"
+      " * Returns as epy_call_reply(). Thread safety: any thread, once.\n"
+      " */\n", c, m->qname);
+    P("int %s_reply(epy_call *call%s);\n\n", c,
+      m->result->kind == TK_VOID ? ""
+      : idlc_printf(&g->ctx->arena, ", %s",
+                    cg_in_decl(g, m->result, "result")));
+}
+
+static void
+table_protos(cgen *g, const idlc_decl *ns)
+{
+    const char *c;
+
+    if (ns->kind != DK_NAMESPACE || ns->methods_src != g->src)
+        return;
+    c = ns->cname;
+    P("/*\n * %s_handlers - the handlers of namespace %s. A NULL member\n"
+      " * leaves its method unhandled: the listener answers it.\n */\n", c,
+      ns->qname);
+    P("typedef struct %s_handlers {\n", c);
+    for (size_t i = 0; i < ns->n_items; i++) {
+        const idlc_decl *m = ns->items[i];
+
+        if (m->kind == DK_METHOD || m->kind == DK_EVENT)
+            P("    %s_fn %s;\n", m->cname, m->name);
+    }
+    P("} %s_handlers;\n\n", c);
+    P("/*\n * %s_serve - serve namespace %s on @peer with @table (copied),\n"
+      " * passing @ctx to every handler. Calls of methods whose handler is\n"
+      " * NULL fail with EPY_EUNSUPPORTED (or go to the listener).\n"
+      " * Returns 0, EPY_EEXIST (already served), EPY_EPARAM or EPY_ENOMEM.\n"
+      " * Thread safety: any thread.\n */\n", c, ns->qname);
+    P("int %s_serve(epy_peer *peer, const %s_handlers *table, void *ctx);\n\n",
+      c, c);
+    P("/* Undoes %s_serve() on @peer and frees its memory. */\n"
+      "int %s_unserve(epy_peer *peer);\n\n", c, c);
+}
+
+static void
+error_server_protos(cgen *g, const idlc_decl *d)
+{
+    if (d->kind != DK_ERROR || !cg_mine(g, d))
+        return;
+    P("/*\n * %s_raise - answer @call with error %s (@error may be\n"
+      " * NULL for an empty payload); a handler returns what it returns.\n"
+      " */\n", d->cname, d->qname);
+    P("int %s_raise(epy_call *call, const %s *error, const char *message);"
+      "\n\n", d->cname, d->cname);
+}
+
+static void
+desc_protos(cgen *g, const idlc_decl *d)
+{
+    if ((d->kind == DK_STRUCT || d->kind == DK_ERROR) && cg_mine(g, d))
+        P("extern const epy_gen_struct %s_desc;\n", d->cname);
+    if (d->kind == DK_NAMESPACE && d->parent == &g->ctx->root && cg_mine(g, d))
+        P("/*\n * Interface %s: its name and fingerprint, for\n"
+          " * epy_peer_config.interfaces; and its description (the\n"
+          " * fingerprint's input), as pieces to concatenate, NULL last.\n"
+          " */\n"
+          "extern const epy_interface %s_interface;\n"
+          "extern const char *const %s_interface_text[];\n", d->qname,
+          d->cname, d->cname);
+}
+
+static const char *
+guard_of(cgen *g)
+{
+    char *s = idlc_printf(&g->ctx->arena, "%s_EPY_H",
+                          cg_upper(g->ctx, idlc_file_stem(g->ctx, g->src)));
+
+    for (char *p = s; *p != '\0'; p++)
+        if (!isalnum((unsigned char) *p))
+            *p = '_';
+    return s;
+}
+
+static void
+includes(cgen *g)
+{
+    idlc_map seen = { 0, 0, NULL, NULL };
+
+    for (idlc_import *imp = g->src->imports; imp != NULL; imp = imp->next) {
+        const char *ref;
+
+        if (imp->src == NULL)
+            continue;
+        ref = idlc_file_ref(g->ctx, imp->src);
+        if (idlc_map_put(&g->ctx->arena, &seen, ref, (void *) ref) == NULL)
+            P("#include \"%s.epy.h\"\n", ref);
+    }
+}
+
+void
+cg_init_gen(cgen *g, idlc_ctx *ctx, idlc_buf *out)
+{
+    memset(g, 0, sizeof *g);
+    g->ctx = ctx;
+    g->src = ctx->sources[0];
+    g->out = out;
+    cg_collect_ns(g, &ctx->root);
+}
+
+const char *
+cg_file_name(cgen *g)
+{
+    const char *slash = strrchr(g->src->path, '/');
+
+    return slash != NULL ? slash + 1 : g->src->path;
+}
+
+void
+idlc_emit_header(idlc_ctx *ctx, idlc_buf *out)
+{
+    cgen gen, *g = &gen;
+    const char *guard;
+    bool copies = false;
+
+    cg_init_gen(g, ctx, out);
+    cg_claim_generics(g);
+    guard = guard_of(g);
+    P("/* Generated by idlc from %s. Do not edit. */\n", cg_file_name(g));
+    P("#ifndef %s\n#define %s\n\n#include <epyrpc/gen.h>\n", guard, guard);
+    includes(g);
+    S("\n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
+    S("#if EPY_GEN_ABI != 1\n"
+      "#error \"generated for another version of epyrpc: run idlc again\"\n"
+      "#endif\n\n");
+    header_types(g);
+    cg_visit(g, &ctx->root, clear_protos);
+    S("\n");
+    for (size_t i = 0; i < g->n_gens; i++)
+        def_clear(g, g->gens[i]);
+    S("/* --- client --- */\n\n");
+    cg_visit(g, &ctx->root, api_protos);
+    cg_visit(g, &ctx->root, method_protos);
+    cg_visit(g, &ctx->root, error_client_protos);
+    S("/* --- server --- */\n\n");
+    cg_visit(g, &ctx->root, handler_protos);
+    cg_visit(g, &ctx->root, table_protos);
+    cg_visit(g, &ctx->root, error_server_protos);
+    S("/* --- descriptors --- */\n\n");
+    cg_visit(g, &ctx->root, desc_protos);
+    /* After the struct layouts (above) that they refer to. */
+    for (size_t i = 0; i < g->n_gens; i++) {
+        if (cg_owns_memory(g->gens[i]) && !copies) {
+            S("\n/* Deep copies of the generics, built on the layouts. */\n");
+            copies = true;
+        }
+        def_copy(g, g->gens[i]);
+    }
+    P("\n#ifdef __cplusplus\n}\n#endif\n\n#endif /* %s */\n", guard);
+    cg_wrap_lines(out);
+}
