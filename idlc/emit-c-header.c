@@ -609,6 +609,18 @@ method_protos(cgen *g, const idlc_decl *m)
                      " * Thread safety: any thread.\n", "");
         P("int %s_send(%s_api *%s%s, epy_error *%s);\n\n", c, ns, api, params,
           err);
+        P("/*\n * %s_post - send event %s to the other end of @%s (a\n"
+          " * server's client: epy_call_peer(), on_connect) without waiting:\n"
+          " * queued, as epy_peer_post_event().\n */\n", c, m->qname,
+          cg_gname(g, m, "peer"));
+        P("int %s_post(epy_peer *%s%s, epy_error *%s);\n\n", c,
+          cg_gname(g, m, "peer"), params, err);
+        P("/*\n * %s_broadcast - send event %s to every client of @%s\n"
+          " * without waiting for any (epy_server_broadcast()). Returns the\n"
+          " * number of clients it was queued for, or a negative EPY_E* code.\n"
+          " */\n", c, m->qname, cg_gname(g, m, "server"));
+        P("int %s_broadcast(epy_server *%s%s, epy_error *%s);\n\n", c,
+          cg_gname(g, m, "server"), params, err);
         return;
     }
     {
@@ -762,6 +774,18 @@ table_protos(cgen *g, const idlc_decl *ns)
       c, c);
     P("/* Undoes %s_serve() on @peer and frees its memory. */\n"
       "int %s_unserve(epy_peer *peer);\n\n", c, c);
+    P("/*\n * %s_serve_server - serve namespace %s with @table (copied)\n"
+      " * to every client of @server, present and future (they share the\n"
+      " * server's handler table: epy_server_handle()). Handlers see the\n"
+      " * client with epy_call_peer(). Register before clients can call\n"
+      " * (a server made with cfg.peer.start_paused, started with\n"
+      " * epy_server_start() afterwards), so that no call meets \"no\n"
+      " * handler\". Returns as %s_serve().\n"
+      " * Thread safety: any thread.\n */\n", c, ns->qname, c);
+    P("int %s_serve_server(epy_server *server, const %s_handlers *table,\n"
+      "    void *ctx);\n\n", c, c);
+    P("/* Undoes %s_serve_server() on @server and frees its memory. */\n"
+      "int %s_unserve_server(epy_server *server);\n\n", c, c);
 }
 
 static void

@@ -262,8 +262,24 @@ src_stubs(cgen *g, const idlc_decl *m)
     fill_args(g, m, args, err);
     P("    return epy_gen_send(%s_api_raw(%s), \"%s\", &%s_args_desc_, %s, "
       "%s);\n}\n\n", ns, api, m->name, c, argp, err);
-    if (m->kind == DK_EVENT)
+    if (m->kind == DK_EVENT) {
+        /* _post, _broadcast */
+        P("int\n%s_post(epy_peer *%s%s, epy_error *%s)\n{\n", c,
+          cg_gname(g, m, "peer"), params, err);
+        if (m->fields != NULL)
+            P("    struct %s_args_ %s;\n\n", c, args);
+        fill_args(g, m, args, err);
+        P("    return epy_gen_post(%s, \"%s\", &%s_args_desc_, %s, %s);\n}\n\n",
+          cg_gname(g, m, "peer"), m->qname, c, argp, err);
+        P("int\n%s_broadcast(epy_server *%s%s, epy_error *%s)\n{\n", c,
+          cg_gname(g, m, "server"), params, err);
+        if (m->fields != NULL)
+            P("    struct %s_args_ %s;\n\n", c, args);
+        fill_args(g, m, args, err);
+        P("    return epy_gen_broadcast(%s, \"%s\", &%s_args_desc_, %s, "
+          "%s);\n}\n\n", cg_gname(g, m, "server"), m->qname, c, argp, err);
         return;
+    }
 
     /* sync */
     P("int\n%s(%s_api *%s%s%s, epy_error *%s)\n{\n"
@@ -433,12 +449,12 @@ src_tables(cgen *g, const idlc_decl *ns)
     for (size_t k = 0; k < ns->n_items; k++)
         if (ns->items[k]->kind == DK_METHOD || ns->items[k]->kind == DK_EVENT)
             n++;
-    P("int\n%s_serve(epy_peer *peer, const %s_handlers *table, void *ctx)\n"
-      "{\n    struct %s_server_ *srv;\n    epy_gen_handler h[%zu];\n\n"
-      "    if (peer == NULL || table == NULL)\n        return EPY_EPARAM;\n"
-      "    srv = epy_gen_alloc(sizeof *srv);\n"
-      "    if (srv == NULL)\n        return EPY_ENOMEM;\n"
-      "    srv->table = *table;\n    srv->ctx = ctx;\n", c, c, c, n);
+    P("/* The context and handler entries of @table, for epy_gen_serve(). */\n"
+      "static struct %s_server_ *\n"
+      "%s_table_(const %s_handlers *table, void *ctx, epy_gen_handler *h)\n"
+      "{\n    struct %s_server_ *srv = epy_gen_alloc(sizeof *srv);\n\n"
+      "    if (srv == NULL)\n        return NULL;\n"
+      "    srv->table = *table;\n    srv->ctx = ctx;\n", c, c, c, c);
     for (size_t k = 0; k < ns->n_items; k++) {
         const idlc_decl *m = ns->items[k];
 
@@ -449,10 +465,23 @@ src_tables(cgen *g, const idlc_decl *ns)
           m->name, i, m->name, m->cname);
         i++;
     }
-    P("    return epy_gen_serve(peer, \"%s\", h, %zu, srv);\n}\n\n", ns->qname,
-      n);
-    P("int\n%s_unserve(epy_peer *peer)\n{\n"
-      "    return epy_gen_unserve(peer, \"%s\");\n}\n\n", c, ns->qname);
+    P("    return srv;\n}\n\n");
+    for (int server = 0; server < 2; server++) {
+        const char *type = server ? "epy_server *server" : "epy_peer *peer";
+        const char *var = server ? "server" : "peer";
+        const char *suffix = server ? "_server" : "";
+
+        P("int\n%s_serve%s(%s, const %s_handlers *table, void *ctx)\n"
+          "{\n    struct %s_server_ *srv;\n    epy_gen_handler h[%zu];\n\n"
+          "    if (%s == NULL || table == NULL)\n        return EPY_EPARAM;\n"
+          "    srv = %s_table_(table, ctx, h);\n"
+          "    if (srv == NULL)\n        return EPY_ENOMEM;\n"
+          "    return epy_gen_serve%s(%s, \"%s\", h, %zu, srv);\n}\n\n",
+          c, suffix, type, c, c, n, var, c, suffix, var, ns->qname, n);
+        P("int\n%s_unserve%s(%s)\n{\n"
+          "    return epy_gen_unserve%s(%s, \"%s\");\n}\n\n", c, suffix, type,
+          suffix, var, ns->qname);
+    }
 }
 
 static void

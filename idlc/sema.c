@@ -166,7 +166,9 @@ static void
 claim_names(idlc_ctx *ctx, idlc_decl *d)
 {
     static const char *const ns_names[] = {
-        "_api", "_api_open", "_api_close", "_api_raw", NULL
+        "_api", "_api_open", "_api_close", "_api_raw", "_handlers", "_serve",
+        "_unserve", "_serve_server", "_unserve_server", "_table_", "_server_",
+        NULL
     };
     static const char *const child_names[] = { "_api_child", NULL };
     static const char *const root_names[] = {
@@ -181,7 +183,9 @@ claim_names(idlc_ctx *ctx, idlc_decl *d)
         "", "_opts", "_async", "_async_cb", "_done_fn", "_result", "_send",
         "_fn", "_reply", NULL
     };
-    static const char *const event_names[] = { "_send", "_fn", NULL };
+    static const char *const event_names[] = {
+        "_send", "_post", "_broadcast", "_fn", NULL
+    };
 
     switch (d->kind) {
     case DK_NAMESPACE:

@@ -40,6 +40,8 @@ void epy__peer_end(epy_peer *peer, int code, const char *why);
 int epy__peer_send_hello(epy_peer *peer);
 /* The job that sends what a writer whose deadline passed left behind. */
 void epy__peer_flush_run(epy__job *job);
+/* Frees the frames still waiting to be written (the peer is freed). */
+void epy__peer_out_free(epy_peer *peer);
 
 /* --- reader.c ----------------------------------------------------------- */
 

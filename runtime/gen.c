@@ -40,6 +40,7 @@ build_args(epy__gen_scratch **s, const epy_gen_struct *st, const void *args,
     p->len = 0;
     p->msg = msg;
     p->deadline = 0;
+    p->post = false;
     return 0;
 }
 
@@ -181,7 +182,7 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
 {
     epy__gen_scratch *s = NULL;
     ProtobufCMessage *msg = NULL;
-    epy__payload p = { NULL, 0, NULL, 0 };
+    epy__payload p = { NULL, 0, NULL, 0, false };
     int rc;
 
     if (call == NULL)
@@ -256,9 +257,11 @@ epy_gen_error_get(const epy_error *err, const char *type_name,
 
 /* --- handler tables ----------------------------------------------------- */
 
+/* A served handler table: on one peer, or on every client of a server. */
 typedef struct served {
     struct served *next;
     epy_peer *peer;
+    epy_server *server;
     char *ns;
     char **names;
     size_t n_names;
@@ -281,42 +284,37 @@ served_free(served *s)
     free(s);
 }
 
+static int
+served_handle(served *s, const char *name, epy_handler_fn fn)
+{
+    return s->server != NULL
+           ? epy_server_handle(s->server, name, fn, s->closure, NULL)
+           : epy_peer_handle(s->peer, name, fn, s->closure, NULL);
+}
+
+static int
+served_declare(served *s, bool serve)
+{
+    return s->server != NULL
+           ? epy_server_serve_ns(s->server, s->ns, serve, NULL)
+           : epy_peer_serve_ns(s->peer, s->ns, serve, NULL);
+}
+
 static void
 served_undo(served *s)
 {
     for (size_t i = 0; i < s->n_names; i++)
-        epy_peer_handle(s->peer, s->names[i], NULL, NULL, NULL);
-    epy_peer_serve_ns(s->peer, s->ns, false, NULL);
+        served_handle(s, s->names[i], NULL);
+    served_declare(s, false);
 }
 
-int
-epy_gen_serve(epy_peer *peer, const char *ns, const epy_gen_handler *h,
-              size_t n, void *closure)
+/* Registers @h on @s's peer or server; @s is freed on failure. */
+static int
+serve(served *s, const epy_gen_handler *h, size_t n)
 {
-    served *s;
-    size_t nslen;
-    int rc;
+    size_t nslen = strlen(s->ns);
+    int rc = served_declare(s, true);
 
-    if (peer == NULL || ns == NULL || (h == NULL && n > 0)) {
-        free(closure);
-        return EPY_EPARAM;
-    }
-    s = calloc(1, sizeof *s);
-    if (s == NULL) {
-        free(closure);
-        return EPY_ENOMEM;
-    }
-    s->peer = peer;
-    s->closure = closure;
-    nslen = strlen(ns);
-    s->ns = malloc(nslen + 1);
-    s->names = calloc(n != 0 ? n : 1, sizeof *s->names);
-    if (s->ns == NULL || s->names == NULL) {
-        served_free(s);
-        return EPY_ENOMEM;
-    }
-    memcpy(s->ns, ns, nslen + 1);
-    rc = epy_peer_serve_ns(peer, ns, true, NULL);
     if (rc < 0) {
         served_free(s);
         return rc;
@@ -333,10 +331,10 @@ epy_gen_serve(epy_peer *peer, const char *ns, const epy_gen_handler *h,
             rc = EPY_ENOMEM;
             break;
         }
-        memcpy(name, ns, nslen);
+        memcpy(name, s->ns, nslen);
         name[nslen] = '.';
         memcpy(name + nslen + 1, h[i].method, mlen + 1);
-        rc = epy_peer_handle(peer, name, h[i].fn, closure, NULL);
+        rc = served_handle(s, name, h[i].fn);
         if (rc < 0) {
             free(name);
             break;
@@ -355,16 +353,72 @@ epy_gen_serve(epy_peer *peer, const char *ns, const epy_gen_handler *h,
     return 0;
 }
 
+/* A record for @ns, or NULL (@closure freed) on EPY_ENOMEM. */
+static served *
+served_new(const char *ns, size_t n, void *closure)
+{
+    served *s = calloc(1, sizeof *s);
+
+    if (s == NULL) {
+        free(closure);
+        return NULL;
+    }
+    s->closure = closure;
+    s->ns = strdup(ns);
+    s->names = calloc(n != 0 ? n : 1, sizeof *s->names);
+    if (s->ns == NULL || s->names == NULL) {
+        served_free(s);
+        return NULL;
+    }
+    return s;
+}
+
 int
-epy_gen_unserve(epy_peer *peer, const char *ns)
+epy_gen_serve(epy_peer *peer, const char *ns, const epy_gen_handler *h,
+              size_t n, void *closure)
+{
+    served *s;
+
+    if (peer == NULL || ns == NULL || (h == NULL && n > 0)) {
+        free(closure);
+        return EPY_EPARAM;
+    }
+    s = served_new(ns, n, closure);
+    if (s == NULL)
+        return EPY_ENOMEM;
+    s->peer = peer;
+    return serve(s, h, n);
+}
+
+int
+epy_gen_serve_server(epy_server *server, const char *ns,
+                     const epy_gen_handler *h, size_t n, void *closure)
+{
+    served *s;
+
+    if (server == NULL || ns == NULL || (h == NULL && n > 0)) {
+        free(closure);
+        return EPY_EPARAM;
+    }
+    s = served_new(ns, n, closure);
+    if (s == NULL)
+        return EPY_ENOMEM;
+    s->server = server;
+    return serve(s, h, n);
+}
+
+/* Takes the record of @ns on @peer or @server off the list. */
+static int
+unserve(epy_peer *peer, epy_server *server, const char *ns)
 {
     served *s = NULL;
 
-    if (peer == NULL || ns == NULL)
+    if ((peer == NULL && server == NULL) || ns == NULL)
         return EPY_EPARAM;
     pthread_mutex_lock(&served_lock);
     for (served **p = &served_list; *p != NULL; p = &(*p)->next)
-        if ((*p)->peer == peer && strcmp((*p)->ns, ns) == 0) {
+        if ((*p)->peer == peer && (*p)->server == server
+            && strcmp((*p)->ns, ns) == 0) {
             s = *p;
             *p = s->next;
             break;
@@ -375,6 +429,55 @@ epy_gen_unserve(epy_peer *peer, const char *ns)
     served_undo(s);
     served_free(s);
     return 0;
+}
+
+int
+epy_gen_unserve(epy_peer *peer, const char *ns)
+{
+    return peer != NULL ? unserve(peer, NULL, ns) : EPY_EPARAM;
+}
+
+int
+epy_gen_unserve_server(epy_server *server, const char *ns)
+{
+    return server != NULL ? unserve(NULL, server, ns) : EPY_EPARAM;
+}
+
+/* --- events to clients -------------------------------------------------- */
+
+int
+epy_gen_post(epy_peer *peer, const char *method, const epy_gen_struct *args_st,
+             const void *args, epy_error *ret_err)
+{
+    epy__gen_scratch *s = NULL;
+    epy__payload p;
+    int rc;
+
+    if (peer == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
+    rc = build_args(&s, args_st, args, &p, method, ret_err);
+    if (rc == 0)
+        rc = epy__peer_post_payload(peer, method, &p, ret_err);
+    epy__gen_scratch_free(s);
+    return rc;
+}
+
+int
+epy_gen_broadcast(epy_server *server, const char *method,
+                  const epy_gen_struct *args_st, const void *args,
+                  epy_error *ret_err)
+{
+    epy__gen_scratch *s = NULL;
+    epy__payload p;
+    int rc;
+
+    if (server == NULL)
+        return epy_error_set(ret_err, EPY_EPARAM, "NULL server");
+    rc = build_args(&s, args_st, args, &p, method, ret_err);
+    if (rc == 0)
+        rc = epy__server_broadcast_payload(server, method, &p, ret_err);
+    epy__gen_scratch_free(s);
+    return rc;
 }
 
 /* --- settings ----------------------------------------------------------- */

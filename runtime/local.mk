@@ -26,6 +26,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/lead.c \
 	%D%/conn-int.h \
 	%D%/api.c \
+	%D%/events.c \
 	%D%/server.c \
 	%D%/address.c \
 	%D%/socket-file.c \

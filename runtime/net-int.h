@@ -52,4 +52,11 @@ int epy__socket_file_bind(int fd, const epy__address *a,
                           const epy__socket_file_opts *o, dev_t *ret_dev,
                           ino_t *ret_ino, epy_error *err);
 
+/*
+ * The peers of @srv's clients whose hello was accepted, each with a
+ * reference (epy__peer_unref() each, then free the array). Returns 0 or
+ * EPY_ENOMEM.
+ */
+int epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n);
+
 #endif /* EPYRPC_NET_INT_H */

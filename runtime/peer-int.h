@@ -42,6 +42,13 @@ void epy__limits_give_mem(epy__limits *l, size_t n);
 
 /* --- worker pool (pool.c) ---------------------------------------------- */
 
+/* A piece of the outgoing queue: bytes [@off, @len) wait to be written. */
+typedef struct epy__outchunk {
+    struct epy__outchunk *next;
+    size_t off, len, cap;
+    uint8_t data[];
+} epy__outchunk;
+
 typedef struct epy__job {
     struct epy__job *next;
     void (*run)(struct epy__job *job);
@@ -395,10 +402,11 @@ struct epy_peer {
     epy__transport *tr;
     pthread_mutex_t wlock;      /* the writer */
     pthread_mutex_t qlock;      /* the frames waiting for the writer */
-    bool writing;               /* under qlock: the writer takes pend */
+    bool writing;               /* under qlock: the writer takes out_* */
     bool flush_queued;          /* under qlock: flush_job is on the pool */
-    uint8_t *pend;              /* PEND_CAP bytes */
-    size_t pend_len;
+    epy__outchunk *out_head;    /* under qlock: frames waiting (writer.c) */
+    epy__outchunk *out_tail;
+    size_t out_bytes;           /* their bytes not yet written */
     epy__job flush_job;         /* sends what a timed-out writer left */
     atomic_int status;          /* 0: connected; else why it ended */
     atomic_bool closing;        /* epy_peer_close() has begun */
@@ -446,6 +454,8 @@ struct epy_peer {
     epy_server *server;
     void (*end_hook)(epy_peer *peer, void *ctx);
     void *end_hook_ctx;
+    void (*ready_hook)(epy_peer *peer, void *ctx);
+    void *ready_hook_ctx;
 
     /* the reader's watchdog (see lead.c) */
     _Atomic uint64_t lead_word; /* generation << 2 | what the leader does */
@@ -486,6 +496,9 @@ typedef struct epy__peer_opts {
     /* Called once when the other end ends the connection (reader thread). */
     void (*end_hook)(epy_peer *peer, void *ctx);
     void *end_hook_ctx;
+    /* Called once when the other end's hello was accepted (reader). */
+    void (*ready_hook)(epy_peer *peer, void *ctx);
+    void *ready_hook_ctx;
     int64_t handshake_timeout_ms;   /* 0: none; for the whole hello */
     int64_t idle_timeout_ms;        /* 0: none */
     epy__limits *limits;            /* shared limits, or NULL */
@@ -538,6 +551,7 @@ typedef struct epy__payload {
     size_t len;
     const ProtobufCMessage *msg;
     int64_t deadline;           /* the write gives up then (ns; 0: never) */
+    bool post;                  /* queued, never waited for (epy__peer_post) */
 } epy__payload;
 /* The payload's size on the wire (before compression). */
 static inline size_t
@@ -571,6 +585,11 @@ int epy__api_call_async(epy_api *api, const char *method,
                         epy_async **ret_async, epy_error *ret_err);
 int epy__api_send(epy_api *api, const char *method, const epy__payload *p,
                   epy_error *ret_err);
+/* epy_peer_post_event() and epy_server_broadcast() with @p (events.c). */
+int epy__peer_post_payload(epy_peer *peer, const char *method,
+                           const epy__payload *p, epy_error *err);
+int epy__server_broadcast_payload(epy_server *srv, const char *method,
+                                  const epy__payload *p, epy_error *err);
 /* epy_call_reply() with @p. */
 int epy__call_reply_payload(epy_call *call, const epy__payload *p);
 /* Sends an ERROR frame for the transaction @txn, with @code and @message. */
@@ -578,6 +597,12 @@ int epy__peer_send_error(epy_peer *peer, epy_txn_id txn, int code,
                          const char *message);
 /* Sends a CANCEL for @id (the notify hook of the transaction manager). */
 void epy__peer_send_cancel(void *peer, epy_txn_id id);
+/*
+ * Ends @peer's connection with @code from any thread: the reader sees
+ * the end and ends the peer as for a failed write. Returns false if it
+ * had ended already.
+ */
+bool epy__peer_abort(epy_peer *peer, int code);
 /* The code a call on @peer fails with right now, or 0 if it may proceed. */
 int epy__peer_check(epy_peer *peer);
 /* A copy of the listener. */

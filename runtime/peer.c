@@ -68,6 +68,15 @@ epy__peer_set_status(epy_peer *peer, int code)
     return atomic_compare_exchange_strong(&peer->status, &zero, code);
 }
 
+bool
+epy__peer_abort(epy_peer *peer, int code)
+{
+    if (!epy__peer_set_status(peer, code))
+        return false;
+    peer->tr->ops->shutdown(peer->tr);
+    return true;
+}
+
 void
 epy__peer_set_ready(epy_peer *peer, int state, const char *message)
 {
@@ -143,7 +152,7 @@ peer_free(epy_peer *peer)
     epy_error_clear(&peer->ready_err);
     pthread_mutex_destroy(&peer->wlock);
     pthread_mutex_destroy(&peer->qlock);
-    free(peer->pend);
+    epy__peer_out_free(peer);
     pthread_mutex_destroy(&peer->state_lock);
     pthread_cond_destroy(&peer->state_cond);
     pthread_mutex_destroy(&peer->calls_lock);
@@ -209,6 +218,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     peer->cfg.n_interfaces = 0;
     if (peer->cfg.max_pending == 0)
         peer->cfg.max_pending = EPY_DEFAULT_MAX_PENDING;
+    if (peer->cfg.max_send_queue == 0)
+        peer->cfg.max_send_queue = EPY_DEFAULT_MAX_SEND_QUEUE;
     pthread_mutex_init(&peer->wlock, NULL);
     pthread_mutex_init(&peer->qlock, NULL);
     pthread_mutex_init(&peer->state_lock, NULL);
@@ -238,6 +249,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         peer->server = o->server;
         peer->end_hook = o->end_hook;
         peer->end_hook_ctx = o->end_hook_ctx;
+        peer->ready_hook = o->ready_hook;
+        peer->ready_hook_ctx = o->ready_hook_ctx;
     }
     epy__list_init(&peer->calls);
     peer->arena.alloc.alloc = epy__arena_alloc;
@@ -495,7 +508,8 @@ stop_connection(epy_peer *peer)
          * hold the close up (it sees the connection end all the same).
          */
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-        epy__payload none = { NULL, 0, NULL, epy__deadline(EPY__GOODBYE_MS) };
+        epy__payload none = { NULL, 0, NULL,
+                              epy__deadline(EPY__GOODBYE_MS), false };
 
         env.kind = EPYRPC__KIND__DISCONNECT;
         epy__peer_send_payload(peer, &env, &none);
@@ -567,7 +581,8 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         t.kind = EPY__TXN_SYNC;
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
-            epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms) };
+            epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms),
+                                  false };
 
             env.kind = EPYRPC__KIND__DISCONNECT;
             env.has_txn = true;

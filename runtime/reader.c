@@ -158,6 +158,8 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
         if (peer->tr->ops->set_recv_timeout != NULL)
             peer->tr->ops->set_recv_timeout(peer->tr, peer->idle_ms);
         epy__peer_set_ready(peer, 1, NULL);
+        if (peer->ready_hook != NULL)
+            peer->ready_hook(peer, peer->ready_hook_ctx);
         return 0;
     }
     if (env->has_raw_len) {

@@ -43,11 +43,22 @@
 
 #include "net-int.h"
 
+/* Where a client's on_connect is (under the server's lock). */
+enum {
+    CONN_NONE,                  /* its hello has not been accepted */
+    CONN_QUEUED,                /* on_connect waits for a worker */
+    CONN_RUNNING,
+    CONN_DONE,                  /* announced: on_disconnect will follow */
+    CONN_CANCELLED              /* it left before on_connect could run */
+};
+
 typedef struct client {
     struct client *next;
     epy_peer *peer;
     epy_server *srv;
     pthread_t closer;           /* while on the dead or finished list */
+    int conn;                   /* CONN_* */
+    epy__job connect_job;       /* runs on_connect on a worker */
 } client;
 
 struct epy_server {
@@ -141,19 +152,68 @@ client_ended(epy_peer *peer, void *ctx)
     wake(srv);
 }
 
+/* on_connect, on one of the client's workers. */
+static void
+connect_run(epy__job *job)
+{
+    client *c = EPY__CONTAINER(job, client, connect_job);
+    epy_server *srv = c->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    if (c->conn != CONN_QUEUED) {
+        pthread_mutex_unlock(&srv->lock);
+        return;                 /* it left first: no on_connect */
+    }
+    c->conn = CONN_RUNNING;
+    pthread_mutex_unlock(&srv->lock);
+    srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
+    pthread_mutex_lock(&srv->lock);
+    c->conn = CONN_DONE;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+}
+
 /*
- * Tells on_disconnect and closes the client's peer, waiting for its
- * running handlers. A closer thread, or the accept thread when the
+ * The client's hello was accepted (its reader): it may now be told
+ * about (on_connect, on a worker, so that it may call the client) and
+ * receives broadcasts.
+ */
+static void
+client_ready(epy_peer *peer, void *ctx)
+{
+    client *c = ctx;
+    epy_server *srv = c->srv;
+    bool run = srv->cfg.on_connect != NULL;
+
+    pthread_mutex_lock(&srv->lock);
+    c->conn = run ? CONN_QUEUED : CONN_DONE;
+    pthread_mutex_unlock(&srv->lock);
+    if (run)
+        epy__pool_push(&peer->pool, &c->connect_job);
+}
+
+/*
+ * Tells on_disconnect (if the client was announced: after its
+ * on_connect has returned) and closes the client's peer, waiting for
+ * its running handlers. A closer thread, or the accept thread when the
  * server closes and no closer could be started.
  */
 static void
 close_client(epy_server *srv, client *c)
 {
     int reason = epy_peer_status(c->peer);
+    bool announced;
 
     if (reason == 0)
         reason = EPY_ECLOSED;       /* the server closes it */
-    if (srv->cfg.on_disconnect != NULL)
+    pthread_mutex_lock(&srv->lock);
+    if (c->conn == CONN_QUEUED)
+        c->conn = CONN_CANCELLED;
+    while (c->conn == CONN_RUNNING)
+        pthread_cond_wait(&srv->cond, &srv->lock);
+    announced = c->conn == CONN_DONE;
+    pthread_mutex_unlock(&srv->lock);
+    if (announced && srv->cfg.on_disconnect != NULL)
         srv->cfg.on_disconnect(srv, c->peer, reason, srv->cfg.ctx);
     c->peer = epy_peer_close(c->peer);
 }
@@ -340,6 +400,7 @@ accept_one(epy_server *srv)
     o.server = srv;
     o.end_hook = client_ended;
     o.end_hook_ctx = srv;
+    o.ready_hook = client_ready;
     o.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
     o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
     o.limits = srv->limits;
@@ -357,6 +418,10 @@ accept_one(epy_server *srv)
         close(fd);
         return false;
     }
+    c->srv = srv;
+    c->conn = CONN_NONE;
+    c->connect_job.run = connect_run;
+    o.ready_hook_ctx = c;
     /*
      * The client is listed before its reader can end it, so that
      * client_ended() always finds it: hold the lock across creation.
@@ -375,12 +440,6 @@ accept_one(epy_server *srv)
     srv->clients = c;
     srv->nclients++;
     pthread_mutex_unlock(&srv->lock);
-    /*
-     * Its closer, if it has ended already, is started by this thread
-     * after this, so on_disconnect never comes before on_connect.
-     */
-    if (srv->cfg.on_connect != NULL)
-        srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
     return true;
 }
 
@@ -685,6 +744,30 @@ epy_server_set_listener(epy_server *srv, const epy_listener *listener,
     for (client *c = srv->clients; c != NULL; c = c->next)
         epy_peer_set_listener(c->peer, listener, ctx);
     pthread_mutex_unlock(&srv->lock);
+}
+
+int
+epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n)
+{
+    epy_peer **peers;
+    size_t n = 0;
+
+    pthread_mutex_lock(&srv->lock);
+    for (client *c = srv->clients; c != NULL; c = c->next)
+        n++;
+    peers = calloc(n != 0 ? n : 1, sizeof *peers);
+    if (peers == NULL) {
+        pthread_mutex_unlock(&srv->lock);
+        return EPY_ENOMEM;
+    }
+    n = 0;
+    for (client *c = srv->clients; c != NULL; c = c->next)
+        if (c->conn != CONN_NONE && c->conn != CONN_CANCELLED)
+            peers[n++] = epy__peer_ref(c->peer);
+    pthread_mutex_unlock(&srv->lock);
+    *ret_peers = peers;
+    *ret_n = n;
+    return 0;
 }
 
 size_t

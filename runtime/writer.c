@@ -23,7 +23,10 @@
 
 /* Frames up to this size may wait for another thread's write. */
 #define COALESCE_MAX ((size_t) 4096)
+/* ... as long as no more than this waits in all. */
 #define PEND_CAP ((size_t) 16 * 1024)
+/* The outgoing queue grows in chunks of this size (or a frame's). */
+#define CHUNK_SIZE ((size_t) 16 * 1024)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 16
 
@@ -130,30 +133,88 @@ write_failed(epy_peer *peer, int rc)
     return epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
 }
 
+/* --- the outgoing queue ---------------------------------------------------- */
+
 /*
- * Sends the frames waiting in pend; the writer (wlock held). They are
- * sent from where they lie, while other threads may append behind them,
- * and removed once written. Returns 0, EPY_ETIMEDOUT (@deadline passed
- * with nothing written: they are all still there), or the peer's status
- * once the connection has ended (they are dropped).
+ * Frames that wait for the writer: small ones of threads that found it
+ * busy, and posted ones (epy__peer_post()). They are kept in order in a
+ * list of chunks, appended under qlock; the writer sends the head chunk
+ * from where it lies while other threads append behind it, so a chunk
+ * never moves while it is written.
+ */
+static bool
+out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total)
+{
+    epy__outchunk *t = peer->out_tail;
+
+    if (t == NULL || t->cap - t->len < total) {
+        size_t cap = total > CHUNK_SIZE ? total : CHUNK_SIZE;
+
+        t = malloc(sizeof *t + cap);
+        if (t == NULL)
+            return false;
+        t->next = NULL;
+        t->off = t->len = 0;
+        t->cap = cap;
+        if (peer->out_tail != NULL)
+            peer->out_tail->next = t;
+        else
+            peer->out_head = t;
+        peer->out_tail = t;
+    }
+    for (int i = 0; i < n; i++) {
+        memcpy(t->data + t->len, iov[i].iov_base, iov[i].iov_len);
+        t->len += iov[i].iov_len;
+    }
+    peer->out_bytes += total;
+    return true;
+}
+
+/* Drops what waits (the connection has ended). qlock held. */
+static void
+out_drop(epy_peer *peer)
+{
+    while (peer->out_head != NULL) {
+        epy__outchunk *c = peer->out_head;
+
+        peer->out_head = c->next;
+        free(c);
+    }
+    peer->out_tail = NULL;
+    peer->out_bytes = 0;
+}
+
+void
+epy__peer_out_free(epy_peer *peer)
+{
+    out_drop(peer);
+}
+
+/*
+ * Sends the frames waiting; the writer (wlock held). Returns 0,
+ * EPY_ETIMEDOUT (@deadline passed with nothing of a chunk written: it
+ * is all still there), or the peer's status once the connection has
+ * ended (they are dropped).
  */
 static int
 flush_pending(epy_peer *peer, int64_t deadline)
 {
     for (;;) {
+        epy__outchunk *c;
         struct iovec v;
         size_t n;
         int rc;
 
         pthread_mutex_lock(&peer->qlock);
-        n = peer->pend_len;
+        c = peer->out_head;
+        n = c != NULL ? c->len - c->off : 0;
         pthread_mutex_unlock(&peer->qlock);
-        if (n == 0)
+        if (n == 0 && (c == NULL || c->next == NULL))
             return 0;
-        v.iov_base = peer->pend;
+        v.iov_base = c->data + c->off;
         v.iov_len = n;
         rc = epy__peer_check(peer);
-        if (rc == 0) {
+        if (rc == 0 && n > 0) {
             rc = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
             if (rc == -ETIMEDOUT)
                 return EPY_ETIMEDOUT;
@@ -161,10 +222,20 @@ flush_pending(epy_peer *peer, int64_t deadline)
                 rc = write_failed(peer, rc);
         }
         pthread_mutex_lock(&peer->qlock);
-        if (rc < 0)
-            n = peer->pend_len;     /* nobody will read them */
-        memmove(peer->pend, peer->pend + n, peer->pend_len - n);
-        peer->pend_len -= n;
+        if (rc < 0) {
+            out_drop(peer);     /* nobody will read them */
+        } else {
+            c->off += n;
+            peer->out_bytes -= n;
+            if (c->off == c->len) {
+                if (c->next != NULL) {
+                    peer->out_head = c->next;
+                    free(c);
+                } else {
+                    c->off = c->len = 0;    /* kept for the next ones */
+                }
+            }
+        }
         pthread_mutex_unlock(&peer->qlock);
         if (rc < 0)
             return rc;
@@ -185,7 +256,7 @@ writer_leave(epy_peer *peer, int64_t deadline, bool flush)
 
     for (;;) {
         pthread_mutex_lock(&peer->qlock);
-        if (peer->pend_len == 0) {
+        if (peer->out_bytes == 0) {
             peer->writing = false;
             break;
         }
@@ -241,17 +312,9 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
         bool left = false;
 
         pthread_mutex_lock(&peer->qlock);
-        if (peer->pend == NULL && peer->writing && total <= COALESCE_MAX)
-            peer->pend = malloc(PEND_CAP);  /* most peers never need it */
-        if (peer->writing && total <= COALESCE_MAX && peer->pend != NULL
-            && peer->pend_len + total <= PEND_CAP) {
-            for (int i = 0; i < n; i++) {
-                memcpy(peer->pend + peer->pend_len, iov[i].iov_base,
-                       iov[i].iov_len);
-                peer->pend_len += iov[i].iov_len;
-            }
-            left = true;
-        }
+        if (peer->writing && total <= COALESCE_MAX
+            && peer->out_bytes + total <= PEND_CAP)
+            left = out_append(peer, iov, n, total);
         pthread_mutex_unlock(&peer->qlock);
         if (left)
             return 0;
@@ -282,6 +345,32 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
     return rc;
 }
 
+/*
+ * Queues one frame of @total bytes to be written by a worker, without
+ * waiting: EPY_EBUSY if the queue would pass max_send_queue.
+ */
+static int
+post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total)
+{
+    bool queue = false;
+    int rc = 0;
+
+    pthread_mutex_lock(&peer->qlock);
+    if (peer->out_bytes + total > peer->cfg.max_send_queue
+        || total > peer->cfg.max_send_queue)
+        rc = EPY_EBUSY;
+    else if (!out_append(peer, iov, n, total))
+        rc = EPY_ENOMEM;
+    else if (!peer->writing && !peer->flush_queued)
+        queue = peer->flush_queued = true;
+    pthread_mutex_unlock(&peer->qlock);
+    if (queue) {
+        epy__peer_ref(peer);
+        epy__pool_push(&peer->pool, &peer->flush_job);
+    }
+    return rc;
+}
+
 /* Writes @v as a varint at @p (10 bytes at most); returns its length. */
 static size_t
 put_varint(uint8_t *p, uint64_t v)
@@ -300,7 +389,7 @@ int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
-    epy__payload p = { payload, len, NULL, 0 };
+    epy__payload p = { payload, len, NULL, 0, false };
 
     return epy__peer_send_payload(peer, env, &p);
 }
@@ -399,7 +488,12 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     }
     iobuf_close_seg(&b);
 
-    rc = b.failed ? EPY_ENOMEM : write_frame(peer, b.iov, b.n, pl->deadline);
+    if (b.failed)
+        rc = EPY_ENOMEM;
+    else if (pl->post)
+        rc = post_frame(peer, b.iov, b.n, size + 4);
+    else
+        rc = write_frame(peer, b.iov, b.n, pl->deadline);
     free(b.block);
     free(zbuf);
     free(packed);

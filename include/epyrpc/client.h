@@ -215,6 +215,24 @@ EPY_API int epy_api_invoke(epy_api *api, const char *method, const void *req,
 EPY_API int epy_api_send(epy_api *api, const char *method, const void *req,
                          size_t req_len, epy_error *ret_err);
 
+/**
+ * epy_peer_post_event - send the event @method ("ns.name") with @data,
+ * @len to the other end of @peer without waiting for it: the frame is
+ * queued and written by one of the peer's workers. Frames posted from
+ * one thread arrive in order. The queue holds max_send_queue bytes
+ * (epy_peer_config); past that the post fails with EPY_EBUSY and
+ * nothing is queued. This is how a server sends an event to one client
+ * (the peer from epy_call_peer() or on_connect) without a slow client
+ * holding it up; epy_api_send() instead waits for room (up to the api's
+ * timeout).
+ * Returns 0 once queued, or EPY_EPARAM, EPY_EBUSY, EPY_ETOOBIG,
+ * EPY_ENOMEM, EPY_EDISCONNECTED, EPY_ECLOSED.
+ * Thread safety: any thread.
+ */
+EPY_API int epy_peer_post_event(epy_peer *peer, const char *method,
+                                const void *data, size_t len,
+                                epy_error *ret_err);
+
 /** States of an asynchronous call. */
 typedef enum epy_async_status {
     EPY_ASYNC_PENDING = 0,

@@ -31,6 +31,32 @@ extern "C" {
 #define EPY_GEN_ABI 1
 
 /*
+ * Misuse of generated code is an error, not a warning. Passing the wrong
+ * api type (a calc_stats_api * to calc_add()), a wrong argument or
+ * result pointer (a double * as an int64_t * result), or putting a
+ * handler of the wrong signature into a handler table, is a constraint
+ * violation that GCC before 14 and Clang before 16 only warn about by
+ * default, and the program would link and misbehave. So the rest of
+ * every file that includes generated code treats these diagnostics as
+ * errors, as newer compilers do by default: incompatible pointer types
+ * (function pointers included), int/pointer conversions, and calls of
+ * undeclared functions (calc_tick() for the event's calc_tick_send()).
+ * Only code that is already invalid C is affected. (A pragma scoped to
+ * the generated declarations would not do: the diagnostic is made where
+ * the mistake is, in the including file.) Define EPY_GEN_LENIENT before
+ * including to keep the compiler's own settings.
+ */
+#if defined(__GNUC__) && !defined(__cplusplus) && !defined(EPY_GEN_LENIENT)
+#pragma GCC diagnostic error "-Wincompatible-pointer-types"
+#pragma GCC diagnostic error "-Wint-conversion"
+#pragma GCC diagnostic error "-Wimplicit-function-declaration"
+#if defined(__clang__)
+/* In Clang this group holds const-discarding conversions too: as before. */
+#pragma clang diagnostic warning "-Wincompatible-pointer-types-discards-qualifiers"
+#endif
+#endif
+
+/*
  * Returned by a typed handler that has answered its call itself: with a
  * typed error (the generated *_raise() functions return it) or with its
  * *_reply() function.
@@ -294,6 +320,30 @@ EPY_API int epy_gen_serve(epy_peer *peer, const char *ns,
  * closure. Returns 0 or EPY_ENOTFOUND.
  */
 EPY_API int epy_gen_unserve(epy_peer *peer, const char *ns);
+
+/**
+ * epy_gen_serve_server, epy_gen_unserve_server - as epy_gen_serve() and
+ * epy_gen_unserve(), on @server's shared handler table: for every
+ * client, present and future (epy_server_handle()).
+ */
+EPY_API int epy_gen_serve_server(epy_server *server, const char *ns,
+                                 const epy_gen_handler *h, size_t n,
+                                 void *closure);
+EPY_API int epy_gen_unserve_server(epy_server *server, const char *ns);
+
+/**
+ * epy_gen_post - the event @method with @args (of @args_st) to the
+ * other end of @peer, queued without waiting (epy_peer_post_event()).
+ * epy_gen_broadcast - the same to every client of @server
+ * (epy_server_broadcast()): returns the number of clients it was queued
+ * for.
+ */
+EPY_API int epy_gen_post(epy_peer *peer, const char *method,
+                         const epy_gen_struct *args_st, const void *args,
+                         epy_error *ret_err);
+EPY_API int epy_gen_broadcast(epy_server *server, const char *method,
+                              const epy_gen_struct *args_st, const void *args,
+                              epy_error *ret_err);
 
 /**
  * epy_gen_apply - set @api's defaults from the IDL: @timeout_ms (or

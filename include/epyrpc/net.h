@@ -42,9 +42,13 @@ typedef struct epy_server epy_server;
  * (@reason as epy_peer_status(); EPY_ECLOSED for a client still connected
  * when epy_server_close() closes it).
  *
- * on_connect runs on the server's accept thread, once the client's peer
- * is set up (its first calls may already be running). on_disconnect runs
- * once for each client that got on_connect, after it, on a thread the
+ * on_connect runs once the client's hello was accepted (a client refused
+ * in the hello, EPY_EVERSION say, or one that leaves before its hello
+ * is complete, is never reported), on one of that client's workers, so
+ * it may call the client, synchronously too. The client's first calls
+ * may be handled at the same time. From then on the client receives
+ * broadcasts. on_disconnect runs once for each client that got
+ * on_connect, after on_connect has returned, on a thread the
  * server starts to close that client alone: it is called before the
  * client's peer is closed (@peer is valid for the duration of the call,
  * then closed right after, which waits for its handlers still running;
@@ -197,6 +201,25 @@ EPY_API int epy_server_serve_ns(epy_server *server, const char *ns,
  */
 EPY_API void epy_server_set_listener(epy_server *server,
                                      const epy_listener *listener, void *ctx);
+
+/**
+ * epy_server_broadcast - send the event @method ("ns.name") with @data,
+ * @len to every client whose hello was accepted, without waiting for
+ * any: each client's frame is queued (see epy_peer_post_event()) and
+ * written by that client's own workers, so a client that reads slowly,
+ * or not at all (stopped, or gone), delays nobody. A client whose queue
+ * is full (max_send_queue of its peer config) is dropped (its
+ * on_disconnect sees EPY_EBUSY); one that reads nothing for
+ * send_timeout_ms is dropped by the write. Clients that connect during
+ * the call may or may not get the event; each client that gets it gets
+ * it once, in the order of this server's broadcasts.
+ * Returns the number of clients the event was queued for (0 when there
+ * are none), or EPY_EPARAM, EPY_ENOMEM.
+ * Thread safety: any thread, handlers included.
+ */
+EPY_API int epy_server_broadcast(epy_server *server, const char *method,
+                                 const void *data, size_t len,
+                                 epy_error *ret_err);
 
 /**
  * The number of clients whose peers are open: connected, or gone but not

@@ -85,6 +85,12 @@ typedef struct epy_interface {
  *                and every worker is blocked, further calls are refused
  *                with EPY_EBUSY instead of stopping the reading, so the
  *                replies that unblock the workers still arrive.
+ * @max_send_queue: bytes of posted events (epy_peer_post_event(),
+ *                epy_server_broadcast(), generated _post and _broadcast
+ *                functions) that may wait to be written to the other end
+ *                (default 4 MiB; 0 gives the default). Posting never
+ *                waits for the other end: past this, the post fails with
+ *                EPY_EBUSY (a server's broadcast then drops that client).
  */
 typedef struct epy_peer_config {
     int workers;
@@ -103,6 +109,7 @@ typedef struct epy_peer_config {
     void *listener_ctx;
     bool start_paused;
     int max_spare_workers;
+    size_t max_send_queue;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -110,12 +117,13 @@ typedef struct epy_peer_config {
 #define EPY_DEFAULT_MAX_PENDING ((size_t) 65536)
 #define EPY_DEFAULT_MAX_QUEUED ((size_t) 1024)
 #define EPY_DEFAULT_MAX_SPARE_WORKERS 16
+#define EPY_DEFAULT_MAX_SEND_QUEUE ((size_t) 4 << 20)
 
 #define EPY_PEER_CONFIG_INIT                                             \
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
-      false, EPY_DEFAULT_MAX_SPARE_WORKERS }
+      false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

@@ -2,8 +2,11 @@
 # Compile tests of generated code:
 #  - every tests/idlc/ok and idl-examples file compiles warning-free with
 #    each C compiler found (strict flags), as C and its header as C++;
-#  - each compile/*.c fails to compile with -DWRONG for the reason its
-#    "expect:" line names, and compiles without it (its correct twin);
+#  - each compile/*.c fails to compile with -DWRONG, with each compiler's
+#    default flags (no warning option, no -Werror: the generated header
+#    makes these mistakes errors), with an error whose line matches its
+#    "expect:" line; and compiles without it (its correct twin), with
+#    the default and the strict flags;
 #  - the idlc command line: --help, --version, bad usage.
 # The build substitutes the %%...%% values (see tests/idlc.mk).
 set -u
@@ -27,6 +30,9 @@ fail() { failed=$((failed + 1)); echo "FAIL: $*"; }
 flags="-std=c11 -Wall -Wextra -Wpedantic -Werror -Wmissing-prototypes
        -Wstrict-prototypes -Wshadow -I$TOP_SRCDIR/include -I$tmp
        $PROTOBUF_C_CFLAGS"
+
+# What a user's build has when it sets no flags at all.
+defaults="-I$TOP_SRCDIR/include -I$tmp $PROTOBUF_C_CFLAGS"
 
 compilers=$CC
 for c in gcc clang; do
@@ -76,22 +82,25 @@ for src in "$here"/compile/*.c; do
     expect=$(sed -n 's|^/\* expect: \(.*\) \*/$|\1|p' "$src")
     for cc in $compilers; do
         # shellcheck disable=SC2086
-        if $cc $flags -I"$here/compile" -DWRONG -c "$src" -o "$tmp/x.o" \
+        if $cc $defaults -I"$here/compile" -DWRONG -c "$src" -o "$tmp/x.o" \
                 > "$tmp/err.log" 2>&1; then
-            fail "$cc $name: the wrong program compiled"
-        elif grep -Eq "$expect" "$tmp/err.log"; then
+            fail "$cc $name: the wrong program compiled with default flags"
+            cat "$tmp/err.log"
+        elif grep -E "error" "$tmp/err.log" | grep -Eq "$expect"; then
             pass "$cc $name fails as expected"
         else
-            fail "$cc $name failed, but not with /$expect/:"
+            fail "$cc $name failed, but with no error matching /$expect/:"
             cat "$tmp/err.log"
         fi
-        # shellcheck disable=SC2086
-        if $cc $flags -I"$here/compile" -c "$src" -o "$tmp/x.o" \
-                > "$tmp/err.log" 2>&1; then
-            pass "$cc $name twin compiles"
-        else
-            fail "$cc $name twin does not compile:"; cat "$tmp/err.log"
-        fi
+        for f in "$defaults" "$flags"; do
+            # shellcheck disable=SC2086
+            if $cc $f -I"$here/compile" -c "$src" -o "$tmp/x.o" \
+                    > "$tmp/err.log" 2>&1; then
+                pass "$cc $name twin compiles ($(echo $f | cut -c1-20)...)"
+            else
+                fail "$cc $name twin does not compile:"; cat "$tmp/err.log"
+            fi
+        done
     done
 done
 
