@@ -623,7 +623,35 @@ method_protos(cgen *g, const idlc_decl *m)
           cg_gname(g, m, "server"), params, err);
         return;
     }
-    {
+    if (m->eff.solicited == 0) {
+        /* unsolicited (void only: sema refuses the others) */
+        cg_doc_block_ex(g, idlc_printf(&g->ctx->arena, "%s - send %s as an "
+                                       "event (the IDL makes it "
+                                       "unsolicited): no reply, no result.",
+                                       c, m->qname),
+                        m->doc, " * Returns 0 once sent, or as "
+                        "epy_api_send(). Thread safety: any thread.\n", "");
+        P("int %s(%s_api *%s%s, epy_error *%s);\n\n", c, ns, api, params,
+          err);
+    } else if (m->eff.async == 1) {
+        cg_doc_block_ex(g, idlc_printf(&g->ctx->arena, "%s - start %s "
+                                       "without waiting (the IDL makes it "
+                                       "async; %s).", c, m->qname,
+                                       settings_text(g, &m->eff)),
+                        m->doc, idlc_printf(&g->ctx->arena,
+                        " * *@%s receives the call's handle: wait for it or "
+                        "poll it\n * (epy_async_wait(), "
+                        "epy_async_status_get()), read the outcome\n"
+                        " * with %s_result(), release it with "
+                        "epy_async_release().\n * %s_opts() waits for the "
+                        "%s instead.\n * Returns 0 or a negative EPY_E* code "
+                        "(see epy_api_call_async()).\n"
+                        " * Thread safety: any thread.\n",
+                        cg_gname(g, m, "ret_async"), c, c,
+                        m->result->kind == TK_VOID ? "answer" : "result"), "");
+        P("int %s(%s_api *%s%s, epy_async **%s, epy_error *%s);\n\n", c, ns,
+          api, params, cg_gname(g, m, "ret_async"), err);
+    } else {
         idlc_buf extra = { NULL, 0, 0 };
         const char *owner = NULL;
 
@@ -654,9 +682,9 @@ method_protos(cgen *g, const idlc_decl *m)
                                     : "result", settings_text(g, &m->eff)),
                      m->doc, extra.data, "");
         idlc_buf_free(&extra);
+        P("int %s(%s_api *%s%s%s, epy_error *%s);\n\n", c, ns, api, params,
+          res, err);
     }
-    P("int %s(%s_api *%s%s%s, epy_error *%s);\n\n", c, ns, api, params, res,
-      err);
     P("/* %s with per-call options @%s (NULL: the defaults). */\n", c, opts);
     P("int %s_opts(%s_api *%s%s, const epy_call_opts *%s%s, "
       "epy_error *%s);\n\n", c, ns, api, params, opts, res, err);

@@ -281,11 +281,20 @@ src_stubs(cgen *g, const idlc_decl *m)
         return;
     }
 
-    /* sync */
-    P("int\n%s(%s_api *%s%s%s, epy_error *%s)\n{\n"
-      "    return %s_opts(%s%s, NULL%s, %s);\n}\n\n", c, ns, api, params, res,
-      err, c, api, arg_names(g, m), m->result->kind == TK_VOID ? ""
-      : idlc_printf(&ctx->arena, ", %s", ret), err);
+    /* the plain stub: sync, async or sent, as the IDL says */
+    if (m->eff.solicited == 0)
+        P("int\n%s(%s_api *%s%s, epy_error *%s)\n{\n"
+          "    return %s_send(%s%s, %s);\n}\n\n", c, ns, api, params, err, c,
+          api, arg_names(g, m), err);
+    else if (m->eff.async == 1)
+        P("int\n%s(%s_api *%s%s, epy_async **%s, epy_error *%s)\n{\n"
+          "    return %s_async(%s%s, NULL, %s, %s);\n}\n\n", c, ns, api,
+          params, asyncn, err, c, api, arg_names(g, m), asyncn, err);
+    else
+        P("int\n%s(%s_api *%s%s%s, epy_error *%s)\n{\n"
+          "    return %s_opts(%s%s, NULL%s, %s);\n}\n\n", c, ns, api, params,
+          res, err, c, api, arg_names(g, m), m->result->kind == TK_VOID ? ""
+          : idlc_printf(&ctx->arena, ", %s", ret), err);
     /* options */
     P("int\n%s_opts(%s_api *%s%s, const epy_call_opts *%s%s, "
       "epy_error *%s)\n{\n", c, ns, api, params, opts, res, err);

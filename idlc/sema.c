@@ -685,6 +685,38 @@ apply_settings(idlc_ctx *ctx, idlc_opt *opts, idlc_settings *s, bool event)
     }
 }
 
+/* The `unsolicited` of @opts, or NULL. */
+static const idlc_opt *
+find_unsolicited(const idlc_opt *opts)
+{
+    for (; opts != NULL; opts = opts->next)
+        if (strcmp(opts->name, "unsolicited") == 0)
+            return opts;
+    return NULL;
+}
+
+/*
+ * Method @d returns a value but is unsolicited: its plain stub would send
+ * an event, and the result could never arrive. An error at the method,
+ * with a note where the setting comes from.
+ */
+static void
+unsolicited_result(idlc_ctx *ctx, idlc_decl *d)
+{
+    const idlc_opt *o = find_unsolicited(d->opts);
+
+    idlc_error(ctx, d->loc, "method '%s' returns a value but is unsolicited: "
+               "its result would never arrive; make it solicited, void, or "
+               "an event", d->qname);
+    for (const idlc_decl *ns = d->parent; o == NULL && ns != NULL
+         && ns != &ctx->root; ns = ns->parent) {
+        o = find_unsolicited(ns->defaults);
+        if (o != NULL)
+            idlc_note(ctx, o->loc, "the defaults of namespace '%s' make it "
+                      "unsolicited", ns->qname);
+    }
+}
+
 static void
 inherit(idlc_settings *eff, const idlc_settings *own,
         const idlc_settings *up)
@@ -840,6 +872,9 @@ check_method(idlc_ctx *ctx, idlc_decl *d)
     if (d->kind == DK_EVENT)
         d->settings.solicited = 0;
     inherit(&d->eff, &d->settings, &ns->eff);
+    if (d->kind == DK_METHOD && d->eff.solicited == 0
+        && d->result->kind != TK_VOID)
+        unsolicited_result(ctx, d);
 }
 
 /* The struct @t holds by value (directly or through optional<>), or NULL. */
