@@ -47,14 +47,27 @@ IDL_ALLTYPES = %D%/alltypes.epy.c %D%/alltypes.epy.h %D%/alltypes.pb-c.c \
 	%D%/alltypes.pb-c.h %D%/shapes.epy.c %D%/shapes.epy.h \
 	%D%/shapes.pb-c.c %D%/shapes.pb-c.h
 
+# --- kv.idl -----------------------------------------------------------------
+%D%/kv.stamp: %D%/kv.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D% && $(IDLC_RUN) -o %D% $(srcdir)/%D%/kv.idl \
+	    && touch $@
+%D%/kv.epy.c %D%/kv.epy.h %D%/kv.pb-c.c %D%/kv.pb-c.h: %D%/kv.stamp
+	@test -f $@ || { rm -f %D%/kv.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/kv.stamp; }
+IDL_KV = %D%/kv.epy.c %D%/kv.epy.h %D%/kv.pb-c.c %D%/kv.pb-c.h
+
 IDL_EXAMPLES_GEN = $(IDL_CALC) $(IDL_TREE) $(IDL_ALLTYPES)
+IDL_EXAMPLES_GEN += $(IDL_KV)
 BUILT_SOURCES += %D%/calc.epy.h %D%/calc.pb-c.h %D%/tree.epy.h \
 	%D%/tree.pb-c.h %D%/alltypes.epy.h %D%/alltypes.pb-c.h \
 	%D%/shapes.epy.h %D%/shapes.pb-c.h
+BUILT_SOURCES += %D%/kv.epy.h %D%/kv.pb-c.h
 CLEANFILES += $(IDL_EXAMPLES_GEN) %D%/calc.proto %D%/tree.proto \
 	%D%/alltypes.proto %D%/shapes.proto %D%/calc.stamp %D%/tree.stamp \
 	%D%/alltypes.stamp %D%/shapes.stamp
+CLEANFILES += %D%/kv.proto %D%/kv.stamp
 EXTRA_DIST += %D%/calc.idl %D%/tree.idl %D%/alltypes.idl %D%/shapes.idl
+EXTRA_DIST += %D%/kv.idl
 
 # Generated code is built with the strict flags its users may pick.
 IDL_EXAMPLES_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(PTHREAD_CFLAGS)
@@ -63,6 +76,8 @@ IDL_EXAMPLES_LIBS = libepyrpc.la $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS) -lm
 
 noinst_PROGRAMS += %D%/demo %D%/tree %D%/alltypes
 TESTS += %D%/demo %D%/tree %D%/alltypes
+noinst_PROGRAMS += %D%/kvserver
+TESTS += %D%/kvserver
 
 %C%_demo_SOURCES = %D%/demo.c
 nodist_%C%_demo_SOURCES = $(IDL_CALC)
@@ -84,3 +99,10 @@ nodist_%C%_alltypes_SOURCES = $(IDL_ALLTYPES)
 %C%_alltypes_CFLAGS = $(IDL_EXAMPLES_CFLAGS)
 %C%_alltypes_LDADD = $(IDL_EXAMPLES_LIBS)
 %C%_alltypes_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+%C%_kvserver_SOURCES = %D%/kvserver.c
+nodist_%C%_kvserver_SOURCES = $(IDL_KV)
+%C%_kvserver_CPPFLAGS = $(IDL_EXAMPLES_CPPFLAGS)
+%C%_kvserver_CFLAGS = $(IDL_EXAMPLES_CFLAGS)
+%C%_kvserver_LDADD = $(IDL_EXAMPLES_LIBS)
+%C%_kvserver_LDFLAGS = $(AM_LDFLAGS) -no-install

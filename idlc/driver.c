@@ -628,32 +628,47 @@ done:
         idlc_buf_free(&text[i]);
 }
 
+bool
+idlc_load(idlc_ctx *ctx, const idlc_options *opts, const char *path)
+{
+    size_t len = 0;
+    int err = 0;
+    char *data;
+
+    memset(ctx, 0, sizeof *ctx);
+    ctx->opts = opts;
+    ctx->diag = opts->diag != NULL ? opts->diag : stderr;
+    ctx->max_errors = opts->max_errors > 0 ? opts->max_errors : 20;
+    data = read_file(path, &len, &err);
+    if (data == NULL) {
+        idlc_error_plain(ctx, "cannot read '%s': %s", path,
+                         err == EFBIG ? "file too large (the limit is "
+                         "64 MiB)" : strerror(err));
+        return false;
+    }
+    new_source(ctx, path, data, len);
+    free(data);
+    parse_file(ctx, ctx->sources[0]);
+    if (!ctx->fatal && ctx->errors == 0)
+        idlc_sema(ctx);
+    return ctx->errors == 0 && !ctx->fatal;
+}
+
+void
+idlc_unload(idlc_ctx *ctx)
+{
+    idlc_buf_free(&ctx->doc);
+    idlc_arena_free(ctx->arena);
+    ctx->arena = NULL;
+}
+
 int
 idlc_compile(const idlc_options *opts)
 {
     idlc_ctx ctx;
-    size_t len = 0;
-    int err = 0;
-    char *data;
     int status;
 
-    memset(&ctx, 0, sizeof ctx);
-    ctx.opts = opts;
-    ctx.diag = opts->diag != NULL ? opts->diag : stderr;
-    ctx.max_errors = opts->max_errors > 0 ? opts->max_errors : 20;
-    data = read_file(opts->input, &len, &err);
-    if (data == NULL) {
-        idlc_error_plain(&ctx, "cannot read '%s': %s", opts->input,
-                         err == EFBIG ? "file too large (the limit is "
-                         "64 MiB)" : strerror(err));
-        return 1;
-    }
-    new_source(&ctx, opts->input, data, len);
-    free(data);
-    parse_file(&ctx, ctx.sources[0]);
-    if (!ctx.fatal && ctx.errors == 0)
-        idlc_sema(&ctx);
-    if (ctx.errors == 0 && !ctx.fatal) {
+    if (idlc_load(&ctx, opts, opts->input)) {
         if (opts->deps)
             write_deps(&ctx, opts->out_dir, idlc_file_stem(&ctx,
                                                            ctx.sources[0]));
@@ -661,7 +676,6 @@ idlc_compile(const idlc_options *opts)
             generate(&ctx);
     }
     status = ctx.errors > 0 || ctx.fatal ? 1 : 0;
-    idlc_buf_free(&ctx.doc);
-    idlc_arena_free(ctx.arena);
+    idlc_unload(&ctx);
     return status;
 }

@@ -599,8 +599,8 @@ src_interface(cgen *g, const idlc_decl *d)
     }
     S("    NULL\n};\n\n");
     P("const epy_interface %s_interface = {\n"
-      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\"\n};\n\n", d->cname,
-      d->qname, h1, h2);
+      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\", %s_interface_text\n"
+      "};\n\n", d->cname, d->qname, h1, h2, d->cname);
     idlc_buf_free(&text);
 }
 

@@ -328,6 +328,13 @@ void idlc_doc_target(idlc_ctx *ctx, int last, int open, char **doc);
 
 /* sema.c */
 void idlc_sema(idlc_ctx *ctx);
+/*
+ * Reads @path with its imports into @ctx (made here) and checks it, as a
+ * compilation does, reporting errors. True if it has none. Release with
+ * idlc_unload() in every case.
+ */
+bool idlc_load(idlc_ctx *ctx, const idlc_options *opts, const char *path);
+void idlc_unload(idlc_ctx *ctx);
 const char *idlc_tkind_name(idlc_tkind k);
 bool idlc_is_scalar(idlc_tkind k);
 bool idlc_is_generic(idlc_tkind k);

@@ -2,6 +2,7 @@
  * idlc: the command line.
  *
  *     idlc [-o DIR] [-I DIR]... [-M] [--protoc-c=PATH] file.idl
+ *     idlc --check-compat [-v] [-I DIR]... old.idl new.idl
  */
 #include <config.h>
 
@@ -15,8 +16,11 @@ static void
 usage(FILE *f)
 {
     fputs("usage: idlc [OPTION]... FILE.idl\n"
+          "   or: idlc --check-compat [-v] [-I DIR]... OLD.idl NEW.idl\n"
           "Compile an epyrpc interface description into FILE.proto,\n"
-          "FILE.pb-c.[ch] (by protoc-c) and FILE.epy.[ch] (typed C stubs).\n"
+          "FILE.pb-c.[ch] (by protoc-c) and FILE.epy.[ch] (typed C stubs);\n"
+          "or tell whether peers built from OLD.idl and NEW.idl still work\n"
+          "together.\n"
           "\n"
           "  -o DIR            write the outputs to DIR, made if missing\n"
           "                    (default: .)\n"
@@ -27,21 +31,52 @@ usage(FILE *f)
           "                    else " EPY_PROTOC_C ")\n"
           "      --no-protoc-c do not run protoc-c (no .pb-c.[ch] outputs)\n"
           "      --max-errors=N  stop after N errors (default 20)\n"
+          "      --check-compat  compare OLD.idl to NEW.idl: report each\n"
+          "                    breaking change as an error; write nothing\n"
+          "  -v, --verbose     with --check-compat, the safe changes too\n"
           "  -h, --help        show this help and exit\n"
           "      --version     show the version and exit\n"
           "\n"
-          "Exit status: 0 on success, 1 on errors in the input, 2 on bad usage.\n",
+          "Exit status: 0 on success, 1 on errors in the input, 2 on bad usage.\n"
+          "With --check-compat: 0 if compatible, 1 if a change breaks, 2 on\n"
+          "bad usage or errors in either file.\n",
           f);
+}
+
+/* idlc --check-compat OLD.idl NEW.idl */
+static int
+check_compat(const idlc_options *opts, const char *const *files,
+             size_t n_files, bool verbose)
+{
+    idlc_compat_options co;
+
+    if (n_files != 2 || opts->deps) {
+        fputs(n_files != 2 ? "idlc: --check-compat needs two files, "
+              "OLD.idl and NEW.idl\n" : "idlc: -M does not go with "
+              "--check-compat\n", stderr);
+        return 2;
+    }
+    memset(&co, 0, sizeof co);
+    co.old_input = files[0];
+    co.new_input = files[1];
+    co.include_dirs = opts->include_dirs;
+    co.n_include_dirs = opts->n_include_dirs;
+    co.verbose = verbose;
+    co.max_errors = opts->max_errors;
+    return idlc_check_compat(&co);
 }
 
 int
 main(int argc, char **argv)
 {
     idlc_options opts;
-    const char **incs = calloc((size_t) argc + 1, sizeof *incs);
-    size_t n_incs = 0;
+    /* The -I folders, then the files. */
+    const char **incs = calloc(2 * (size_t) argc + 2, sizeof *incs);
+    const char **files = incs + argc + 1;
+    size_t n_incs = 0, n_files = 0;
     const char *env = getenv("PROTOC_C");
-    bool no_protoc = false;
+    bool no_protoc = false, compat = false, verbose = false;
+    int rc;
 
     if (incs == NULL) {
         fputs("idlc: out of memory\n", stderr);
@@ -82,34 +117,38 @@ main(int argc, char **argv)
             no_protoc = true;
         } else if (strncmp(a, "--max-errors=", 13) == 0) {
             opts.max_errors = atoi(a + 13);
-        } else if (strcmp(a, "--") == 0 && i + 1 < argc && opts.input == NULL) {
-            opts.input = argv[++i];
+        } else if (strcmp(a, "--check-compat") == 0) {
+            compat = true;
+        } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {
+            verbose = true;
+        } else if (strcmp(a, "--") == 0 && i + 1 < argc) {
+            files[n_files++] = argv[++i];
         } else if (a[0] == '-' && a[1] != '\0') {
             fprintf(stderr, "idlc: unknown option '%s'\n", a);
             usage(stderr);
             free(incs);
             return 2;
-        } else if (opts.input == NULL) {
-            opts.input = a;
         } else {
-            fprintf(stderr, "idlc: only one input file, please ('%s')\n", a);
-            free(incs);
-            return 2;
+            files[n_files++] = a;
         }
     }
-    if (opts.input == NULL) {
-        usage(stderr);
-        free(incs);
-        return 2;
-    }
-    if (no_protoc)
-        opts.protoc_c = NULL;
     opts.include_dirs = incs;
     opts.n_include_dirs = n_incs;
-    {
-        int rc = idlc_compile(&opts);
-
-        free(incs);
-        return rc;
+    if (compat) {
+        rc = check_compat(&opts, files, n_files, verbose);
+    } else if (n_files == 0) {
+        usage(stderr);
+        rc = 2;
+    } else if (n_files > 1) {
+        fprintf(stderr, "idlc: only one input file, please ('%s')\n",
+                files[1]);
+        rc = 2;
+    } else {
+        opts.input = files[0];
+        if (no_protoc)
+            opts.protoc_c = NULL;
+        rc = idlc_compile(&opts);
     }
+    free(incs);
+    return rc;
 }

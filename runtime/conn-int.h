@@ -34,6 +34,19 @@ void epy__peer_wake_queue(epy_peer *peer);
  */
 void epy__peer_end(epy_peer *peer, int code, const char *why);
 
+/* --- hello.c ------------------------------------------------------------ */
+
+/* The interfaces of @cfg as the hello announces them. EPY_ENOMEM. */
+int epy__hello_init(epy_peer *peer, const epy_peer_config *cfg);
+void epy__hello_free(epy_peer *peer);
+/*
+ * Checks the other end's hello @h (the version, the interfaces both
+ * announce) and takes its compression and frame limit. Returns 0, or
+ * EPY_EPROTO, EPY_EVERSION, EPY_ENOMEM with @why.
+ */
+int epy__hello_check(epy_peer *peer, const Epyrpc__Hello *h, char *why,
+                     size_t whylen);
+
 /* --- writer.c ----------------------------------------------------------- */
 
 /* Sends this end's hello. */

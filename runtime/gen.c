@@ -3,9 +3,9 @@
  * over the dynamic API, and handler tables. Values are converted by
  * gen-encode.c and gen-decode.c, on the layouts of gen-layout.c.
  *
- * Locks: one mutex guards the list of served handler tables; no other
- * lock is taken while it is held, except the runtime's own inside
- * epy_peer_handle() and epy_peer_serve_ns().
+ * Served handler tables are kept by the registry they are registered
+ * in (the peer's, or the server's shared one), and freed with it when
+ * they were never unserved.
  */
 #include <config.h>
 
@@ -16,7 +16,7 @@
 #include <epyrpc/gen.h>
 
 #include "gen-int.h"
-#include "peer-int.h"
+#include "net-int.h"
 
 /* --- typed calls -------------------------------------------------------- */
 
@@ -259,7 +259,6 @@ epy_gen_error_get(const epy_error *err, const char *type_name,
 
 /* A served handler table: on one peer, or on every client of a server. */
 typedef struct served {
-    struct served *next;
     epy_peer *peer;
     epy_server *server;
     char *ns;
@@ -267,9 +266,6 @@ typedef struct served {
     size_t n_names;
     void *closure;
 } served;
-
-static pthread_mutex_t served_lock = PTHREAD_MUTEX_INITIALIZER;
-static served *served_list;
 
 static void
 served_free(served *s)
@@ -306,6 +302,19 @@ served_undo(served *s)
     for (size_t i = 0; i < s->n_names; i++)
         served_handle(s, s->names[i], NULL);
     served_declare(s, false);
+}
+
+static void
+served_free_any(void *s)
+{
+    served_free(s);
+}
+
+static epy__registry *
+served_registry(const served *s)
+{
+    return s->server != NULL ? epy__server_registry(s->server)
+                             : s->peer->reg;
 }
 
 /* Registers @h on @s's peer or server; @s is freed on failure. */
@@ -346,11 +355,13 @@ serve(served *s, const epy_gen_handler *h, size_t n)
         served_free(s);
         return rc;
     }
-    pthread_mutex_lock(&served_lock);
-    s->next = served_list;
-    served_list = s;
-    pthread_mutex_unlock(&served_lock);
-    return 0;
+    /* Kept by the registry: freed with it if never unserved. */
+    rc = epy__registry_keep(served_registry(s), s, served_free_any);
+    if (rc < 0) {
+        served_undo(s);
+        served_free(s);
+    }
+    return rc;
 }
 
 /* A record for @ns, or NULL (@closure freed) on EPY_ENOMEM. */
@@ -407,23 +418,23 @@ epy_gen_serve_server(epy_server *server, const char *ns,
     return serve(s, h, n);
 }
 
-/* Takes the record of @ns on @peer or @server off the list. */
+static bool
+served_is(void *ptr, void *ctx)
+{
+    return strcmp(((served *) ptr)->ns, ctx) == 0;
+}
+
+/* Takes the record of @ns off the registry of @peer or @server. */
 static int
 unserve(epy_peer *peer, epy_server *server, const char *ns)
 {
-    served *s = NULL;
+    served *s;
 
     if ((peer == NULL && server == NULL) || ns == NULL)
         return EPY_EPARAM;
-    pthread_mutex_lock(&served_lock);
-    for (served **p = &served_list; *p != NULL; p = &(*p)->next)
-        if ((*p)->peer == peer && (*p)->server == server
-            && strcmp((*p)->ns, ns) == 0) {
-            s = *p;
-            *p = s->next;
-            break;
-        }
-    pthread_mutex_unlock(&served_lock);
+    s = epy__registry_take(peer != NULL ? peer->reg
+                           : epy__server_registry(server), served_is,
+                           (void *) ns);
     if (s == NULL)
         return EPY_ENOTFOUND;
     served_undo(s);

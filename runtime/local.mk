@@ -21,6 +21,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/registry.c \
 	%D%/call.c \
 	%D%/peer.c \
+	%D%/hello.c \
 	%D%/writer.c \
 	%D%/reader.c \
 	%D%/lead.c \
@@ -33,6 +34,11 @@ libepyrpc_core_la_SOURCES = \
 	%D%/connect.c \
 	%D%/net-int.h \
 	%D%/gen-int.h \
+	%D%/schema.h \
+	%D%/schema-int.h \
+	%D%/schema.c \
+	%D%/schema-equal.c \
+	%D%/schema-compare.c \
 	%D%/gen-layout.c \
 	%D%/gen-encode.c \
 	%D%/gen-decode.c \

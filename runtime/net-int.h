@@ -58,5 +58,7 @@ int epy__socket_file_bind(int fd, const epy__address *a,
  * EPY_ENOMEM.
  */
 int epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n);
+/* The handler table @srv's clients share. */
+epy__registry *epy__server_registry(epy_server *srv);
 
 #endif /* EPYRPC_NET_INT_H */

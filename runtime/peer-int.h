@@ -285,6 +285,13 @@ typedef struct epy__entry {
     char name[];
 } epy__entry;
 
+/* An object the registry keeps, freed with it (epy__registry_keep()). */
+typedef struct epy__kept {
+    struct epy__kept *next;
+    void *ptr;
+    void (*free_fn)(void *ptr);
+} epy__kept;
+
 typedef struct epy__registry {
     atomic_int refs;            /* peers (and a server) sharing it */
     pthread_mutex_t lock;
@@ -292,6 +299,7 @@ typedef struct epy__registry {
     epy__entry **buckets;
     size_t nbuckets;
     size_t count;
+    epy__kept *kept;            /* under lock */
 } epy__registry;
 
 /* What an incoming method resolves to. */
@@ -306,6 +314,15 @@ typedef struct epy__target {
 epy__registry *epy__registry_new(void);
 epy__registry *epy__registry_ref(epy__registry *r);
 void epy__registry_unref(epy__registry *r);
+/*
+ * Keeps @ptr with @r: freed with @free_fn when @r is (the typed layer's
+ * handler tables, which live as long as their registrations). Returns 0
+ * or EPY_ENOMEM.
+ */
+int epy__registry_keep(epy__registry *r, void *ptr, void (*free_fn)(void *));
+/* Takes back the first kept object @match accepts, or NULL. */
+void *epy__registry_take(epy__registry *r, bool (*match)(void *ptr, void *ctx),
+                         void *ctx);
 /* Looks @name up; a found entry is held (active) until epy__registry_done(). */
 void epy__registry_resolve(epy__registry *r, const char *name, size_t len,
                            epy__target *out);
@@ -397,7 +414,8 @@ typedef struct epy__arena {
 struct epy_peer {
     atomic_int refs;
     epy_peer_config cfg;
-    char **hello_ifaces;        /* "name=fingerprint" */
+    char **hello_ifaces;        /* "name=fingerprint" (hello.c) */
+    char **hello_descs;         /* their descriptions, "" for none */
     size_t n_hello_ifaces;
     epy__transport *tr;
     pthread_mutex_t wlock;      /* the writer */

@@ -146,9 +146,7 @@ peer_free(epy_peer *peer)
     epy__pool_destroy(&peer->pool);
     epy__registry_unref(peer->reg);
     epy__limits_unref(peer->limits);
-    for (size_t i = 0; i < peer->n_hello_ifaces; i++)
-        free(peer->hello_ifaces[i]);
-    free(peer->hello_ifaces);
+    epy__hello_free(peer);
     epy_error_clear(&peer->ready_err);
     pthread_mutex_destroy(&peer->wlock);
     pthread_mutex_destroy(&peer->qlock);
@@ -260,20 +258,9 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     peer->arena.cap = EPY__ARENA_SIZE;
     peer->rbuf = epy__rbuf_alloc(EPY__READ_CHUNK);
     peer->rcap = EPY__READ_CHUNK;
-    peer->hello_ifaces = calloc(cfg->n_interfaces + 1, sizeof (char *));
     if (peer->arena.base == NULL || peer->rbuf == NULL
-        || peer->hello_ifaces == NULL)
+        || epy__hello_init(peer, cfg) < 0)
         goto nomem;
-    for (size_t i = 0; i < cfg->n_interfaces; i++) {
-        const epy_interface *in = &cfg->interfaces[i];
-        size_t n = strlen(in->name) + strlen(in->fingerprint) + 2;
-
-        peer->hello_ifaces[i] = malloc(n);
-        if (peer->hello_ifaces[i] == NULL)
-            goto nomem;
-        snprintf(peer->hello_ifaces[i], n, "%s=%s", in->name, in->fingerprint);
-        peer->n_hello_ifaces++;
-    }
     peer->reg = reg != NULL ? epy__registry_ref(reg) : epy__registry_new();
     if (peer->reg == NULL
         || epy__txnmgr_init(&peer->txn, cfg->origin, peer->cfg.max_pending,

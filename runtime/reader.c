@@ -96,42 +96,6 @@ epy__arena_reset(epy__arena *a)
 
 /* --- receiving ------------------------------------------------------------- */
 
-static int
-check_hello(epy_peer *peer, const Epyrpc__Hello *h, char *why, size_t whylen)
-{
-    if (h == NULL) {
-        snprintf(why, whylen, "hello frame without a hello");
-        return EPY_EPROTO;
-    }
-    if (h->version != EPY_PROTOCOL_VERSION) {
-        snprintf(why, whylen, "the other end speaks protocol %u, this one %d",
-                 h->version, EPY_PROTOCOL_VERSION);
-        return EPY_EVERSION;
-    }
-    for (size_t i = 0; i < h->n_interfaces; i++) {
-        const char *theirs = h->interfaces[i];
-        const char *eq = strchr(theirs, '=');
-        size_t nlen = eq != NULL ? (size_t) (eq - theirs) : strlen(theirs);
-
-        for (size_t j = 0; j < peer->n_hello_ifaces; j++) {
-            const char *ours = peer->hello_ifaces[j];
-
-            if (strncmp(ours, theirs, nlen) == 0 && ours[nlen] == '='
-                && strcmp(ours, theirs) != 0) {
-                snprintf(why, whylen,
-                         "interface '%.*s' differs: fingerprint %s here, %s there",
-                         (int) nlen, theirs, ours + nlen + 1,
-                         eq != NULL ? eq + 1 : "(none)");
-                return EPY_EVERSION;
-            }
-        }
-    }
-    atomic_store(&peer->remote_zlib, h->has_zlib && h->zlib);
-    if (h->has_max_frame && h->max_frame > 0 && h->max_frame < SIZE_MAX)
-        atomic_store(&peer->remote_max_frame, (size_t) h->max_frame);
-    return 0;
-}
-
 /*
  * Handles one decoded frame. Returns 0 to go on, or the code that ends
  * the connection.
@@ -150,7 +114,7 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
             snprintf(why, whylen, "first frame is not a hello");
             return EPY_EPROTO;
         }
-        rc = check_hello(peer, env->hello, why, whylen);
+        rc = epy__hello_check(peer, env->hello, why, whylen);
         if (rc < 0)
             return rc;
         peer->got_hello = true;

@@ -175,9 +175,53 @@ epy__registry_unref(epy__registry *r)
         }
     }
     free(r->buckets);
+    while (r->kept != NULL) {
+        epy__kept *k = r->kept;
+
+        r->kept = k->next;
+        k->free_fn(k->ptr);
+        free(k);
+    }
     pthread_mutex_destroy(&r->lock);
     pthread_cond_destroy(&r->idle);
     free(r);
+}
+
+int
+epy__registry_keep(epy__registry *r, void *ptr, void (*free_fn)(void *))
+{
+    epy__kept *k = malloc(sizeof *k);
+
+    if (k == NULL)
+        return EPY_ENOMEM;
+    k->ptr = ptr;
+    k->free_fn = free_fn;
+    pthread_mutex_lock(&r->lock);
+    k->next = r->kept;
+    r->kept = k;
+    pthread_mutex_unlock(&r->lock);
+    return 0;
+}
+
+void *
+epy__registry_take(epy__registry *r, bool (*match)(void *ptr, void *ctx),
+                   void *ctx)
+{
+    void *ptr = NULL;
+
+    pthread_mutex_lock(&r->lock);
+    for (epy__kept **pp = &r->kept; *pp != NULL; pp = &(*pp)->next) {
+        if (match((*pp)->ptr, ctx)) {
+            epy__kept *k = *pp;
+
+            *pp = k->next;
+            ptr = k->ptr;
+            free(k);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&r->lock);
+    return ptr;
 }
 
 void

@@ -49,7 +49,7 @@ enum {
     CONN_QUEUED,                /* on_connect waits for a worker */
     CONN_RUNNING,
     CONN_DONE,                  /* announced: on_disconnect will follow */
-    CONN_CANCELLED              /* it left before on_connect could run */
+    CONN_CANCELLED              /* the closer runs on_connect instead */
 };
 
 typedef struct client {
@@ -207,8 +207,14 @@ close_client(epy_server *srv, client *c)
     if (reason == 0)
         reason = EPY_ECLOSED;       /* the server closes it */
     pthread_mutex_lock(&srv->lock);
-    if (c->conn == CONN_QUEUED)
+    if (c->conn == CONN_QUEUED) {
+        /* Its hello was accepted: it is announced here, then. */
         c->conn = CONN_CANCELLED;
+        pthread_mutex_unlock(&srv->lock);
+        srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
+        pthread_mutex_lock(&srv->lock);
+        c->conn = CONN_DONE;
+    }
     while (c->conn == CONN_RUNNING)
         pthread_cond_wait(&srv->cond, &srv->lock);
     announced = c->conn == CONN_DONE;
@@ -277,7 +283,6 @@ reap(epy_server *srv, bool all)
     while (list != NULL) {
         c = list;
         list = c->next;
-        c->srv = srv;
         if (pthread_create(&c->closer, NULL, closer_main, c) == 0)
             continue;
         if (all) {
@@ -768,6 +773,12 @@ epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n)
     *ret_peers = peers;
     *ret_n = n;
     return 0;
+}
+
+epy__registry *
+epy__server_registry(epy_server *srv)
+{
+    return srv->reg;
 }
 
 size_t

@@ -536,6 +536,8 @@ epy__peer_send_hello(epy_peer *peer)
     hello.version = EPY_PROTOCOL_VERSION;
     hello.n_interfaces = peer->n_hello_ifaces;
     hello.interfaces = peer->hello_ifaces;
+    hello.n_descriptions = peer->n_hello_ifaces;
+    hello.descriptions = peer->hello_descs;
     hello.has_zlib = true;
     hello.zlib = peer->cfg.compress_threshold > 0;
     hello.has_max_frame = true;

@@ -141,11 +141,11 @@ START_TEST(test_item55_workers)
 }
 END_TEST
 
-static const epy_interface ifc_calc_1[] = { { "calc", "fp-1" },
-                                            { "misc", "m-1" } };
-static const epy_interface ifc_calc_1b[] = { { "calc", "fp-1" } };
-static const epy_interface ifc_calc_2[] = { { "calc", "fp-2" } };
-static const epy_interface ifc_other[] = { { "other", "o-1" } };
+static const epy_interface ifc_calc_1[] = { { "calc", "fp-1", NULL },
+                                            { "misc", "m-1", NULL } };
+static const epy_interface ifc_calc_1b[] = { { "calc", "fp-1", NULL } };
+static const epy_interface ifc_calc_2[] = { { "calc", "fp-2", NULL } };
+static const epy_interface ifc_other[] = { { "other", "o-1", NULL } };
 
 START_TEST(test_hello_ready)
 {

@@ -171,7 +171,7 @@ END_TEST
 START_TEST(test_fingerprint_mismatch)
 {
     epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
-    epy_interface ifc = { "calc", "abc123" };
+    epy_interface ifc = { "calc", "abc123", NULL };
     epy_error err = EPY_ERROR_INIT;
 
     cfg.interfaces = &ifc;
@@ -188,7 +188,7 @@ END_TEST
 START_TEST(test_fingerprint_match_and_other_interfaces)
 {
     epy_peer_config cfg = EPY_PEER_CONFIG_INIT;
-    epy_interface ifc = { "calc", "abc123" };
+    epy_interface ifc = { "calc", "abc123", NULL };
 
     cfg.interfaces = &ifc;
     cfg.n_interfaces = 1;

@@ -29,6 +29,27 @@ CLEANFILES += %D%/idlc/compile-test
 EXTRA_DIST += %D%/idlc/compile-test.sh %D%/idlc/ok %D%/idlc/bad \
 	%D%/idlc/limits \
 	%D%/idlc/compile
+EXTRA_DIST += %D%/idlc/compat-test.sh %D%/idlc/compat
+
+# idlc --check-compat on the pairs of tests/idlc/compat, also a script.
+check_SCRIPTS += %D%/idlc/compat-test
+TESTS += %D%/idlc/compat-test
+CLEANFILES += %D%/idlc/compat-test
+%D%/idlc/compat-test: %D%/idlc/compat-test.sh idlc/idlc$(EXEEXT) Makefile
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(SED) \
+	    -e 's|%%IDLC%%|$(abs_top_builddir)/idlc/idlc$(EXEEXT)|' \
+	    -e 's|%%TOP_SRCDIR%%|$(abs_top_srcdir)|' \
+	    $(srcdir)/%D%/idlc/compat-test.sh > $@.tmp && \
+	chmod +x $@.tmp && mv $@.tmp $@
+
+# The runtime's interface descriptions (runtime/schema.h): parsing,
+# hostile texts, and the comparison itself.
+check_PROGRAMS += %D%/idlc/check_schema
+%C%_idlc_check_schema_SOURCES = %D%/idlc/check_schema.c %D%/testutil.c \
+	%D%/testutil.h
+%C%_idlc_check_schema_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_idlc_check_schema_LDADD = idlc/libidlc.la $(CHECK_LIBS)
+%C%_idlc_check_schema_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
 # `make idlc-golden` rewrites the expected outputs of tests/idlc/ok after
 # an intended change of the generators; `make idlc-bad-errors` rewrites
@@ -47,7 +68,18 @@ idlc-bad-errors: idlc/idlc$(EXEEXT)
 	cd $(srcdir)/tests/idlc/bad && for f in *.idl; do \
 	    $(abs_top_builddir)/idlc/idlc$(EXEEXT) --no-protoc-c -o /tmp $$f \
 	    2>&1 >/dev/null | head -n 1 > $${f%.idl}.err; done
-.PHONY: idlc-golden idlc-bad-errors
+# `make idlc-compat-expected` rewrites tests/idlc/compat/*.expected from
+# what idlc --check-compat now reports (keeping each file's "# args:").
+idlc-compat-expected: idlc/idlc$(EXEEXT)
+	cd $(srcdir)/tests/idlc/compat && for old in *-old.idl; do \
+	    name=$${old%-old.idl}; \
+	    args=$$(sed -n 's/^# args: //p' $$name.expected 2>/dev/null); \
+	    $(abs_top_builddir)/idlc/idlc$(EXEEXT) --check-compat $$args \
+	        $$old $$name-new.idl 2> $$name.err; rc=$$?; \
+	    { echo "# exit $$rc"; test -z "$$args" || echo "# args: $$args"; \
+	      cat $$name.err; } > $$name.expected; rm -f $$name.err; \
+	done
+.PHONY: idlc-golden idlc-bad-errors idlc-compat-expected
 
 # End to end through generated code, across fork().
 %D%/idlc/e2e.stamp: %D%/idlc/e2e.idl idlc/idlc$(EXEEXT)
@@ -73,6 +105,35 @@ nodist_%C%_idlc_check_e2e_SOURCES = %D%/idlc/e2e.epy.c %D%/idlc/e2e.epy.h \
 %C%_idlc_check_e2e_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
 %C%_idlc_check_e2e_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+# A typed server with many client processes: *_serve_server(),
+# broadcasts, posts, start-up order, clients coming and going.
+%D%/idlc/typed-server.stamp: %D%/idlc/typed-server.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(top_builddir)/idlc/idlc$(EXEEXT) \
+	    --protoc-c='$(PROTOC_C)' -o %D%/idlc \
+	    $(srcdir)/%D%/idlc/typed-server.idl && touch $@
+%D%/idlc/typed-server.epy.c %D%/idlc/typed-server.epy.h \
+	    %D%/idlc/typed-server.pb-c.c %D%/idlc/typed-server.pb-c.h: \
+	    %D%/idlc/typed-server.stamp
+	@test -f $@ || { rm -f %D%/idlc/typed-server.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/idlc/typed-server.stamp; }
+BUILT_SOURCES += %D%/idlc/typed-server.epy.h %D%/idlc/typed-server.pb-c.h
+CLEANFILES += %D%/idlc/typed-server.epy.c %D%/idlc/typed-server.epy.h \
+	%D%/idlc/typed-server.pb-c.c %D%/idlc/typed-server.pb-c.h \
+	%D%/idlc/typed-server.proto %D%/idlc/typed-server.stamp
+EXTRA_DIST += %D%/idlc/typed-server.idl
+
+check_PROGRAMS += %D%/idlc/check_typed_server
+%C%_idlc_check_typed_server_SOURCES = %D%/idlc/check_typed_server.c \
+	%D%/idlc/typed-server-peers.c %D%/idlc/typed-server-peers.h \
+	%D%/testutil.c %D%/testutil.h
+nodist_%C%_idlc_check_typed_server_SOURCES = %D%/idlc/typed-server.epy.c \
+	%D%/idlc/typed-server.epy.h %D%/idlc/typed-server.pb-c.c \
+	%D%/idlc/typed-server.pb-c.h
+%C%_idlc_check_typed_server_CPPFLAGS = $(AM_CPPFLAGS) -I%D%/idlc
+%C%_idlc_check_typed_server_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
+%C%_idlc_check_typed_server_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_typed_server_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 # Deep copies through the generated _copy functions of
 # idl-examples/alltypes.idl. Links the runtime's modules directly, with
 # malloc, calloc and free wrapped (ld --wrap) so that the test can make
@@ -86,3 +147,15 @@ nodist_%C%_idlc_check_copy_SOURCES = $(IDL_ALLTYPES)
 %C%_idlc_check_copy_LDADD = $(EPY_INTERNAL_LIBS) $(PROTOBUF_C_LIBS)
 %C%_idlc_check_copy_LDFLAGS = $(EPY_TEST_LINKFLAGS) -Wl,--wrap=malloc \
 	-Wl,--wrap=calloc -Wl,--wrap=free
+
+# Interfaces that change between releases, at run time: the hello's
+# comparison of descriptions, on hand-written ones and on every pair of
+# tests/idlc/compat (described through idlc's library).
+check_PROGRAMS += %D%/idlc/check_evolution
+%C%_idlc_check_evolution_SOURCES = %D%/idlc/check_evolution.c \
+	%D%/testutil.c %D%/testutil.h
+%C%_idlc_check_evolution_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/idlc \
+	-DIDLC_TEST_SRCDIR='"$(abs_top_srcdir)/tests/idlc"'
+%C%_idlc_check_evolution_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_idlc_check_evolution_LDADD = idlc/libidlc.la $(EPY_TEST_LIBS)
+%C%_idlc_check_evolution_LDFLAGS = $(EPY_TEST_LINKFLAGS)

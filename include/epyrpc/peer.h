@@ -39,6 +39,13 @@ typedef void (*epy_log_fn)(epy_peer *peer, epy_log_level level,
 typedef struct epy_interface {
     const char *name;           /* root namespace, e.g. "calc" */
     const char *fingerprint;    /* hash of its description */
+    /*
+     * Its description (what the fingerprint hashes), as pieces to
+     * concatenate, NULL last; or NULL. Generated code sets it
+     * (ns_interface_text). Sent in the hello, so that ends with different
+     * fingerprints can tell whether they still understand each other.
+     */
+    const char *const *text;
 } epy_interface;
 
 /**
@@ -66,9 +73,15 @@ typedef struct epy_interface {
  *                zlib-compressed when both ends enable it; 0 (default)
  *                disables compression.
  * @compress_level: zlib level 1..9 (default 6).
- * @interfaces, @n_interfaces: announced in the hello; when both ends
- *                name the same interface with different fingerprints the
- *                connection fails with EPY_EVERSION.
+ * @interfaces, @n_interfaces: announced in the hello. When both ends
+ *                name the same interface with different fingerprints,
+ *                their descriptions are compared: a breaking difference
+ *                in what both have (a parameter or field retyped or
+ *                renumbered, a result changed, a method turned into an
+ *                event) fails the connection with EPY_EVERSION and a
+ *                message naming it; additions on either side are
+ *                accepted (doc/idl.md, "Wire compatibility"). Without a
+ *                description on either end, different fingerprints fail.
  * @close_timeout_ms: how long epy_peer_close() waits for running handlers
  *                (default 5000).
  * @log, @log_ctx: where log lines go (default: nowhere).
