@@ -58,6 +58,7 @@ typedef struct client {
     epy_server *srv;
     pthread_t closer;           /* while on the dead or finished list */
     int conn;                   /* CONN_* */
+    long uid;                   /* unix sockets: the client's; else -1 */
     epy__job connect_job;       /* runs on_connect on a worker */
 } client;
 
@@ -74,6 +75,7 @@ struct epy_server {
     dev_t path_dev;             /* ... if it is still this file */
     ino_t path_ino;
     bool check_cred;            /* clients' uid and gid are checked */
+    bool is_unix;               /* clients have credentials */
     uid_t euid;                 /* the server's, when it was made */
     long *allowed_uids;         /* copies of the configured lists */
     long *allowed_gids;
@@ -319,6 +321,19 @@ reap(epy_server *srv, bool all)
     return ok;
 }
 
+/* Clients of @uid connected or waiting to be closed. Lock held. */
+static size_t
+clients_of(epy_server *srv, long uid)
+{
+    size_t n = 0;
+
+    for (const client *c = srv->clients; c != NULL; c = c->next)
+        n += c->uid == uid;
+    for (const client *c = srv->dead; c != NULL; c = c->next)
+        n += c->uid == uid;
+    return n;
+}
+
 static bool
 in_list(const long *list, size_t n, long id)
 {
@@ -328,21 +343,14 @@ in_list(const long *list, size_t n, long id)
     return false;
 }
 
-/* True if the unix client on @fd may connect; else logs why not. */
+/* True if the unix client with @uc may connect; else logs why not. */
 static bool
-client_allowed(epy_server *srv, int fd)
+client_allowed(epy_server *srv, const struct ucred *puc)
 {
-    struct ucred uc;
-    socklen_t len = sizeof uc;
+    const struct ucred uc = *puc;
     const epy_server_config *cfg = &srv->cfg;
     bool ok;
 
-    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-        srv_log(srv, EPY_LOG_WARNING,
-                "refused a client: cannot read its credentials: %s",
-                strerror(errno));
-        return false;
-    }
     if (cfg->n_allowed_uids == 0 && cfg->n_allowed_gids == 0)
         ok = uc.uid == srv->euid;
     else
@@ -367,6 +375,7 @@ accept_one(epy_server *srv)
     epy__peer_opts o;
     epy_peer_config pcfg = srv->cfg.peer;
     epy_error err = EPY_ERROR_INIT;
+    struct ucred uc = { 0, (uid_t) -1, (gid_t) -1 };
     struct sockaddr_storage ss;
     socklen_t sslen = sizeof ss;
     client *c;
@@ -385,15 +394,34 @@ accept_one(epy_server *srv)
     }
     if (getsockname(fd, (struct sockaddr *) &ss, &sslen) < 0)
         ss.ss_family = AF_UNSPEC;
-    if (srv->check_cred && !client_allowed(srv, fd)) {
-        close(fd);
-        return true;
+    if (srv->is_unix) {
+        socklen_t len = sizeof uc;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+            srv_log(srv, EPY_LOG_WARNING, "refused a client: cannot read "
+                    "its credentials: %s", strerror(errno));
+            close(fd);
+            return true;
+        }
+        if (srv->check_cred && !client_allowed(srv, &uc)) {
+            close(fd);
+            return true;
+        }
     }
     pthread_mutex_lock(&srv->lock);
     if (srv->nclients >= (size_t) srv->cfg.max_clients) {
         pthread_mutex_unlock(&srv->lock);
         srv_log(srv, EPY_LOG_WARNING,
                 "refused a client: the server has max_clients");
+        close(fd);
+        return true;
+    }
+    if (srv->is_unix && clients_of(srv, (long) uc.uid)
+                        >= (size_t) srv->cfg.max_clients_per_uid) {
+        pthread_mutex_unlock(&srv->lock);
+        srv_log(srv, EPY_LOG_WARNING, "refused a client: uid %ld has "
+                "max_clients_per_uid (%d) already", (long) uc.uid,
+                srv->cfg.max_clients_per_uid);
         close(fd);
         return true;
     }
@@ -425,6 +453,7 @@ accept_one(epy_server *srv)
     }
     c->srv = srv;
     c->conn = CONN_NONE;
+    c->uid = srv->is_unix ? (long) uc.uid : -1;
     c->connect_job.run = connect_run;
     o.ready_hook_ctx = c;
     /*
@@ -541,9 +570,11 @@ server_free(epy_server *srv)
 static int
 check_config(const epy_server_config *cfg, const epy__address *a, epy_error *err)
 {
-    if (cfg->max_clients < 1 || cfg->backlog < 1)
-        return epy_error_set(err, EPY_EPARAM,
-                             "max_clients and backlog must be at least 1");
+    if (cfg->max_clients < 1 || cfg->backlog < 1
+        || cfg->max_clients_per_uid < 1)
+        return epy_error_set(err, EPY_EPARAM, "max_clients, "
+                             "max_clients_per_uid and backlog must be at "
+                             "least 1");
     if (cfg->handshake_timeout_ms < 0 || cfg->send_timeout_ms < 0
         || cfg->idle_timeout_ms < 0)
         return epy_error_set(err, EPY_EPARAM, "negative timeout");
@@ -633,6 +664,7 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     srv->cfg.allowed_uids = srv->allowed_uids;
     srv->cfg.allowed_gids = srv->allowed_gids;
     /* Abstract sockets have no file permissions: check by default. */
+    srv->is_unix = a.family == AF_UNIX;
     srv->check_cred = a.family == AF_UNIX
                       && (a.abstract || cfg->n_allowed_uids > 0
                           || cfg->n_allowed_gids > 0);

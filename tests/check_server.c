@@ -525,6 +525,45 @@ START_TEST(test_max_clients)
 }
 END_TEST
 
+/* One uid may hold max_clients_per_uid slots, not all of max_clients. */
+START_TEST(test_max_clients_per_uid)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_peer *a, *b, *c;
+    epy_error err = EPY_ERROR_INIT;
+
+    ck_assert_int_eq(cfg.max_clients_per_uid, 1024);
+    cfg.max_clients_per_uid = 2;
+    start_server(url, &cfg);
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &a, NULL), 0);
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &b, NULL), 0);
+    ck_assert_int_lt(epy_connect(url, NULL, 5000, &c, &err), 0);
+    ck_assert(err.code == EPY_EDISCONNECTED);
+    epy_error_clear(&err);
+    /* A slot freed is a slot for the same uid again. */
+    epy_peer_close(b);
+    {
+        int64_t deadline = tu_now_ms() + 5000 * tu_slow();
+
+        /* Polled: the server's count has no notification to wait on. */
+        while (epy_server_clients(srv) > 1 && tu_now_ms() < deadline)
+            usleep(10000);
+    }
+    ck_assert_uint_eq(epy_server_clients(srv), 1);
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &c, NULL), 0);
+    epy_peer_close(c);
+    epy_peer_close(a);
+    {
+        epy_server *other = NULL;
+
+        cfg.max_clients_per_uid = 0;
+        ck_assert_int_eq(epy_server_new("unix:@epy-per-uid", &cfg, &other,
+                                        NULL), EPY_EPARAM);
+        ck_assert_ptr_null(other);
+    }
+}
+END_TEST
+
 /* --- socket files -------------------------------------------------------- */
 
 START_TEST(test_stale_socket_replaced)
@@ -1359,6 +1398,7 @@ server_suite(void)
     tcase_add_checked_fixture(tc, setup, teardown);
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_max_clients);
+    tcase_add_test(tc, test_max_clients_per_uid);
     tcase_add_test(tc, test_socket_mode_refuses_other_uid);
     tcase_add_test(tc, test_allowed_uids);
     tcase_add_test(tc, test_abstract_refuses_other_uid);

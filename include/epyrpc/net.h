@@ -114,6 +114,10 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 (@peer.log), and never become peers (no on_connect).
  *                 The lists are copied. A count with a NULL list, or a
  *                 list on a TCP server, is EPY_EPARAM.
+ * @max_clients_per_uid: unix sockets: clients of one uid at once
+ *                 (SO_PEERCRED; default 1024, as sd-varlink); more are
+ *                 refused as past @max_clients, so that one local user
+ *                 cannot take every slot. Ignored for TCP.
  */
 typedef struct epy_server_config {
     epy_peer_config peer;
@@ -134,15 +138,18 @@ typedef struct epy_server_config {
     size_t n_allowed_uids;
     const long *allowed_gids;
     size_t n_allowed_gids;
+    int max_clients_per_uid;
 } epy_server_config;
 
 #define EPY_DEFAULT_SERVER_SPARE_WORKERS 256
 #define EPY_DEFAULT_MAX_CALL_MEMORY ((size_t) 256 << 20)
+#define EPY_DEFAULT_MAX_CLIENTS_PER_UID 1024
 
 #define EPY_SERVER_CONFIG_INIT                                          \
     { EPY_PEER_CONFIG_INIT, 256, 128, 0600, -1, -1, 5000, 10000,        \
       NULL, NULL, NULL, 0, EPY_DEFAULT_SERVER_SPARE_WORKERS,            \
-      EPY_DEFAULT_MAX_CALL_MEMORY, NULL, 0, NULL, 0 }
+      EPY_DEFAULT_MAX_CALL_MEMORY, NULL, 0, NULL, 0,                   \
+      EPY_DEFAULT_MAX_CLIENTS_PER_UID }
 
 /**
  * epy_server_new - listen on @url and start accepting clients.
