@@ -17,26 +17,6 @@
 
 #include "peer-int.h"
 
-epy_async *
-epy__async_ref(epy_async *a)
-{
-    atomic_fetch_add_explicit(&a->refs, 1, memory_order_relaxed);
-    return a;
-}
-
-void
-epy__async_unref(epy_async *a)
-{
-    if (a == NULL || atomic_fetch_sub_explicit(&a->refs, 1,
-                                               memory_order_acq_rel) != 1)
-        return;
-    epy_buf_clear(&a->reply);
-    epy_error_clear(&a->err);
-    pthread_cond_destroy(&a->cond);
-    epy__peer_unref(a->peer);
-    free(a);
-}
-
 /* Drops the table's reference, if the transaction was still in it. */
 static void
 purge(epy_async *a)

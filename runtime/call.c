@@ -306,16 +306,6 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
     return 0;
 }
 
-void
-epy__peer_pool_saturated(epy_peer *peer)
-{
-    if (peer != NULL && atomic_load(&peer->queue_waiting)) {
-        pthread_mutex_lock(&peer->calls_lock);
-        pthread_cond_broadcast(&peer->queue_cond);
-        pthread_mutex_unlock(&peer->calls_lock);
-    }
-}
-
 int
 epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                    const uint8_t *payload, size_t len, const uint8_t *lender,

@@ -63,6 +63,8 @@ void *epy__arena_alloc(void *data, size_t size);
 void epy__arena_free(void *data, void *p);
 /* Frees what the last frame took, keeping a block for the next. */
 void epy__arena_reset(epy__arena *a);
+/* Bytes before a read buffer that hold its count (conn.c). */
+#define EPY__RBUF_HDR ((size_t) 16)
 /* A counted read buffer of @cap bytes (see epy__rbuf_ref()). */
 uint8_t *epy__rbuf_alloc(size_t cap);
 

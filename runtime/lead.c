@@ -362,3 +362,39 @@ epy__peer_lead_run(epy__job *job)
     pthread_mutex_unlock(&peer->state_lock);
     epy__pool_unblock(pool);
 }
+
+/*
+ * The connection has ended with @code: stop the transport, fail every
+ * pending call, tell calls in progress their callers are gone, and (for
+ * an end the other side caused) tell the listener. Reader thread only,
+ * once.
+ */
+void
+epy__peer_end(epy_peer *peer, int code, const char *why)
+{
+    int status;
+
+    /* The code may already be set (a failed write); it is final either way. */
+    epy__peer_set_status(peer, atomic_load(&peer->leaving) ? EPY_ECLOSED : code);
+    status = epy__peer_check(peer);
+
+    peer->tr->ops->shutdown(peer->tr);
+    epy__peer_wake_queue(peer);
+    epy__txn_fail_all(&peer->txn, status, true);
+    epy__call_cancel_all(peer);
+    epy__peer_set_ready(peer, status, why);
+    if (status != EPY_ECLOSED) {
+        epy_listener l;
+        void *ctx;
+
+        epy__log(peer, status == EPY_EDISCONNECTED ? EPY_LOG_INFO
+                                                   : EPY_LOG_ERROR,
+                 "connection ended: %s%s%s", epy_strerror(status),
+                 why != NULL ? ": " : "", why != NULL ? why : "");
+        epy__peer_listener(peer, &l, &ctx);
+        if (l.disconnected != NULL)
+            l.disconnected(peer, status, ctx);
+        if (peer->end_hook != NULL)
+            peer->end_hook(peer, peer->end_hook_ctx);
+    }
+}

@@ -20,6 +20,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/async.c \
 	%D%/registry.c \
 	%D%/call.c \
+	%D%/conn.c \
 	%D%/peer.c \
 	%D%/hello.c \
 	%D%/writer.c \

@@ -240,13 +240,6 @@ bool epy__txn_known(epy__txnmgr *m, epy_txn_id id);
 size_t epy__txn_count(epy__txnmgr *m);
 /* Removes an async transaction from the table (purge); true if it was there. */
 bool epy__txn_forget(epy__txnmgr *m, epy__txn *t);
-/*
- * Waits for the transaction @id as the original's wait(tId): EPY_ENOTFOUND
- * if unknown, EPY_EFOREIGN for another origin, EPY_EMODE for a callback
- * transaction, else as epy_async_wait().
- */
-int epy__txn_wait_id(epy__txnmgr *m, epy_txn_id id, int64_t timeout_ms);
-
 /* --- async results (async.c) -------------------------------------------- */
 
 struct epy_async {
@@ -440,6 +433,7 @@ struct epy_peer {
     epy__txnmgr txn;
     epy__pool pool;
     epy__registry *reg;         /* shared with a server's other clients */
+    void (*destroy)(epy_peer *peer);    /* frees it: the last unref */
 
     pthread_mutex_t calls_lock;
     epy__link calls;            /* solicited calls being handled */

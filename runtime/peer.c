@@ -16,125 +16,6 @@
 
 #include "conn-int.h"
 
-/* --- logging ------------------------------------------------------------- */
-
-void
-epy__log(epy_peer *peer, epy_log_level level, const char *fmt, ...)
-{
-    char msg[512];
-    va_list ap;
-
-    if (peer == NULL || peer->cfg.log == NULL)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    peer->cfg.log(peer, level, msg, peer->cfg.log_ctx);
-}
-
-/* --- references ---------------------------------------------------------- */
-
-static void peer_free(epy_peer *peer);
-
-epy_peer *
-epy__peer_ref(epy_peer *peer)
-{
-    atomic_fetch_add_explicit(&peer->refs, 1, memory_order_relaxed);
-    return peer;
-}
-
-void
-epy__peer_unref(epy_peer *peer)
-{
-    if (peer != NULL
-        && atomic_fetch_sub_explicit(&peer->refs, 1, memory_order_acq_rel) == 1)
-        peer_free(peer);
-}
-
-/* --- status ---------------------------------------------------------------- */
-
-int
-epy__peer_check(epy_peer *peer)
-{
-    return atomic_load_explicit(&peer->status, memory_order_acquire);
-}
-
-/* Records why the connection ended; the first reason wins. */
-bool
-epy__peer_set_status(epy_peer *peer, int code)
-{
-    int zero = 0;
-
-    return atomic_compare_exchange_strong(&peer->status, &zero, code);
-}
-
-bool
-epy__peer_abort(epy_peer *peer, int code)
-{
-    if (!epy__peer_set_status(peer, code))
-        return false;
-    peer->tr->ops->shutdown(peer->tr);
-    return true;
-}
-
-void
-epy__peer_set_ready(epy_peer *peer, int state, const char *message)
-{
-    pthread_mutex_lock(&peer->state_lock);
-    if (peer->ready == 0 || (peer->ready > 0 && state < 0)) {
-        if (state < 0 && peer->ready == 0)
-            epy_error_set(&peer->ready_err, state, message);
-        peer->ready = peer->ready == 0 ? state : peer->ready;
-    }
-    pthread_cond_broadcast(&peer->state_cond);
-    pthread_mutex_unlock(&peer->state_lock);
-}
-
-/* Wakes a reader waiting for room in the work queue. */
-void
-epy__peer_wake_queue(epy_peer *peer)
-{
-    pthread_mutex_lock(&peer->calls_lock);
-    pthread_cond_broadcast(&peer->queue_cond);
-    pthread_mutex_unlock(&peer->calls_lock);
-}
-
-/*
- * The connection has ended with @code: stop the transport, fail every
- * pending call, tell calls in progress their callers are gone, and (for
- * an end the other side caused) tell the listener. Reader thread only,
- * once.
- */
-void
-epy__peer_end(epy_peer *peer, int code, const char *why)
-{
-    int status;
-
-    /* The code may already be set (a failed write); it is final either way. */
-    epy__peer_set_status(peer, atomic_load(&peer->leaving) ? EPY_ECLOSED : code);
-    status = epy__peer_check(peer);
-
-    peer->tr->ops->shutdown(peer->tr);
-    epy__peer_wake_queue(peer);
-    epy__txn_fail_all(&peer->txn, status, true);
-    epy__call_cancel_all(peer);
-    epy__peer_set_ready(peer, status, why);
-    if (status != EPY_ECLOSED) {
-        epy_listener l;
-        void *ctx;
-
-        epy__log(peer, status == EPY_EDISCONNECTED ? EPY_LOG_INFO
-                                                   : EPY_LOG_ERROR,
-                 "connection ended: %s%s%s", epy_strerror(status),
-                 why != NULL ? ": " : "", why != NULL ? why : "");
-        epy__peer_listener(peer, &l, &ctx);
-        if (l.disconnected != NULL)
-            l.disconnected(peer, status, ctx);
-        if (peer->end_hook != NULL)
-            peer->end_hook(peer, peer->end_hook_ctx);
-    }
-}
-
 /* --- construction ---------------------------------------------------------- */
 
 static void
@@ -208,6 +89,7 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     if (peer == NULL)
         return epy_error_set(err, EPY_ENOMEM, NULL);
     atomic_init(&peer->refs, 1);
+    peer->destroy = peer_free;
     atomic_init(&peer->rtok, EPY__RT_POOL);     /* the reader holds it */
     atomic_init(&peer->lend, false);
     atomic_init(&peer->sync_calls, 0);
@@ -647,15 +529,6 @@ epy_peer_set_listener(epy_peer *peer, const epy_listener *listener, void *ctx)
     else
         memset(&peer->listener, 0, sizeof peer->listener);
     peer->listener_ctx = listener != NULL ? ctx : NULL;
-    pthread_mutex_unlock(&peer->listener_lock);
-}
-
-void
-epy__peer_listener(epy_peer *peer, epy_listener *l, void **ctx)
-{
-    pthread_mutex_lock(&peer->listener_lock);
-    *l = peer->listener;
-    *ctx = peer->listener_ctx;
     pthread_mutex_unlock(&peer->listener_lock);
 }
 

@@ -221,50 +221,24 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
 /*
  * The read buffer is counted: a call may borrow its request from it
  * (epy__call_dispatch() with a lender) instead of copying it, and keeps
- * the buffer until it ends. The count sits RBUF_HDR bytes before the
+ * the buffer until it ends. The count sits EPY__RBUF_HDR bytes before the
  * data. The reader resizes or reuses the buffer only while it is the
  * only holder; otherwise it reads on in a new one (epy__peer_read_frame()).
  */
-#define RBUF_HDR ((size_t) 16)
 
 static atomic_int *
 rbuf_refs(const uint8_t *b)
 {
-    return (atomic_int *) (void *) (b - RBUF_HDR);
-}
-
-uint8_t *
-epy__rbuf_alloc(size_t cap)
-{
-    uint8_t *p = malloc(RBUF_HDR + cap);
-
-    if (p == NULL)
-        return NULL;
-    atomic_init((atomic_int *) (void *) p, 1);
-    return p + RBUF_HDR;
+    return (atomic_int *) (void *) (b - EPY__RBUF_HDR);
 }
 
 /* Only while the reader is the only holder. */
 static uint8_t *
 rbuf_resize(uint8_t *b, size_t cap)
 {
-    uint8_t *p = realloc(b - RBUF_HDR, RBUF_HDR + cap);
+    uint8_t *p = realloc(b - EPY__RBUF_HDR, EPY__RBUF_HDR + cap);
 
-    return p != NULL ? p + RBUF_HDR : NULL;
-}
-
-void
-epy__rbuf_ref(const uint8_t *b)
-{
-    atomic_fetch_add_explicit(rbuf_refs(b), 1, memory_order_relaxed);
-}
-
-void
-epy__rbuf_unref(const uint8_t *b)
-{
-    if (b != NULL
-        && atomic_fetch_sub_explicit(rbuf_refs(b), 1, memory_order_acq_rel) == 1)
-        free((uint8_t *) b - RBUF_HDR);
+    return p != NULL ? p + EPY__RBUF_HDR : NULL;
 }
 
 /* Moves the unread bytes to a new buffer: a call borrows from this one. */

@@ -519,31 +519,3 @@ epy__txn_forget(epy__txnmgr *m, epy__txn *t)
     pthread_mutex_unlock(&m->lock);
     return was;
 }
-
-int
-epy__txn_wait_id(epy__txnmgr *m, epy_txn_id id, int64_t timeout_ms)
-{
-    epy__txn *t;
-    epy_async *a;
-    int rc;
-
-    if (id == EPY_TXN_NONE)
-        return EPY_ENOTFOUND;
-    if (EPY_TXN_ORIGIN(id) != m->origin)
-        return EPY_EFOREIGN;
-    pthread_mutex_lock(&m->lock);
-    t = find(m, id);
-    if (t == NULL) {
-        pthread_mutex_unlock(&m->lock);
-        return EPY_ENOTFOUND;
-    }
-    if (t->kind != EPY__TXN_ASYNC || t->async->callback != NULL) {
-        pthread_mutex_unlock(&m->lock);
-        return EPY_EMODE;
-    }
-    a = epy__async_ref(t->async);
-    pthread_mutex_unlock(&m->lock);
-    rc = epy_async_wait(a, timeout_ms);
-    epy__async_unref(a);
-    return rc;
-}
