@@ -10,7 +10,7 @@
  * version has), so the same files build against older libraries. Each
  * attack forks a fresh server process (its peak RSS, VmHWM, is its own),
  * attacks it from this process with hand-encoded frames (a 4-byte
- * little-endian length and an epyrpc.Envelope, runtime/envelope.proto),
+ * little-endian length and an epyrpc.Envelope, runtime/wire/envelope.proto),
  * and kills it; calls through the library run in forked children too, so
  * that this process never holds library threads across a fork(). Every
  * attack is bounded in time; the whole run takes about two minutes.

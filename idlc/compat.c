@@ -3,7 +3,7 @@
  * versions of a file still talk. Each file is read and checked as for a
  * compilation, the interfaces it defines are described as the generated
  * code describes them (idlc_describe_ns()), and the descriptions are
- * compared by the runtime's own module (runtime/schema.h), which peers
+ * compared by the runtime's own module (runtime/wire/schema.h), which peers
  * also use in the hello: both ends of the comparison agree on the rules.
  * Findings are reported at the declarations they name, in the new file
  * for changes and in the old one for removals. Nothing is written.

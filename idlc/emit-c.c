@@ -2,7 +2,7 @@
  * idlc: the C generators, file.epy.h and file.epy.c: typed C types for
  * the IDL's types, per namespace an api type, per method caller stubs and
  * a handler type, per namespace a handler table, and the layout tables
- * that let runtime/gen-encode.c and gen-decode.c convert values to and
+ * that let runtime/gen/gen-encode.c and gen-decode.c convert values to and
  * from protobuf-c messages.
  *
  * C representations:

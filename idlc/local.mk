@@ -16,11 +16,11 @@ noinst_LTLIBRARIES += %D%/libidlc.la
 	%D%/emit-c-int.h \
 	%D%/driver.c \
 	%D%/compat.c \
-	runtime/schema.h \
-	runtime/schema-int.h \
-	runtime/schema.c \
-	runtime/schema-equal.c \
-	runtime/schema-compare.c
+	runtime/wire/schema.h \
+	runtime/wire/schema-int.h \
+	runtime/wire/schema.c \
+	runtime/wire/schema-equal.c \
+	runtime/wire/schema-compare.c
 %C%_libidlc_la_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/%D% -I%D%
 # Flex and bison output is not held to the project's warning flags.
 %C%_libidlc_la_CFLAGS = $(AM_CFLAGS)

@@ -1,50 +1,55 @@
 # libepyrpc: the runtime. Built as a convenience library first, so that
 # the internal tests can link the modules directly; libepyrpc.la exports
-# only the public epy_* names.
+# only the public epy_* names. One folder per layer, calls going down
+# only (doc/architecture.md): base, io (transports, wake-ups), wire (the
+# envelope, interface descriptions), peer, server, gen (typed code).
 lib_LTLIBRARIES += libepyrpc.la
 noinst_LTLIBRARIES = libepyrpc-core.la
 
 libepyrpc_core_la_SOURCES = \
-	%D%/runtime-int.h \
-	%D%/peer-int.h \
-	%D%/transport-int.h \
-	%D%/error.c \
-	%D%/version.c \
-	%D%/util.c \
-	%D%/wake.c \
-	%D%/transport-fd.c \
-	%D%/transport-queue.c \
-	%D%/limits.c \
-	%D%/pool.c \
-	%D%/txn.c \
-	%D%/async.c \
-	%D%/registry.c \
-	%D%/call.c \
-	%D%/conn.c \
-	%D%/peer.c \
-	%D%/hello.c \
-	%D%/writer.c \
-	%D%/reader.c \
-	%D%/lead.c \
-	%D%/conn-int.h \
-	%D%/api.c \
-	%D%/events.c \
-	%D%/server.c \
-	%D%/address.c \
-	%D%/socket-file.c \
-	%D%/connect.c \
-	%D%/net-int.h \
-	%D%/gen-int.h \
-	%D%/schema.h \
-	%D%/schema-int.h \
-	%D%/schema.c \
-	%D%/schema-equal.c \
-	%D%/schema-compare.c \
-	%D%/gen-layout.c \
-	%D%/gen-encode.c \
-	%D%/gen-decode.c \
-	%D%/gen.c
-nodist_libepyrpc_core_la_SOURCES = %D%/envelope.pb-c.c %D%/envelope.pb-c.h
+	%D%/base/runtime-int.h \
+	%D%/base/error.c \
+	%D%/base/version.c \
+	%D%/base/util.c \
+	%D%/base/limits.c \
+	%D%/io/transport-int.h \
+	%D%/io/wake.c \
+	%D%/io/transport-fd.c \
+	%D%/io/transport-queue.c \
+	%D%/wire/schema.h \
+	%D%/wire/schema-int.h \
+	%D%/wire/schema.c \
+	%D%/wire/schema-equal.c \
+	%D%/wire/schema-compare.c \
+	%D%/peer/peer-int.h \
+	%D%/peer/conn-int.h \
+	%D%/peer/conn.c \
+	%D%/peer/pool.c \
+	%D%/peer/txn.c \
+	%D%/peer/async.c \
+	%D%/peer/registry.c \
+	%D%/peer/call.c \
+	%D%/peer/hello.c \
+	%D%/peer/writer.c \
+	%D%/peer/reader.c \
+	%D%/peer/lead.c \
+	%D%/peer/peer.c \
+	%D%/peer/api.c \
+	%D%/server/net-int.h \
+	%D%/server/server-int.h \
+	%D%/server/address.c \
+	%D%/server/socket-file.c \
+	%D%/server/connect.c \
+	%D%/server/server.c \
+	%D%/server/clients.c \
+	%D%/server/events.c \
+	%D%/gen/gen-int.h \
+	%D%/gen/gen-layout.c \
+	%D%/gen/gen-encode.c \
+	%D%/gen/gen-decode.c \
+	%D%/gen/gen.c
+nodist_libepyrpc_core_la_SOURCES = %D%/wire/envelope.pb-c.c \
+	%D%/wire/envelope.pb-c.h
 libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY
 libepyrpc_core_la_CFLAGS = $(AM_CFLAGS) $(EPY_VIS_CFLAGS) $(PTHREAD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
@@ -56,11 +61,12 @@ libepyrpc_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(EPY_LT_VERSION) \
 	-export-symbols-regex '^epy_[a-z]' -no-undefined
 
 # The wire envelope, compiled by protoc-c at build time.
-EXTRA_DIST += %D%/envelope.proto
-BUILT_SOURCES += %D%/envelope.pb-c.h
-CLEANFILES += %D%/envelope.pb-c.c %D%/envelope.pb-c.h
-%D%/envelope.pb-c.h: %D%/envelope.pb-c.c
+EXTRA_DIST += %D%/wire/envelope.proto
+BUILT_SOURCES += %D%/wire/envelope.pb-c.h
+CLEANFILES += %D%/wire/envelope.pb-c.c %D%/wire/envelope.pb-c.h
+%D%/wire/envelope.pb-c.h: %D%/wire/envelope.pb-c.c
 	@test -f $@ || { rm -f $<; $(MAKE) $(AM_MAKEFLAGS) $<; }
-%D%/envelope.pb-c.c: %D%/envelope.proto
-	$(AM_V_GEN)$(MKDIR_P) %D% && \
-	$(PROTOC_C) --proto_path=$(srcdir)/%D% --c_out=%D% $(srcdir)/%D%/envelope.proto
+%D%/wire/envelope.pb-c.c: %D%/wire/envelope.proto
+	$(AM_V_GEN)$(MKDIR_P) %D%/wire && \
+	$(PROTOC_C) --proto_path=$(srcdir)/%D%/wire --c_out=%D%/wire \
+	    $(srcdir)/%D%/wire/envelope.proto

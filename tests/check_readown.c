@@ -1,5 +1,5 @@
 /*
- * Synchronous callers that read their own replies (runtime/peer.c,
+ * Synchronous callers that read their own replies (runtime/peer/peer.c,
  * "Callers that read"): while synchronous calls are being made, a
  * caller waiting for its reply reads the connection itself, and the
  * peer's reader stands aside. These tests hold that path to what the

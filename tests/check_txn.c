@@ -1,5 +1,5 @@
 /*
- * The transaction manager on its own (runtime/txn.c, linked directly):
+ * The transaction manager on its own (runtime/peer/txn.c, linked directly):
  * the original library's TransactionManager behaviours, SEED items 29-36,
  * and the timer, the table and exactly-once retirement.
  */

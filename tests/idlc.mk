@@ -42,7 +42,7 @@ CLEANFILES += %D%/idlc/compat-test
 	    $(srcdir)/%D%/idlc/compat-test.sh > $@.tmp && \
 	chmod +x $@.tmp && mv $@.tmp $@
 
-# The runtime's interface descriptions (runtime/schema.h): parsing,
+# The runtime's interface descriptions (runtime/wire/schema.h): parsing,
 # hostile texts, and the comparison itself.
 check_PROGRAMS += %D%/idlc/check_schema
 %C%_idlc_check_schema_SOURCES = %D%/idlc/check_schema.c %D%/testutil.c \

@@ -274,7 +274,7 @@ bool rt_sem_wait(void *sem, int64_t timeout_ms);
 /*
  * The test itself plays the other end of a peer on a socketpair, writing
  * and reading frames of the documented wire format (a 4-byte
- * little-endian length, then an epyrpc.Envelope of runtime/envelope.proto)
+ * little-endian length, then an epyrpc.Envelope of runtime/wire/envelope.proto)
  * with a small protobuf encoder of its own. Kinds as in envelope.proto.
  */
 enum {

@@ -1,5 +1,5 @@
 /*
- * The interface description module (runtime/schema.h) on its own:
+ * The interface description module (runtime/wire/schema.h) on its own:
  * parsing of valid and hostile texts within the bounds, the symmetric
  * comparison of the hello, the directional one of idlc --check-compat,
  * and recursive types, which must neither loop nor blow up.

@@ -41,69 +41,12 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "net-int.h"
-
-/* Where a client's on_connect is (under the server's lock). */
-enum {
-    CONN_NONE,                  /* its hello has not been accepted */
-    CONN_QUEUED,                /* on_connect waits for a worker */
-    CONN_RUNNING,
-    CONN_DONE,                  /* announced: on_disconnect will follow */
-    CONN_CANCELLED              /* the closer runs on_connect instead */
-};
-
-typedef struct client {
-    struct client *next;
-    epy_peer *peer;
-    epy_server *srv;
-    pthread_t closer;           /* while on the dead or finished list */
-    int conn;                   /* CONN_* */
-    long uid;                   /* unix sockets: the client's; else -1 */
-    epy__job connect_job;       /* runs on_connect on a worker */
-} client;
-
-struct epy_server {
-    epy_server_config cfg;
-    epy__registry *reg;
-    epy__limits *limits;        /* shared by the clients' peers */
-    int fd;
-    int wake[2];                /* the accept thread's wake-up pipe */
-    pthread_t thread;
-    bool started;
-    char url[EPY_NAME_MAX];
-    char *path;                 /* unix socket file to remove, or NULL */
-    dev_t path_dev;             /* ... if it is still this file */
-    ino_t path_ino;
-    bool check_cred;            /* clients' uid and gid are checked */
-    bool is_unix;               /* clients have credentials */
-    uid_t euid;                 /* the server's, when it was made */
-    long *allowed_uids;         /* copies of the configured lists */
-    long *allowed_gids;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;        /* a closer finished, or a client ended */
-    client *clients;            /* connected */
-    client *dead;               /* ended, waiting for a closer */
-    client *finished;           /* closed, their closers to be joined */
-    size_t nclients;            /* in any list, or being closed */
-    bool stopping;
-    bool closer_failed;         /* a closer could not be started (logged) */
-    epy_listener listener;
-    bool has_listener;
-    void *listener_ctx;
-};
+#include "server-int.h"
 
 /* --- the server ----------------------------------------------------------- */
 
-/* A log line of the server's own, through the clients' log function. */
-static void
-srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 3, 4)))
-#endif
-    ;
-
-static void
-srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
+void
+epy__srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
 {
     char msg[512];
     va_list ap;
@@ -114,224 +57,6 @@ srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
     srv->cfg.peer.log(NULL, level, msg, srv->cfg.peer.log_ctx);
-}
-
-static void
-wake(epy_server *srv)
-{
-    char c = 1;
-    ssize_t w;
-
-    do
-        w = write(srv->wake[1], &c, 1);
-    while (w < 0 && errno == EINTR);
-}
-
-/*
- * A client's reader saw the end: queue its peer to be closed. Runs on
- * one of the client's threads, which its peer's closing waits for, so
- * the server outlives it.
- */
-static void
-client_ended(epy_peer *peer, void *ctx)
-{
-    epy_server *srv = ctx;
-    client **pp;
-
-    pthread_mutex_lock(&srv->lock);
-    for (pp = &srv->clients; *pp != NULL; pp = &(*pp)->next) {
-        if ((*pp)->peer == peer) {
-            client *c = *pp;
-
-            *pp = c->next;
-            c->next = srv->dead;
-            srv->dead = c;
-            break;
-        }
-    }
-    pthread_cond_broadcast(&srv->cond);
-    pthread_mutex_unlock(&srv->lock);
-    wake(srv);
-}
-
-/* on_connect, on one of the client's workers. */
-static void
-connect_run(epy__job *job)
-{
-    client *c = EPY__CONTAINER(job, client, connect_job);
-    epy_server *srv = c->srv;
-
-    pthread_mutex_lock(&srv->lock);
-    if (c->conn != CONN_QUEUED) {
-        pthread_mutex_unlock(&srv->lock);
-        return;                 /* it left first: no on_connect */
-    }
-    c->conn = CONN_RUNNING;
-    pthread_mutex_unlock(&srv->lock);
-    srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
-    pthread_mutex_lock(&srv->lock);
-    c->conn = CONN_DONE;
-    pthread_cond_broadcast(&srv->cond);
-    pthread_mutex_unlock(&srv->lock);
-}
-
-/*
- * The client's hello was accepted (its reader): it may now be told
- * about (on_connect, on a worker, so that it may call the client) and
- * receives broadcasts.
- */
-static void
-client_ready(epy_peer *peer, void *ctx)
-{
-    client *c = ctx;
-    epy_server *srv = c->srv;
-    bool run = srv->cfg.on_connect != NULL;
-
-    pthread_mutex_lock(&srv->lock);
-    c->conn = run ? CONN_QUEUED : CONN_DONE;
-    pthread_mutex_unlock(&srv->lock);
-    if (run)
-        epy__pool_push(&peer->pool, &c->connect_job);
-}
-
-/*
- * Tells on_disconnect (if the client was announced: after its
- * on_connect has returned) and closes the client's peer, waiting for
- * its running handlers. A closer thread, or the accept thread when the
- * server closes and no closer could be started.
- */
-static void
-close_client(epy_server *srv, client *c)
-{
-    int reason = epy_peer_status(c->peer);
-    bool announced;
-
-    if (reason == 0)
-        reason = EPY_ECLOSED;       /* the server closes it */
-    pthread_mutex_lock(&srv->lock);
-    if (c->conn == CONN_QUEUED) {
-        /* Its hello was accepted: it is announced here, then. */
-        c->conn = CONN_CANCELLED;
-        pthread_mutex_unlock(&srv->lock);
-        srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
-        pthread_mutex_lock(&srv->lock);
-        c->conn = CONN_DONE;
-    }
-    while (c->conn == CONN_RUNNING)
-        pthread_cond_wait(&srv->cond, &srv->lock);
-    announced = c->conn == CONN_DONE;
-    pthread_mutex_unlock(&srv->lock);
-    if (announced && srv->cfg.on_disconnect != NULL)
-        srv->cfg.on_disconnect(srv, c->peer, reason, srv->cfg.ctx);
-    c->peer = epy_peer_close(c->peer);
-}
-
-static void *
-closer_main(void *arg)
-{
-    client *c = arg;
-    epy_server *srv = c->srv;
-
-    close_client(srv, c);
-    /*
-     * The accept thread joins this thread before it frees the server, so
-     * the server is still there for the wake-up.
-     */
-    pthread_mutex_lock(&srv->lock);
-    c->next = srv->finished;
-    srv->finished = c;
-    pthread_cond_broadcast(&srv->cond);
-    pthread_mutex_unlock(&srv->lock);
-    wake(srv);
-    return NULL;
-}
-
-/*
- * Joins the closers that finished and starts one for each client that
- * ended (with @all, for each client still connected too). A closer that
- * cannot be started is tried again on the next call, or, with @all
- * (the server closes), replaced by closing the client here. Returns
- * false if some client waits for a closer. Accept thread only.
- */
-static bool
-reap(epy_server *srv, bool all)
-{
-    client *done, *list, *c;
-    size_t njoined = 0;
-    bool ok = true, report;
-
-    pthread_mutex_lock(&srv->lock);
-    done = srv->finished;
-    srv->finished = NULL;
-    list = srv->dead;
-    srv->dead = NULL;
-    if (all) {
-        client **pp = &list;
-
-        while (*pp != NULL)
-            pp = &(*pp)->next;
-        *pp = srv->clients;
-        srv->clients = NULL;
-    }
-    pthread_mutex_unlock(&srv->lock);
-
-    while (done != NULL) {
-        c = done;
-        done = c->next;
-        pthread_join(c->closer, NULL);
-        free(c);
-        njoined++;
-    }
-    while (list != NULL) {
-        c = list;
-        list = c->next;
-        if (pthread_create(&c->closer, NULL, closer_main, c) == 0)
-            continue;
-        if (all) {
-            close_client(srv, c);
-            free(c);
-            njoined++;
-            continue;
-        }
-        /* Back on the dead list, with the others not started. */
-        c->next = list;
-        pthread_mutex_lock(&srv->lock);
-        {
-            client **pp = &c->next;
-
-            while (*pp != NULL)
-                pp = &(*pp)->next;
-            *pp = srv->dead;
-        }
-        srv->dead = c;
-        report = !srv->closer_failed;
-        srv->closer_failed = true;
-        pthread_mutex_unlock(&srv->lock);
-        if (report)
-            srv_log(srv, EPY_LOG_WARNING, "cannot start a thread to close "
-                    "a client that went away; trying again");
-        ok = false;
-        break;
-    }
-    pthread_mutex_lock(&srv->lock);
-    srv->nclients -= njoined;
-    if (ok)
-        srv->closer_failed = false;
-    pthread_mutex_unlock(&srv->lock);
-    return ok;
-}
-
-/* Clients of @uid connected or waiting to be closed. Lock held. */
-static size_t
-clients_of(epy_server *srv, long uid)
-{
-    size_t n = 0;
-
-    for (const client *c = srv->clients; c != NULL; c = c->next)
-        n += c->uid == uid;
-    for (const client *c = srv->dead; c != NULL; c = c->next)
-        n += c->uid == uid;
-    return n;
 }
 
 static bool
@@ -358,7 +83,7 @@ client_allowed(epy_server *srv, const struct ucred *puc)
              || in_list(cfg->allowed_gids, cfg->n_allowed_gids,
                         (long) uc.gid);
     if (!ok)
-        srv_log(srv, EPY_LOG_WARNING,
+        epy__srv_log(srv, EPY_LOG_WARNING,
                 "refused a client: uid %ld, gid %ld (pid %ld) is not allowed",
                 (long) uc.uid, (long) uc.gid, (long) uc.pid);
     return ok;
@@ -389,7 +114,7 @@ accept_one(epy_server *srv)
 
         if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
             return true;
-        srv_log(srv, EPY_LOG_WARNING, "accept: %s", strerror(e));
+        epy__srv_log(srv, EPY_LOG_WARNING, "accept: %s", strerror(e));
         return e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM;
     }
     if (getsockname(fd, (struct sockaddr *) &ss, &sslen) < 0)
@@ -398,7 +123,7 @@ accept_one(epy_server *srv)
         socklen_t len = sizeof uc;
 
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
-            srv_log(srv, EPY_LOG_WARNING, "refused a client: cannot read "
+            epy__srv_log(srv, EPY_LOG_WARNING, "refused a client: cannot read "
                     "its credentials: %s", strerror(errno));
             close(fd);
             return true;
@@ -411,15 +136,15 @@ accept_one(epy_server *srv)
     pthread_mutex_lock(&srv->lock);
     if (srv->nclients >= (size_t) srv->cfg.max_clients) {
         pthread_mutex_unlock(&srv->lock);
-        srv_log(srv, EPY_LOG_WARNING,
+        epy__srv_log(srv, EPY_LOG_WARNING,
                 "refused a client: the server has max_clients");
         close(fd);
         return true;
     }
-    if (srv->is_unix && clients_of(srv, (long) uc.uid)
+    if (srv->is_unix && epy__server_clients_of(srv, (long) uc.uid)
                         >= (size_t) srv->cfg.max_clients_per_uid) {
         pthread_mutex_unlock(&srv->lock);
-        srv_log(srv, EPY_LOG_WARNING, "refused a client: uid %ld has "
+        epy__srv_log(srv, EPY_LOG_WARNING, "refused a client: uid %ld has "
                 "max_clients_per_uid (%d) already", (long) uc.uid,
                 srv->cfg.max_clients_per_uid);
         close(fd);
@@ -431,9 +156,9 @@ accept_one(epy_server *srv)
     o.listener_ctx = srv->listener_ctx;
     pthread_mutex_unlock(&srv->lock);
     o.server = srv;
-    o.end_hook = client_ended;
+    o.end_hook = epy__client_ended;
     o.end_hook_ctx = srv;
-    o.ready_hook = client_ready;
+    o.ready_hook = epy__client_ready;
     o.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
     o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
     o.limits = srv->limits;
@@ -454,7 +179,7 @@ accept_one(epy_server *srv)
     c->srv = srv;
     c->conn = CONN_NONE;
     c->uid = srv->is_unix ? (long) uc.uid : -1;
-    c->connect_job.run = connect_run;
+    c->connect_job.run = epy__client_connect_run;
     o.ready_hook_ctx = c;
     /*
      * The client is listed before its reader can end it, so that
@@ -464,7 +189,7 @@ accept_one(epy_server *srv)
     rc = epy__peer_new_fd(fd, &pcfg, &o, &c->peer, &err);
     if (rc < 0) {
         pthread_mutex_unlock(&srv->lock);
-        srv_log(srv, EPY_LOG_WARNING, "%s", err.message);
+        epy__srv_log(srv, EPY_LOG_WARNING, "%s", err.message);
         epy_error_clear(&err);
         close(fd);
         free(c);
@@ -513,7 +238,7 @@ accept_main(void *arg)
                 ;
         }
         /* A closer that could not be started is tried again soon. */
-        reaped = reap(srv, false);
+        reaped = epy__server_reap(srv, false);
         pthread_mutex_lock(&srv->lock);
         stopping = srv->stopping;
         pthread_mutex_unlock(&srv->lock);
@@ -528,7 +253,7 @@ accept_main(void *arg)
         if (srv->clients != NULL || srv->dead != NULL
             || srv->finished != NULL) {
             pthread_mutex_unlock(&srv->lock);
-            reap(srv, true);
+            epy__server_reap(srv, true);
             pthread_mutex_lock(&srv->lock);
         } else if (srv->nclients == 0) {
             break;
@@ -783,30 +508,6 @@ epy_server_set_listener(epy_server *srv, const epy_listener *listener,
     pthread_mutex_unlock(&srv->lock);
 }
 
-int
-epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n)
-{
-    epy_peer **peers;
-    size_t n = 0;
-
-    pthread_mutex_lock(&srv->lock);
-    for (client *c = srv->clients; c != NULL; c = c->next)
-        n++;
-    peers = calloc(n != 0 ? n : 1, sizeof *peers);
-    if (peers == NULL) {
-        pthread_mutex_unlock(&srv->lock);
-        return EPY_ENOMEM;
-    }
-    n = 0;
-    for (client *c = srv->clients; c != NULL; c = c->next)
-        if (c->conn != CONN_NONE && c->conn != CONN_CANCELLED)
-            peers[n++] = epy__peer_ref(c->peer);
-    pthread_mutex_unlock(&srv->lock);
-    *ret_peers = peers;
-    *ret_n = n;
-    return 0;
-}
-
 epy__registry *
 epy__server_registry(epy_server *srv)
 {
@@ -847,7 +548,7 @@ epy_server_close(epy_server *srv)
     pthread_mutex_lock(&srv->lock);
     srv->stopping = true;
     pthread_mutex_unlock(&srv->lock);
-    wake(srv);
+    epy__server_wake(srv);
     if (srv->started)
         pthread_join(srv->thread, NULL);
     server_free(srv);

@@ -1,0 +1,258 @@
+/*
+ * A server's clients from accept to close: told of (on_connect, once the
+ * hello was accepted), listed for broadcasts, noticed when they leave,
+ * and closed each on a closer thread of its own (on_disconnect, then the
+ * peer's close, which waits for its handlers), joined by the accept
+ * thread. See server.c for the accept thread and the locks.
+ */
+#include <config.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "server-int.h"
+
+void
+epy__server_wake(epy_server *srv)
+{
+    char c = 1;
+    ssize_t w;
+
+    do
+        w = write(srv->wake[1], &c, 1);
+    while (w < 0 && errno == EINTR);
+}
+
+/*
+ * A client's reader saw the end: queue its peer to be closed. Runs on
+ * one of the client's threads, which its peer's closing waits for, so
+ * the server outlives it.
+ */
+void
+epy__client_ended(epy_peer *peer, void *ctx)
+{
+    epy_server *srv = ctx;
+    client **pp;
+
+    pthread_mutex_lock(&srv->lock);
+    for (pp = &srv->clients; *pp != NULL; pp = &(*pp)->next) {
+        if ((*pp)->peer == peer) {
+            client *c = *pp;
+
+            *pp = c->next;
+            c->next = srv->dead;
+            srv->dead = c;
+            break;
+        }
+    }
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+    epy__server_wake(srv);
+}
+
+/* on_connect, on one of the client's workers. */
+void
+epy__client_connect_run(epy__job *job)
+{
+    client *c = EPY__CONTAINER(job, client, connect_job);
+    epy_server *srv = c->srv;
+
+    pthread_mutex_lock(&srv->lock);
+    if (c->conn != CONN_QUEUED) {
+        pthread_mutex_unlock(&srv->lock);
+        return;                 /* it left first: no on_connect */
+    }
+    c->conn = CONN_RUNNING;
+    pthread_mutex_unlock(&srv->lock);
+    srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
+    pthread_mutex_lock(&srv->lock);
+    c->conn = CONN_DONE;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/*
+ * The client's hello was accepted (its reader): it may now be told
+ * about (on_connect, on a worker, so that it may call the client) and
+ * receives broadcasts.
+ */
+void
+epy__client_ready(epy_peer *peer, void *ctx)
+{
+    client *c = ctx;
+    epy_server *srv = c->srv;
+    bool run = srv->cfg.on_connect != NULL;
+
+    pthread_mutex_lock(&srv->lock);
+    c->conn = run ? CONN_QUEUED : CONN_DONE;
+    pthread_mutex_unlock(&srv->lock);
+    if (run)
+        epy__pool_push(&peer->pool, &c->connect_job);
+}
+
+/*
+ * Tells on_disconnect (if the client was announced: after its
+ * on_connect has returned) and closes the client's peer, waiting for
+ * its running handlers. A closer thread, or the accept thread when the
+ * server closes and no closer could be started.
+ */
+static void
+close_client(epy_server *srv, client *c)
+{
+    int reason = epy_peer_status(c->peer);
+    bool announced;
+
+    if (reason == 0)
+        reason = EPY_ECLOSED;       /* the server closes it */
+    pthread_mutex_lock(&srv->lock);
+    if (c->conn == CONN_QUEUED) {
+        /* Its hello was accepted: it is announced here, then. */
+        c->conn = CONN_CANCELLED;
+        pthread_mutex_unlock(&srv->lock);
+        srv->cfg.on_connect(srv, c->peer, 0, srv->cfg.ctx);
+        pthread_mutex_lock(&srv->lock);
+        c->conn = CONN_DONE;
+    }
+    while (c->conn == CONN_RUNNING)
+        pthread_cond_wait(&srv->cond, &srv->lock);
+    announced = c->conn == CONN_DONE;
+    pthread_mutex_unlock(&srv->lock);
+    if (announced && srv->cfg.on_disconnect != NULL)
+        srv->cfg.on_disconnect(srv, c->peer, reason, srv->cfg.ctx);
+    c->peer = epy_peer_close(c->peer);
+}
+
+static void *
+closer_main(void *arg)
+{
+    client *c = arg;
+    epy_server *srv = c->srv;
+
+    close_client(srv, c);
+    /*
+     * The accept thread joins this thread before it frees the server, so
+     * the server is still there for the wake-up.
+     */
+    pthread_mutex_lock(&srv->lock);
+    c->next = srv->finished;
+    srv->finished = c;
+    pthread_cond_broadcast(&srv->cond);
+    pthread_mutex_unlock(&srv->lock);
+    epy__server_wake(srv);
+    return NULL;
+}
+
+/*
+ * Joins the closers that finished and starts one for each client that
+ * ended (with @all, for each client still connected too). A closer that
+ * cannot be started is tried again on the next call, or, with @all
+ * (the server closes), replaced by closing the client here. Returns
+ * false if some client waits for a closer. Accept thread only.
+ */
+bool
+epy__server_reap(epy_server *srv, bool all)
+{
+    client *done, *list, *c;
+    size_t njoined = 0;
+    bool ok = true, report;
+
+    pthread_mutex_lock(&srv->lock);
+    done = srv->finished;
+    srv->finished = NULL;
+    list = srv->dead;
+    srv->dead = NULL;
+    if (all) {
+        client **pp = &list;
+
+        while (*pp != NULL)
+            pp = &(*pp)->next;
+        *pp = srv->clients;
+        srv->clients = NULL;
+    }
+    pthread_mutex_unlock(&srv->lock);
+
+    while (done != NULL) {
+        c = done;
+        done = c->next;
+        pthread_join(c->closer, NULL);
+        free(c);
+        njoined++;
+    }
+    while (list != NULL) {
+        c = list;
+        list = c->next;
+        if (pthread_create(&c->closer, NULL, closer_main, c) == 0)
+            continue;
+        if (all) {
+            close_client(srv, c);
+            free(c);
+            njoined++;
+            continue;
+        }
+        /* Back on the dead list, with the others not started. */
+        c->next = list;
+        pthread_mutex_lock(&srv->lock);
+        {
+            client **pp = &c->next;
+
+            while (*pp != NULL)
+                pp = &(*pp)->next;
+            *pp = srv->dead;
+        }
+        srv->dead = c;
+        report = !srv->closer_failed;
+        srv->closer_failed = true;
+        pthread_mutex_unlock(&srv->lock);
+        if (report)
+            epy__srv_log(srv, EPY_LOG_WARNING, "cannot start a thread to close "
+                    "a client that went away; trying again");
+        ok = false;
+        break;
+    }
+    pthread_mutex_lock(&srv->lock);
+    srv->nclients -= njoined;
+    if (ok)
+        srv->closer_failed = false;
+    pthread_mutex_unlock(&srv->lock);
+    return ok;
+}
+
+/* Clients of @uid connected or waiting to be closed. Lock held. */
+size_t
+epy__server_clients_of(epy_server *srv, long uid)
+{
+    size_t n = 0;
+
+    for (const client *c = srv->clients; c != NULL; c = c->next)
+        n += c->uid == uid;
+    for (const client *c = srv->dead; c != NULL; c = c->next)
+        n += c->uid == uid;
+    return n;
+}
+
+int
+epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n)
+{
+    epy_peer **peers;
+    size_t n = 0;
+
+    pthread_mutex_lock(&srv->lock);
+    for (client *c = srv->clients; c != NULL; c = c->next)
+        n++;
+    peers = calloc(n != 0 ? n : 1, sizeof *peers);
+    if (peers == NULL) {
+        pthread_mutex_unlock(&srv->lock);
+        return EPY_ENOMEM;
+    }
+    n = 0;
+    for (client *c = srv->clients; c != NULL; c = c->next)
+        if (c->conn != CONN_NONE && c->conn != CONN_CANCELLED)
+            peers[n++] = epy__peer_ref(c->peer);
+    pthread_mutex_unlock(&srv->lock);
+    *ret_peers = peers;
+    *ret_n = n;
+    return 0;
+}
+
