@@ -11,6 +11,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -561,6 +562,82 @@ START_TEST(test_max_clients_per_uid)
                                         NULL), EPY_EPARAM);
         ck_assert_ptr_null(other);
     }
+}
+END_TEST
+
+/* Broadcasts: an event no client's queue can hold is sent to nobody,
+ * and drops nobody; one that fits reaches the client. */
+static sem_t bc_got;
+static size_t bc_len;
+
+/* 0 once @sem is posted, -1 after @ms. */
+static int
+sem_wait_ms(sem_t *sem, int64_t ms)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    ms *= tu_slow();
+    ts.tv_sec += (time_t) (ms / 1000);
+    ts.tv_nsec += (long) (ms % 1000) * 1000000;
+    if (ts.tv_nsec >= 1000000000) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000;
+    }
+    while (sem_timedwait(sem, &ts) < 0)
+        if (errno != EINTR)
+            return -1;
+    return 0;
+}
+
+static int
+on_bc(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) call;
+    (void) req;
+    (void) ctx;
+    bc_len = len;
+    sem_post(&bc_got);
+    return 0;
+}
+
+START_TEST(test_broadcast_too_big_drops_nobody)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    static uint8_t big[2048], small[100];
+    epy_peer *c;
+
+    sem_init(&bc_got, 0, 0);
+    cfg.peer.max_send_queue = 1024;
+    start_server(url, &cfg);
+    ck_assert_int_eq(epy_connect(url, &cfg.peer, 5000, &c, NULL), 0);
+    ck_assert_int_eq(epy_peer_handle(c, "t.ev", on_bc, NULL, NULL), 0);
+    /* The client's hello was accepted once a call has been answered. */
+    {
+        epy_api *api;
+
+        ck_assert_int_eq(epy_api_open(c, "t", &api, NULL), 0);
+        epy_api_set_timeout(api, 5000);
+        ck_assert_int_lt(epy_api_call(api, "x", NULL, 0, NULL, NULL, NULL),
+                         0);    /* answered: unknown or unsupported */
+        epy_api_close(api);
+    }
+    ck_assert_int_eq(epy_server_broadcast(srv, "t.ev", big, sizeof big,
+                                          &err), 0);
+    epy_error_clear(&err);
+    ck_assert_int_eq(epy_server_broadcast(srv, "t.ev", small, sizeof small,
+                                          NULL), 1);
+    ck_assert_int_eq(sem_wait_ms(&bc_got, 5000), 0);
+    ck_assert_uint_eq(bc_len, sizeof small);
+    ck_assert(epy_peer_is_connected(c));
+    ck_assert_int_eq(epy_peer_post_event(c, "t.ev", big, sizeof big, &err),
+                     EPY_ETOOBIG);
+    epy_error_clear(&err);
+    ck_assert_int_eq(epy_server_broadcast(srv, "bad name", small, 1, NULL),
+                     EPY_EPARAM);
+    epy_peer_close(c);
+    sem_destroy(&bc_got);
 }
 END_TEST
 
@@ -1399,6 +1476,7 @@ server_suite(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, test_max_clients);
     tcase_add_test(tc, test_max_clients_per_uid);
+    tcase_add_test(tc, test_broadcast_too_big_drops_nobody);
     tcase_add_test(tc, test_socket_mode_refuses_other_uid);
     tcase_add_test(tc, test_allowed_uids);
     tcase_add_test(tc, test_abstract_refuses_other_uid);

@@ -221,7 +221,8 @@ EPY_API int epy_api_send(epy_api *api, const char *method, const void *req,
  * queued and written by one of the peer's workers. Frames posted from
  * one thread arrive in order. The queue holds max_send_queue bytes
  * (epy_peer_config); past that the post fails with EPY_EBUSY and
- * nothing is queued. This is how a server sends an event to one client
+ * nothing is queued; an event larger than that alone (or than
+ * max_frame) fails with EPY_ETOOBIG. This is how a server sends an event to one client
  * (the peer from epy_call_peer() or on_connect) without a slow client
  * holding it up; epy_api_send() instead waits for room (up to the api's
  * timeout).

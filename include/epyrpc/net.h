@@ -217,7 +217,9 @@ EPY_API void epy_server_set_listener(epy_server *server,
  * or not at all (stopped, or gone), delays nobody. A client whose queue
  * is full (max_send_queue of its peer config) is dropped (its
  * on_disconnect sees EPY_EBUSY); one that reads nothing for
- * send_timeout_ms is dropped by the write. Clients that connect during
+ * send_timeout_ms is dropped by the write. An event larger than a
+ * client's max_send_queue or max_frame is not sent to it (logged), and
+ * that client stays. Clients that connect during
  * the call may or may not get the event; each client that gets it gets
  * it once, in the order of this server's broadcasts.
  * Returns the number of clients the event was queued for (0 when there

@@ -347,7 +347,8 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
 
 /*
  * Queues one frame of @total bytes to be written by a worker, without
- * waiting: EPY_EBUSY if the queue would pass max_send_queue.
+ * waiting: EPY_EBUSY if the queue would pass max_send_queue, EPY_ETOOBIG
+ * if the frame alone is larger than that.
  */
 static int
 post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total)
@@ -355,9 +356,10 @@ post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total)
     bool queue = false;
     int rc = 0;
 
+    if (total > peer->cfg.max_send_queue)
+        return EPY_ETOOBIG;     /* would never fit: not the peer's fault */
     pthread_mutex_lock(&peer->qlock);
-    if (peer->out_bytes + total > peer->cfg.max_send_queue
-        || total > peer->cfg.max_send_queue)
+    if (peer->out_bytes + total > peer->cfg.max_send_queue)
         rc = EPY_EBUSY;
     else if (!out_append(peer, iov, n, total))
         rc = EPY_ENOMEM;

@@ -70,8 +70,10 @@ epy__peer_post_payload(epy_peer *peer, const char *method,
                               "%zu bytes unread (max_send_queue)", method,
                               peer->cfg.max_send_queue);
     if (rc == EPY_ETOOBIG)
-        return epy_error_setf(err, rc, "event '%s' of %zu bytes is too "
-                              "large", method, epy__payload_len(p));
+        return epy_error_setf(err, rc, "event '%s' of %zu bytes is larger "
+                              "than max_frame or max_send_queue (%zu)",
+                              method, epy__payload_len(p),
+                              peer->cfg.max_send_queue);
     return rc < 0 ? epy_error_set(err, rc, NULL) : 0;
 }
 
@@ -99,8 +101,8 @@ epy__server_broadcast_payload(epy_server *srv, const char *method,
             drop_slow(peers[i], EPY_EBUSY);
         else if (rc == EPY_ETOOBIG)
             epy__log(peers[i], EPY_LOG_WARNING, "event '%s' of %zu bytes "
-                     "not sent: larger than the client's max_frame",
-                     method, epy__payload_len(p));
+                     "not sent: larger than the client's max_frame or "
+                     "max_send_queue", method, epy__payload_len(p));
         epy__peer_unref(peers[i]);
     }
     free(peers);
