@@ -14,6 +14,8 @@ libepyrpc_core_la_SOURCES = \
 	%D%/base/limits.c \
 	%D%/io/transport-int.h \
 	%D%/io/wake.c \
+	%D%/io/poller-int.h \
+	%D%/io/poller.c \
 	%D%/io/transport-fd.c \
 	%D%/io/transport-queue.c \
 	%D%/wire/schema.h \
@@ -33,6 +35,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/writer.c \
 	%D%/peer/reader.c \
 	%D%/peer/lead.c \
+	%D%/peer/drive.c \
 	%D%/peer/peer.c \
 	%D%/peer/api.c \
 	%D%/server/net-int.h \

@@ -64,12 +64,14 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
 /**
  * struct epy_server_config - how a server is set up. Initialise with
  * EPY_SERVER_CONFIG_INIT.
- * @peer:          the configuration of each client's peer (its workers,
- *                 limits, interfaces, log). With @peer.start_paused, the
+ * @peer:          the configuration of each client's peer (its limits,
+ *                 interfaces, log; not @peer.workers, see @workers).
+ *                 With @peer.start_paused, the
  *                 server accepts nobody until epy_server_start() (the
  *                 clients' peers themselves always start at once: they
  *                 share the server's handlers).
- * @max_clients:   clients at once (default 256); more are refused
+ * @max_clients:   clients at once (default 16384: an idle client costs
+ *                 the server memory only, no thread); more are refused
  *                 (their connection is closed at once, with a log line).
  *                 A client that went away counts until its peer is
  *                 closed (its running handlers have returned).
@@ -118,6 +120,16 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 (SO_PEERCRED; default 1024, as sd-varlink); more are
  *                 refused as past @max_clients, so that one local user
  *                 cannot take every slot. Ignored for TCP.
+ * @workers:       the worker pool that runs every client's calls,
+ *                 on_connect and completions (one pool for the whole
+ *                 server); 0 (the default): the number of CPUs. The pool
+ *                 grows past it only while every worker waits in a call
+ *                 of its own (up to @max_spare_workers more).
+ * @io_threads:    threads that watch the clients' connections (epoll)
+ *                 and read and write them without blocking (default 1).
+ *                 A server's threads are then: one that accepts, the I/O
+ *                 threads, the pool, and, while a departed client is
+ *                 being closed, a short-lived closer for it.
  */
 typedef struct epy_server_config {
     epy_peer_config peer;
@@ -139,17 +151,21 @@ typedef struct epy_server_config {
     const long *allowed_gids;
     size_t n_allowed_gids;
     int max_clients_per_uid;
+    int workers;
+    int io_threads;
 } epy_server_config;
 
 #define EPY_DEFAULT_SERVER_SPARE_WORKERS 256
 #define EPY_DEFAULT_MAX_CALL_MEMORY ((size_t) 256 << 20)
 #define EPY_DEFAULT_MAX_CLIENTS_PER_UID 1024
+#define EPY_DEFAULT_MAX_CLIENTS 16384
 
 #define EPY_SERVER_CONFIG_INIT                                          \
-    { EPY_PEER_CONFIG_INIT, 256, 128, 0600, -1, -1, 5000, 10000,        \
+    { EPY_PEER_CONFIG_INIT, EPY_DEFAULT_MAX_CLIENTS, 128, 0600, -1, -1, \
+      5000, 10000,                                                      \
       NULL, NULL, NULL, 0, EPY_DEFAULT_SERVER_SPARE_WORKERS,            \
       EPY_DEFAULT_MAX_CALL_MEMORY, NULL, 0, NULL, 0,                   \
-      EPY_DEFAULT_MAX_CLIENTS_PER_UID }
+      EPY_DEFAULT_MAX_CLIENTS_PER_UID, 0, 1 }
 
 /**
  * epy_server_new - listen on @url and start accepting clients.

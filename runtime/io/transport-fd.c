@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -37,6 +38,8 @@ wait_writable(int fd, int64_t deadline)
 
         if (left <= 0)
             return -ETIMEDOUT;
+        if (left > (int64_t) 1000000000)
+            left = 1000000000;
         r = poll(&pfd, 1, (int) ((left + 999999) / 1000000));
         if (r > 0)
             return 0;   /* writable, or an error the write will report */
@@ -102,6 +105,23 @@ fd_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 }
 
 static ssize_t
+fd_trysendv(epy__transport *t, const struct iovec *iov, int n)
+{
+    fd_transport *ft = (fd_transport *) t;
+    struct msghdr msg = { 0 };
+    ssize_t w;
+
+    msg.msg_iov = (struct iovec *) iov;
+    msg.msg_iovlen = (size_t) n;
+    do
+        w = sendmsg(ft->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    while (w < 0 && errno == EINTR);
+    if (w < 0)
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    return w;
+}
+
+static ssize_t
 fd_recv(epy__transport *t, void *buf, size_t len)
 {
     fd_transport *ft = (fd_transport *) t;
@@ -161,6 +181,7 @@ static const epy__transport_ops fd_ops = {
     .shutdown = fd_shutdown,
     .destroy = fd_destroy,
     .set_recv_timeout = fd_set_recv_timeout,
+    .trysendv = fd_trysendv,
 };
 
 epy__transport *

@@ -49,6 +49,12 @@ typedef struct epy__transport_ops {
      * own reply on them).
      */
     int (*set_recv_timeout)(epy__transport *t, int64_t ms);
+    /*
+     * Optional: writes what it can of @iov without blocking. Returns the
+     * count (0 and -EAGAIN: nothing now), or a negative errno. Transports
+     * with it can be driven by a poller (their descriptor is @fd).
+     */
+    ssize_t (*trysendv)(epy__transport *t, const struct iovec *iov, int n);
 } epy__transport_ops;
 
 struct epy__transport {

@@ -44,7 +44,7 @@ epy__async_notify(void *owner, epy_async *a)
 
     if (a->callback != NULL) {
         a->job.run = run_callback;
-        epy__pool_push(&peer->pool, &epy__async_ref(a)->job);
+        epy__peer_push(peer, &epy__async_ref(a)->job);
         return;
     }
     if (a->sem != NULL)

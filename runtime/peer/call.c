@@ -187,6 +187,70 @@ epy_listener_default_unhandled(epy_call *call, int reason, const uint8_t *req,
     return 0;
 }
 
+/*
+ * The gate of a driven peer: at most run_cap of its calls run at once
+ * on the shared pool (its workers + max_spare_workers), so that one
+ * client cannot take every worker; the rest wait in the peer's gate.
+ */
+void
+epy__call_queue(epy_call *call)
+{
+    epy_peer *peer = call->peer;
+    bool go = true;
+
+    if (peer->driven) {
+        pthread_mutex_lock(&peer->calls_lock);
+        if (peer->running < peer->run_cap) {
+            peer->running++;
+        } else {
+            go = false;
+            call->job.next = NULL;
+            if (peer->gate_tail != NULL)
+                peer->gate_tail->next = &call->job;
+            else
+                peer->gate_head = &call->job;
+            peer->gate_tail = &call->job;
+        }
+        pthread_mutex_unlock(&peer->calls_lock);
+    }
+    if (go)
+        epy__peer_push(peer, &call->job);
+}
+
+/* A call of a driven peer has stopped running: the next one may. */
+static void
+gate_next(epy_peer *peer)
+{
+    epy__job *next = NULL;
+
+    if (!peer->driven)
+        return;
+    pthread_mutex_lock(&peer->calls_lock);
+    if (peer->gate_head != NULL) {
+        next = peer->gate_head;
+        peer->gate_head = next->next;
+        if (peer->gate_head == NULL)
+            peer->gate_tail = NULL;
+    } else {
+        peer->running--;
+    }
+    pthread_mutex_unlock(&peer->calls_lock);
+    if (next != NULL)
+        epy__peer_push(peer, next);
+}
+
+bool
+epy__call_gate_saturated(epy_peer *peer)
+{
+    bool sat;
+
+    pthread_mutex_lock(&peer->calls_lock);
+    sat = peer->running >= peer->run_cap
+          && atomic_load(&peer->blocked_calls) >= peer->running;
+    pthread_mutex_unlock(&peer->calls_lock);
+    return sat;
+}
+
 static void
 run_call(epy__job *job)
 {
@@ -198,9 +262,11 @@ run_call(epy__job *job)
 
     if (atomic_load(&peer->closing)
         || (call->solicited && atomic_load(&call->cancelled))) {
+        gate_next(peer);
         finish(call);   /* nobody waits for the answer any more */
         return;
     }
+    epy__pool_count_blocked(&peer->blocked_calls);
     if (call->target.entry != NULL) {
         rc = epy__registry_invoke(&call->target, call, call->req,
                                   call->req_len);
@@ -221,6 +287,8 @@ run_call(epy__job *job)
      * call (a removal of the handler need not wait for the answer).
      */
     epy__registry_done(peer->reg, &call->target);
+    epy__pool_count_blocked(NULL);
+    gate_next(peer);
     if (rc == EPY_DEFER) {
         prev = atomic_fetch_or(&call->state, EPY__CALL_DEFERRED);
         if (prev & EPY__CALL_ANSWERED)
@@ -250,10 +318,15 @@ refuse(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, int code,
 static void
 unqueue(epy_peer *peer)
 {
+    bool kick;
+
     pthread_mutex_lock(&peer->calls_lock);
-    if (peer->queued-- == peer->cfg.max_queued)
+    kick = peer->queued-- == peer->cfg.max_queued;
+    if (kick)
         pthread_cond_signal(&peer->queue_cond);
     pthread_mutex_unlock(&peer->calls_lock);
+    if (kick)
+        epy__peer_drive_kick(peer);     /* a loop that stopped reading */
 }
 
 /*
@@ -264,8 +337,8 @@ unqueue(epy_peer *peer)
  * may start, waiting could wait for ever (the replies those workers
  * need come on this connection): the call is refused with EPY_EBUSY
  * instead. The memory budget is waited for a second at most. Returns 0
- * (counted), 1 (refused and answered), or the code ending the
- * connection.
+ * (counted), 1 (refused and answered), 2 (a driven peer's call to be
+ * read again later), or the code ending the connection.
  */
 static int
 admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
@@ -275,7 +348,8 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
 
     pthread_mutex_lock(&peer->calls_lock);
     while (peer->queued >= peer->cfg.max_queued && epy__peer_check(peer) == 0) {
-        if (epy__pool_saturated(&peer->pool)) {
+        /* A loop never waits: it stops reading before the queue is full. */
+        if (peer->driven || epy__pool_saturated(peer->pool)) {
             pthread_mutex_unlock(&peer->calls_lock);
             snprintf(msg, sizeof msg, "busy: %zu calls wait and every "
                      "worker waits in a call of its own", peer->queued);
@@ -293,7 +367,24 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
     if (rc != 0)
         return rc;
     rc = epy__limits_take_mem(peer->limits, len,
-                              epy__now_ns() + ADMIT_WAIT_NS);
+                              epy__now_ns()
+                                  + (peer->driven ? 0 : ADMIT_WAIT_NS));
+    if (rc == EPY_EBUSY && peer->driven) {
+        /*
+         * A loop never waits: the frame stays unread, and the loop
+         * stops reading this connection until the memory is there or
+         * the wait is over (drive.c).
+         */
+        int64_t now = epy__now_ns();
+
+        if (peer->hold_since == 0)
+            peer->hold_since = now;
+        if (now - peer->hold_since < ADMIT_WAIT_NS) {
+            unqueue(peer);
+            return 2;
+        }
+    }
+    peer->hold_since = 0;
     if (rc < 0) {
         unqueue(peer);
         snprintf(msg, sizeof msg, rc == EPY_ETOOBIG
@@ -341,7 +432,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     if (rc > 0) {
         epy__registry_done(peer->reg, &target);
-        return 0;       /* refused: answered here */
+        return rc == 2 ? EPY__FRAME_HOLD : 0;   /* held, or refused */
     }
     call = malloc(sizeof *call + mlen + 1 + (lender != NULL ? 0 : len));
     if (call == NULL) {
@@ -388,7 +479,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     if (ret_call != NULL)
         *ret_call = call;
     else
-        epy__pool_push(&peer->pool, &call->job);
+        epy__call_queue(call);
     return 0;
 }
 

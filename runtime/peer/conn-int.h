@@ -11,6 +11,8 @@
 
 /* The read buffer's size while frames are small. */
 #define EPY__READ_CHUNK ((size_t) 64 * 1024)
+/* ... for a driven peer, which may be one of many idle ones. */
+#define EPY__READ_CHUNK_DRIVEN ((size_t) 4 * 1024)
 /* The decoding arena's first block. */
 #define EPY__ARENA_SIZE ((size_t) 16 * 1024)
 /* How long a closing peer tries to write its DISCONNECT frame. */
@@ -34,6 +36,11 @@ void epy__peer_wake_queue(epy_peer *peer);
  */
 void epy__peer_end(epy_peer *peer, int code, const char *why);
 
+/* --- drive.c ------------------------------------------------------------ */
+
+/* Makes the connection non-blocking and hands it to peer->poller. */
+int epy__peer_drive_start(epy_peer *peer);
+
 /* --- hello.c ------------------------------------------------------------ */
 
 /* The interfaces of @cfg as the hello announces them. EPY_ENOMEM. */
@@ -53,6 +60,15 @@ int epy__hello_check(epy_peer *peer, const Epyrpc__Hello *h, char *why,
 int epy__peer_send_hello(epy_peer *peer);
 /* The job that sends what a writer whose deadline passed left behind. */
 void epy__peer_flush_run(epy__job *job);
+/*
+ * A driven peer's loop: writes what waits in the outgoing queue, without
+ * blocking. Returns 0, or the code that ends the connection.
+ */
+int epy__peer_flush_nb(epy_peer *peer);
+/* Writes what waits, waiting until @deadline (ns) at most (closing). */
+void epy__peer_flush_until(epy_peer *peer, int64_t deadline);
+/* True if frames wait in the outgoing queue. */
+bool epy__peer_out_waiting(epy_peer *peer);
 /* Frees the frames still waiting to be written (the peer is freed). */
 void epy__peer_out_free(epy_peer *peer);
 

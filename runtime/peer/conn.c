@@ -90,6 +90,7 @@ epy__peer_set_ready(epy_peer *peer, int state, const char *message)
 void
 epy__peer_wake_queue(epy_peer *peer)
 {
+    epy__peer_drive_kick(peer);
     pthread_mutex_lock(&peer->calls_lock);
     pthread_cond_broadcast(&peer->queue_cond);
     pthread_mutex_unlock(&peer->calls_lock);
@@ -112,6 +113,43 @@ epy__peer_pool_saturated(epy_peer *peer)
         pthread_mutex_lock(&peer->calls_lock);
         pthread_cond_broadcast(&peer->queue_cond);
         pthread_mutex_unlock(&peer->calls_lock);
+    }
+}
+
+void
+epy__peer_drive_kick(epy_peer *peer)
+{
+    if (peer->driven && peer->pent.loop != NULL && !atomic_load(&peer->io_gone))
+        epy__poller_kick(&peer->pent);
+}
+
+/* --- the peer's jobs -------------------------------------------------------- */
+
+void
+epy__peer_push(epy_peer *peer, epy__job *job)
+{
+    atomic_fetch_add(&peer->jobs, 1);
+    job->count = &peer->jobs;
+    epy__pool_push(peer->pool, job);
+}
+
+void
+epy__peer_jobs_wait(epy_peer *peer, int64_t timeout_ms,
+                    void (*late)(epy_peer *peer))
+{
+    int64_t deadline = epy__deadline(timeout_ms);
+
+    for (;;) {
+        unsigned n = atomic_load(&peer->jobs);
+
+        if (n == 0)
+            break;
+        epy__futex_wait(&peer->jobs, n, deadline);
+        if (deadline != 0 && epy__now_ns() >= deadline) {
+            deadline = 0;
+            if (late != NULL)
+                late(peer);
+        }
     }
 }
 

@@ -163,7 +163,7 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 
         rc = epy__peer_read_frame(peer, limit, &call, why, sizeof why);
         if (call != NULL)
-            epy__pool_push(&peer->pool, &call->job);
+            epy__peer_push(peer, &call->job);
         if (rc != 0)
             break;
     }
@@ -301,9 +301,9 @@ run_on_leader(epy_peer *peer, epy_call *call)
 {
     uint64_t v;
 
-    peer->standby = epy__pool_reserve(&peer->pool);
+    peer->standby = epy__pool_reserve(peer->pool);
     if (peer->standby == NULL) {
-        epy__pool_push(&peer->pool, &call->job);
+        epy__peer_push(peer, &call->job);
         return true;
     }
     v = (++peer->lead_gen << 2) | LEAD_INLINE;
@@ -315,7 +315,7 @@ run_on_leader(epy_peer *peer, epy_call *call)
     if (!atomic_compare_exchange_strong(&peer->lead_word, &v,
                                         (v & ~(uint64_t) 3) | LEAD_READING))
         return false;
-    epy__pool_unreserve(&peer->pool, peer->standby);
+    epy__pool_unreserve(peer->pool, peer->standby);
     return true;
 }
 
@@ -348,7 +348,7 @@ epy__peer_lead_run(epy__job *job)
         rc = epy__peer_read_frame(peer, 0, &call, why, sizeof why);
         if (call != NULL) {
             if (epy__peer_frame_buffered(peer))
-                epy__pool_push(&peer->pool, &call->job);
+                epy__peer_push(peer, &call->job);
             else if (!run_on_leader(peer, call))
                 return;     /* another thread reads now */
         }

@@ -12,6 +12,7 @@
 
 #include "runtime-int.h"
 #include "transport-int.h"
+#include "poller-int.h"
 
 /* --- limits shared by a server's clients (limits.c) ------------------- */
 
@@ -52,6 +53,7 @@ typedef struct epy__outchunk {
 typedef struct epy__job {
     struct epy__job *next;
     void (*run)(struct epy__job *job);
+    atomic_uint *count;         /* if set: one less once run (epy__peer_push) */
 } epy__job;
 
 typedef struct epy__worker_slot {
@@ -78,10 +80,19 @@ typedef struct epy__pool {
     int max_spare;              /* spares beyond base at most */
     int spares_held;            /* counted in @limits */
     bool capped;                /* a spare was refused: logged once */
+    int64_t linger_ns;          /* spares wait this long for work; 0: not */
+    uint64_t taken;             /* jobs taken by workers */
+    uint64_t stall_seen;        /* @taken at the last stall check */
+    bool stall_armed;           /* jobs waited at the last check */
+    void (*on_wait)(void *ctx); /* a job waits with no worker idle */
+    void *on_wait_ctx;
     epy__limits *limits;        /* shared with a server's other clients */
     epy__worker_slot *slots;
     size_t nslots;
-    epy_peer *peer;             /* for log lines */
+    epy_peer *peer;             /* for log lines; NULL: a server's pool */
+    /* called (no lock held) when work may starve; NULL: the peer's */
+    void (*saturated)(void *ctx);
+    void *saturated_ctx;
 } epy__pool;
 
 #define EPY__POOL_MAX_THREADS 256
@@ -107,6 +118,19 @@ bool epy__pool_saturated(epy__pool *pool);
 void epy__peer_pool_saturated(epy_peer *peer);
 /* Queues @job; it runs on a worker. */
 void epy__pool_push(epy__pool *pool, epy__job *job);
+/*
+ * Counts the calling thread's blocking waits (epy__pool_block()) in
+ * @counter too, until called again with NULL (a driven peer's calls).
+ */
+void epy__pool_count_blocked(atomic_int *counter);
+/*
+ * Starts a spare worker if jobs have waited since the last call with no
+ * worker taking one (handlers stuck in code of their own). Returns
+ * true while jobs wait (call again in a while).
+ */
+bool epy__pool_check_stall(epy__pool *pool);
+/* Runs @job here, counting it as done (epy__job.count). */
+void epy__pool_run_job(epy__job *job);
 /*
  * For a pool thread counted as blocked (by epy__pool_block()) that is
  * about to run a job itself: takes an idle worker aside as its stand-in
@@ -355,7 +379,7 @@ struct epy_call {
 /*
  * Builds a call from a CALL or EVENT frame and queues it on the worker
  * pool, or, with @ret_call, returns it to be run with epy__call_run() or
- * queued (with epy__pool_push(&peer->pool, &call->job)) by the caller.
+ * queued (with epy__peer_push()) by the caller.
  * Nothing is returned for a frame answered or dropped here.
  */
 int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
@@ -368,6 +392,12 @@ int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
  */
 void epy__rbuf_ref(const uint8_t *b);
 void epy__rbuf_unref(const uint8_t *b);
+/* Queues @call on its peer's pool (through a driven peer's gate). */
+void epy__call_queue(epy_call *call);
+/* True if a driven peer's calls all run and all wait in calls of their own. */
+bool epy__call_gate_saturated(epy_peer *peer);
+/* epy__peer_read_frame(): a call must wait for memory; read it again later. */
+#define EPY__FRAME_HOLD 2
 /* Runs @call here, as a worker would. */
 void epy__call_run(epy_call *call);
 /* Marks the call with transaction @id as cancelled. */
@@ -431,7 +461,9 @@ struct epy_peer {
     epy_error ready_err;
 
     epy__txnmgr txn;
-    epy__pool pool;
+    epy__pool *pool;            /* &own_pool, or its server's */
+    epy__pool own_pool;
+    atomic_uint jobs;           /* its jobs queued or running (epy__peer_push) */
     epy__registry *reg;         /* shared with a server's other clients */
     void (*destroy)(epy_peer *peer);    /* frees it: the last unref */
 
@@ -497,6 +529,29 @@ struct epy_peer {
     size_t rcap, rstart, rend;
     bool got_hello;
     epy__arena arena;
+    size_t rchunk;              /* the read buffer's size while frames are small */
+
+    /*
+     * Driven: no thread reads the connection; a poller's loop does, when
+     * it is readable (drive.c). The fields below are the loop's.
+     */
+    bool driven;
+    int fd;                     /* the connection's descriptor, or -1 */
+    struct epy__poller *poller;
+    epy__pollent pent;
+    bool io_paused;             /* the work queue is full: not reading */
+    atomic_bool io_wait;        /* io_paused, for the pool's saturation */
+    atomic_bool io_gone;        /* it has left the loop */
+    int64_t send_timeout_ns;    /* frames may wait this long to be written */
+    int64_t out_since;          /* under qlock: the queue is not empty since */
+    int64_t hold_since;         /* a call waits for memory since (call.c) */
+    int run_cap;                /* its calls running at once at most */
+    int running;                /* under calls_lock: ... now */
+    epy__job *gate_head, *gate_tail;    /* under calls_lock: waiting to run */
+    atomic_int blocked_calls;   /* its running calls that wait in calls */
+    int end_code;               /* what ended it, for end_job */
+    char end_why[128];
+    epy__job end_job;           /* ends the peer off the loop */
 };
 
 /* What a server sets on the peers of its clients. */
@@ -514,6 +569,10 @@ typedef struct epy__peer_opts {
     int64_t handshake_timeout_ms;   /* 0: none; for the whole hello */
     int64_t idle_timeout_ms;        /* 0: none */
     epy__limits *limits;            /* shared limits, or NULL */
+    /* Driven (drive.c): read by @poller, calls run on @pool. */
+    struct epy__poller *poller;
+    epy__pool *pool;
+    int64_t send_timeout_ms;        /* driven: how long frames may wait */
 } epy__peer_opts;
 
 /* epy_peer_new_fd() with the server's additions; @opts may be NULL. */
@@ -546,6 +605,17 @@ int epy__registry_serve(epy__registry *r, const char *ns, bool serve,
 
 epy_peer *epy__peer_ref(epy_peer *peer);
 void epy__peer_unref(epy_peer *peer);
+/* Queues @job on the peer's pool, counted in peer->jobs. */
+void epy__peer_push(epy_peer *peer, epy__job *job);
+/*
+ * Waits until none of the peer's jobs is queued or running; after
+ * @timeout_ms (0: no limit) calls @late once and waits on.
+ */
+void epy__peer_jobs_wait(epy_peer *peer, int64_t timeout_ms,
+                         void (*late)(epy_peer *peer));
+
+/* A driven peer's loop looks at it again (room in the queue, frames to write). */
+void epy__peer_drive_kick(epy_peer *peer);
 /*
  * Sends one frame: @env with @payload as its payload field (may be NULL).
  * Returns 0, EPY_ETOOBIG (nothing sent), EPY_ENOMEM, or the peer's

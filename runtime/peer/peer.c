@@ -24,7 +24,8 @@ peer_free(epy_peer *peer)
     if (peer->tr != NULL)
         peer->tr->ops->destroy(peer->tr);
     epy__txnmgr_destroy(&peer->txn);
-    epy__pool_destroy(&peer->pool);
+    if (peer->pool == &peer->own_pool)
+        epy__pool_destroy(&peer->own_pool);
     epy__registry_unref(peer->reg);
     epy__limits_unref(peer->limits);
     epy__hello_free(peer);
@@ -77,7 +78,7 @@ check_config(const epy_peer_config *cfg, epy_error *err)
 
 /* Makes a peer on @tr (taken on success). */
 static int
-peer_new(epy__transport *tr, const epy_peer_config *cfg,
+peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
          const epy__peer_opts *o, const epy_credentials *cred,
          epy_peer **ret, epy_error *err)
 {
@@ -90,6 +91,9 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         return epy_error_set(err, EPY_ENOMEM, NULL);
     atomic_init(&peer->refs, 1);
     peer->destroy = peer_free;
+    peer->fd = fd;
+    peer->driven = o != NULL && o->poller != NULL && fd >= 0;
+    peer->rchunk = peer->driven ? EPY__READ_CHUNK_DRIVEN : EPY__READ_CHUNK;
     atomic_init(&peer->rtok, EPY__RT_POOL);     /* the reader holds it */
     atomic_init(&peer->lend, false);
     atomic_init(&peer->sync_calls, 0);
@@ -138,8 +142,8 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     peer->arena.alloc.allocator_data = &peer->arena;
     peer->arena.base = malloc(EPY__ARENA_SIZE);
     peer->arena.cap = EPY__ARENA_SIZE;
-    peer->rbuf = epy__rbuf_alloc(EPY__READ_CHUNK);
-    peer->rcap = EPY__READ_CHUNK;
+    peer->rbuf = epy__rbuf_alloc(peer->rchunk);
+    peer->rcap = peer->rchunk;
     if (peer->arena.base == NULL || peer->rbuf == NULL
         || epy__hello_init(peer, cfg) < 0)
         goto nomem;
@@ -154,17 +158,33 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
         if (o->handshake_timeout_ms > 0)
             peer->hello_deadline = epy__deadline(o->handshake_timeout_ms);
     }
-    rc = epy__pool_init(&peer->pool, cfg->workers, 1,
-                        cfg->max_spare_workers > 0
-                            ? cfg->max_spare_workers
-                            : EPY_DEFAULT_MAX_SPARE_WORKERS,
-                        peer->limits, peer);
+    if (o != NULL && o->pool != NULL) {
+        peer->pool = o->pool;
+        rc = 0;
+    } else {
+        peer->pool = &peer->own_pool;
+        rc = epy__pool_init(&peer->own_pool, cfg->workers, 1,
+                            cfg->max_spare_workers > 0
+                                ? cfg->max_spare_workers
+                                : EPY_DEFAULT_MAX_SPARE_WORKERS,
+                            peer->limits, peer);
+    }
+    if (peer->driven) {
+        peer->run_cap = (cfg->workers > 0 ? cfg->workers : 1)
+                        + (cfg->max_spare_workers > 0
+                               ? cfg->max_spare_workers
+                               : EPY_DEFAULT_MAX_SPARE_WORKERS);
+        peer->poller = o->poller;
+        peer->send_timeout_ns = o->send_timeout_ms * 1000000;
+    }
     if (rc < 0) {
         epy_error_set(err, rc, "cannot start the worker threads");
         goto fail;
     }
     peer->tr = tr;
-    if (tr->ops->set_recv_timeout == NULL)
+    if (peer->driven)
+        ;       /* the loop keeps the deadlines (drive.c) */
+    else if (tr->ops->set_recv_timeout == NULL)
         peer->hello_deadline = peer->idle_ms = 0;   /* cannot be enforced */
     else if (peer->hello_deadline != 0)
         tr->ops->set_recv_timeout(tr, o->handshake_timeout_ms);
@@ -176,8 +196,17 @@ peer_new(epy__transport *tr, const epy_peer_config *cfg,
     epy__peer_send_hello(peer);
     peer->lead_job.run = epy__peer_lead_run;
     peer->flush_job.run = epy__peer_flush_run;
-    peer->reader_started = true;
-    epy__pool_push(&peer->pool, &peer->lead_job);
+    if (peer->driven) {
+        rc = epy__peer_drive_start(peer);
+        if (rc < 0) {
+            epy_error_set(err, rc, "cannot watch the connection");
+            peer->tr = NULL;
+            goto fail;
+        }
+    } else {
+        peer->reader_started = true;
+        epy__pool_push(peer->pool, &peer->lead_job);
+    }
     *ret = peer;
     return 0;
 
@@ -216,7 +245,7 @@ epy__peer_new_fd(int fd, const epy_peer_config *cfg,
     if (tr == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
     epy__socket_credentials(fd, &cred);
-    rc = peer_new(tr, cfg, opts, &cred, ret_peer, ret_err);
+    rc = peer_new(tr, fd, cfg, opts, &cred, ret_peer, ret_err);
     if (rc < 0)
         free(tr);   /* not destroy: the caller keeps @fd */
     return rc;
@@ -242,13 +271,13 @@ epy_pair_new(const epy_peer_config *cfg_a, const epy_peer_config *cfg_b,
     rc = epy__transport_queue_pair(&ta, &tb);
     if (rc < 0)
         return epy_error_set(ret_err, rc, NULL);
-    rc = peer_new(ta, cfg_a, NULL, NULL, ret_a, ret_err);
+    rc = peer_new(ta, -1, cfg_a, NULL, NULL, ret_a, ret_err);
     if (rc < 0) {
         ta->ops->destroy(ta);
         tb->ops->destroy(tb);
         return rc;
     }
-    rc = peer_new(tb, cfg_b, NULL, NULL, ret_b, ret_err);
+    rc = peer_new(tb, -1, cfg_b, NULL, NULL, ret_b, ret_err);
     if (rc < 0) {
         tb->ops->destroy(tb);
         *ret_a = epy_peer_close(*ret_a);
@@ -382,6 +411,8 @@ stop_connection(epy_peer *peer)
 
         env.kind = EPYRPC__KIND__DISCONNECT;
         epy__peer_send_payload(peer, &env, &none);
+        if (peer->driven)
+            epy__peer_flush_until(peer, none.deadline);
     }
     epy__peer_set_status(peer, EPY_ECLOSED);
     peer->tr->ops->shutdown(peer->tr);
@@ -418,7 +449,11 @@ epy_peer_close(epy_peer *peer)
     }
     epy__peer_watch_stop(peer);
     epy__txnmgr_stop(&peer->txn, epy__peer_check(peer));
-    epy__pool_stop(&peer->pool, peer->cfg.close_timeout_ms, close_late, peer);
+    if (peer->pool == &peer->own_pool)
+        epy__pool_stop(&peer->own_pool, peer->cfg.close_timeout_ms,
+                       close_late, peer);
+    else
+        epy__peer_jobs_wait(peer, peer->cfg.close_timeout_ms, close_late);
     /*
      * Deferred calls may still be answered later: they keep the peer's
      * memory, and find it closed. Its descriptor goes now.
@@ -502,7 +537,7 @@ epy_peer_pending_count(epy_peer *peer)
 int
 epy_peer_workers(const epy_peer *peer)
 {
-    return peer != NULL ? peer->pool.workers : 0;
+    return peer != NULL ? peer->pool->workers : 0;
 }
 
 void
@@ -566,5 +601,5 @@ epy__peer_new_transport(epy__transport *tr, const epy_peer_config *cfg,
     rc = check_config(cfg, ret_err);
     if (rc < 0)
         return rc;
-    return peer_new(tr, cfg, NULL, NULL, ret_peer, ret_err);
+    return peer_new(tr, -1, cfg, NULL, NULL, ret_peer, ret_err);
 }

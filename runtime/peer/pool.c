@@ -23,6 +23,8 @@ static _Thread_local epy__pool *tl_pool;
 /* Called (once) when the calling thread is about to block. */
 static _Thread_local void (*tl_block_hook)(void *ctx);
 static _Thread_local void *tl_block_ctx;
+/* Also counts the thread's blocking waits (epy__pool_count_blocked()). */
+static _Thread_local atomic_int *tl_blocked;
 
 typedef struct worker_arg {
     epy__pool *pool;
@@ -91,10 +93,10 @@ give_spares(epy__pool *pool)
  * held. Returns false if work starves: no spare may start.
  */
 static bool
-maybe_spare(epy__pool *pool)
+spare_if(epy__pool *pool, bool stalled)
 {
     if (pool->head == NULL || pool->idle > 0 || pool->stopping
-        || pool->alive - pool->blocked > 0)
+        || (!stalled && pool->alive - pool->blocked > 0))
         return true;
     if (pool->alive - pool->base >= pool->max_spare) {
         if (!pool->capped)
@@ -123,12 +125,46 @@ maybe_spare(epy__pool *pool)
     return true;
 }
 
+static bool
+maybe_spare(epy__pool *pool)
+{
+    return spare_if(pool, false);
+}
+
+void
+epy__pool_run_job(epy__job *job)
+{
+    atomic_uint *count = job->count;
+
+    job->run(job);      /* may free @job */
+    if (count != NULL && atomic_fetch_sub(count, 1) == 1)
+        epy__futex_wake(count);
+}
+
+/* Takes @w off the idle stack; false if it was not on it. Lock held. */
+static bool
+unlink_idle(epy__pool *pool, epy__worker_slot *w)
+{
+    for (epy__worker_slot **pp = &pool->idle_top; *pp != NULL;
+         pp = &(*pp)->next_idle) {
+        if (*pp == w) {
+            *pp = w->next_idle;
+            w->next_idle = NULL;
+            pool->idle--;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void *
 worker_main(void *p)
 {
     worker_arg *arg = p;
     epy__pool *pool = arg->pool;
     epy__worker_slot *self = &pool->slots[arg->slot];
+
+    bool lingered = false;
 
     free(arg);
     tl_pool = pool;
@@ -137,11 +173,16 @@ worker_main(void *p)
         epy__job *job = pool->head;
 
         if (job != NULL) {
+            pool->taken++;
             pool->head = job->next;
             if (pool->head == NULL)
                 pool->tail = NULL;
+            lingered = false;
         } else {
-            if (pool->stopping || pool->alive > pool->base)
+            bool spare = pool->alive > pool->base;
+
+            if (pool->stopping
+                || (spare && (pool->linger_ns == 0 || lingered)))
                 break;  /* stopping, or a spare with nothing to do */
             /* Idle: the next job comes with the wake-up, no lock taken. */
             self->job = NULL;
@@ -150,18 +191,29 @@ worker_main(void *p)
             pool->idle_top = self;
             pool->idle++;
             pthread_mutex_unlock(&pool->lock);
-            epy__wake_wait(&self->wake, 0);
+            if (!epy__wake_wait(&self->wake, spare ? epy__now_ns()
+                                                     + pool->linger_ns : 0)) {
+                /* A spare waited long enough: leave, unless just taken. */
+                pthread_mutex_lock(&pool->lock);
+                if (unlink_idle(pool, self)) {
+                    lingered = true;
+                    continue;
+                }
+                pthread_mutex_unlock(&pool->lock);
+                epy__wake_wait(&self->wake, 0);
+            }
+            lingered = false;
             job = self->job;
             if (job == NULL) {
                 pthread_mutex_lock(&pool->lock);
                 continue;
             }
-            job->run(job);
+            epy__pool_run_job(job);
             pthread_mutex_lock(&pool->lock);
             continue;
         }
         pthread_mutex_unlock(&pool->lock);
-        job->run(job);
+        epy__pool_run_job(job);
         pthread_mutex_lock(&pool->lock);
     }
     pool->alive--;
@@ -230,7 +282,7 @@ epy__pool_push(epy__pool *pool, epy__job *job)
     if (pool->stopping && pool->alive == 0) {
         /* Nobody is left to run it: a completion arriving after stop. */
         pthread_mutex_unlock(&pool->lock);
-        job->run(job);
+        epy__pool_run_job(job);
         return;
     }
     w = pop_idle(pool);
@@ -248,6 +300,36 @@ epy__pool_push(epy__pool *pool, epy__job *job)
     pool->tail = job;
     maybe_spare(pool);
     pthread_mutex_unlock(&pool->lock);
+    if (pool->on_wait != NULL)
+        pool->on_wait(pool->on_wait_ctx);
+}
+
+bool
+epy__pool_check_stall(epy__pool *pool)
+{
+    bool waiting;
+
+    pthread_mutex_lock(&pool->lock);
+    waiting = pool->head != NULL && !pool->stopping;
+    if (waiting && pool->stall_armed && pool->idle == 0
+        && pool->taken == pool->stall_seen) {
+        /*
+         * Nobody took a job for a whole period: the workers run code
+         * that waits on something of its own. One more worker, as for
+         * a blocked one (within the same caps).
+         */
+        spare_if(pool, true);
+    }
+    pool->stall_armed = waiting;
+    pool->stall_seen = pool->taken;
+    pthread_mutex_unlock(&pool->lock);
+    return waiting;
+}
+
+void
+epy__pool_count_blocked(atomic_int *counter)
+{
+    tl_blocked = counter;
 }
 
 bool
@@ -359,13 +441,14 @@ epy__pool_block(void)
     epy__pool *pool = tl_pool;
     void (*hook)(void *ctx) = tl_block_hook;
 
+    bool starved;
+
+    if (tl_blocked != NULL)
+        atomic_fetch_add(tl_blocked, 1);
     if (hook != NULL) {
         tl_block_hook = NULL;
         hook(tl_block_ctx);
     }
-
-    bool starved;
-
     if (pool == NULL)
         return NULL;
     pthread_mutex_lock(&pool->lock);
@@ -374,7 +457,9 @@ epy__pool_block(void)
                                      && pool->alive - pool->blocked <= 0
                                      && pool->head == NULL);
     pthread_mutex_unlock(&pool->lock);
-    if (starved)
+    if (starved && pool->saturated != NULL)
+        pool->saturated(pool->saturated_ctx);
+    else if (starved && pool->peer != NULL)
         epy__peer_pool_saturated(pool->peer);
     return pool;
 }
@@ -382,6 +467,8 @@ epy__pool_block(void)
 void
 epy__pool_unblock(epy__pool *pool)
 {
+    if (tl_blocked != NULL)
+        atomic_fetch_sub(tl_blocked, 1);
     if (pool == NULL)
         return;
     pthread_mutex_lock(&pool->lock);

@@ -21,7 +21,6 @@
 
 #include "conn-int.h"
 
-#define READ_CHUNK EPY__READ_CHUNK
 /* Frames from this size on have their payload used in place. */
 #define ZERO_COPY_RECV_MIN ((size_t) 4096)
 #define ARENA_KEEP ((size_t) 1024 * 1024)
@@ -246,7 +245,7 @@ static int
 rbuf_leave(epy_peer *peer)
 {
     size_t have = peer->rend - peer->rstart;
-    size_t cap = have > READ_CHUNK ? have : READ_CHUNK;
+    size_t cap = have > peer->rchunk ? have : peer->rchunk;
     uint8_t *nb = epy__rbuf_alloc(cap);
 
     if (nb == NULL)
@@ -355,8 +354,9 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
                 peer->rcap = cap;
             }
         }
-        if ((peer->hello_deadline != 0 && !peer->got_hello)
-            || (peer->idle_ms != 0 && deadline == 0)) {
+        if (!peer->driven
+            && ((peer->hello_deadline != 0 && !peer->got_hello)
+                || (peer->idle_ms != 0 && deadline == 0))) {
             int rc = check_deadlines(peer);
 
             if (rc != 0)
@@ -366,6 +366,8 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
                                 peer->rcap - peer->rend);
         if (n == 0)
             return EPY_EDISCONNECTED;
+        if (n == -EAGAIN && peer->driven)
+            return EPY__FRAME_LATER;    /* the loop comes back when readable */
         if (n == -EAGAIN && !peer->got_hello && peer->hello_deadline == 0)
             return EPY_ETIMEDOUT;
         if (n == -EAGAIN && !peer->got_hello)
@@ -625,17 +627,19 @@ epy__peer_read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char
         peer->idle_since = epy__now_ns();
     rc = process_frame(peer, peer->rbuf + peer->rstart + 4, size, true,
                        ret_call, why, whylen);
+    if (rc == EPY__FRAME_HOLD)
+        return rc;      /* the frame stays, to be read again */
     peer->rstart += 4 + size;
     if (peer->rstart == peer->rend)
         peer->rstart = peer->rend = 0;
-    if (peer->rcap > 4 * READ_CHUNK && peer->rend == 0
+    if (peer->rcap > (peer->driven ? 1 : 4) * peer->rchunk && peer->rend == 0
         && atomic_load_explicit(rbuf_refs(peer->rbuf), memory_order_acquire) == 1) {
         /* Give back the memory of a large frame. */
-        uint8_t *q = rbuf_resize(peer->rbuf, READ_CHUNK);
+        uint8_t *q = rbuf_resize(peer->rbuf, peer->rchunk);
 
         if (q != NULL) {
             peer->rbuf = q;
-            peer->rcap = READ_CHUNK;
+            peer->rcap = peer->rchunk;
         }
     }
     return rc;

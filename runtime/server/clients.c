@@ -89,7 +89,7 @@ epy__client_ready(epy_peer *peer, void *ctx)
     c->conn = run ? CONN_QUEUED : CONN_DONE;
     pthread_mutex_unlock(&srv->lock);
     if (run)
-        epy__pool_push(&peer->pool, &c->connect_job);
+        epy__peer_push(peer, &c->connect_job);
 }
 
 /*

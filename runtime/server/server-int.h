@@ -30,6 +30,11 @@ struct epy_server {
     epy_server_config cfg;
     epy__registry *reg;
     epy__limits *limits;        /* shared by the clients' peers */
+    epy__poller *poller;        /* reads and writes the clients */
+    epy__pool pool;             /* runs the clients' calls */
+    int stall_fd;               /* an eventfd for stall_ent, never written */
+    epy__pollent stall_ent;     /* looks for a pool whose workers are stuck */
+    atomic_bool stall_watch;    /* stall_ent has a deadline */
     int fd;
     int wake[2];                /* the accept thread's wake-up pipe */
     pthread_t thread;

@@ -39,6 +39,7 @@
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
 
 #include "server-int.h"
@@ -162,6 +163,9 @@ accept_one(epy_server *srv)
     o.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
     o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
     o.limits = srv->limits;
+    o.poller = srv->poller;
+    o.pool = &srv->pool;
+    o.send_timeout_ms = srv->cfg.send_timeout_ms;
     if (ss.ss_family != AF_UNSPEC)
         epy__socket_tune(fd, ss.ss_family);
     if (srv->cfg.send_timeout_ms > 0) {
@@ -282,6 +286,13 @@ server_free(epy_server *srv)
     for (int i = 0; i < 2; i++)
         if (srv->wake[i] >= 0)
             close(srv->wake[i]);
+    /* Every client has been closed: nothing of theirs is left on these. */
+    epy__poller_free(srv->poller);
+    srv->pool.on_wait = NULL;
+    epy__pool_stop(&srv->pool, 0, NULL, NULL);
+    epy__pool_destroy(&srv->pool);
+    if (srv->stall_fd >= 0)
+        close(srv->stall_fd);
     epy__registry_unref(srv->reg);
     epy__limits_unref(srv->limits);
     free(srv->allowed_uids);
@@ -312,6 +323,10 @@ check_config(const epy_server_config *cfg, const epy__address *a, epy_error *err
                              "max_spare_workers must be at least 1");
     if (cfg->max_call_memory == 0)
         return epy_error_set(err, EPY_EPARAM, "max_call_memory is 0");
+    if (cfg->workers < 0 || cfg->workers > EPY__POOL_MAX_THREADS / 2
+        || cfg->io_threads < 0 || cfg->io_threads > 64)
+        return epy_error_setf(err, EPY_EPARAM, "workers must be 0..%d and "
+                              "io_threads 0..64", EPY__POOL_MAX_THREADS / 2);
     if ((cfg->n_allowed_uids > 0 && cfg->allowed_uids == NULL)
         || (cfg->n_allowed_gids > 0 && cfg->allowed_gids == NULL))
         return epy_error_set(err, EPY_EPARAM,
@@ -335,6 +350,105 @@ copy_ids(long **dst, const long *src, size_t n)
     if (*dst == NULL)
         return EPY_ENOMEM;
     memcpy(*dst, src, n * sizeof **dst);
+    return 0;
+}
+
+/*
+ * The pool is saturated: clients whose loop stopped reading (their
+ * queue is full) read again, and refuse calls, so that the replies the
+ * blocked workers wait for come in.
+ */
+static void
+pool_saturated(void *ctx)
+{
+    epy_server *srv = ctx;
+
+    pthread_mutex_lock(&srv->lock);
+    for (client *c = srv->clients; c != NULL; c = c->next)
+        if (atomic_load(&c->peer->io_wait))
+            epy__peer_drive_kick(c->peer);
+    pthread_mutex_unlock(&srv->lock);
+}
+
+/*
+ * Handlers that wait on something of their own (a lock, a sleep, I/O)
+ * look busy to the pool. While jobs wait, the poller looks every
+ * STALL_NS: if no worker took one meanwhile, one more worker starts
+ * (within max_spare_workers), so that stuck handlers of one client
+ * delay the others by STALL_NS at most. Spares wait SPARE_LINGER_NS
+ * for more work before they exit.
+ */
+#define STALL_NS ((int64_t) 100000000)
+#define SPARE_LINGER_NS ((int64_t) 250000000)
+
+static int
+stall_ready(epy__pollent *e, uint32_t events)
+{
+    (void) events;
+    if (e->deadline == 0)
+        e->deadline = epy__now_ns() + STALL_NS;
+    return EPOLLIN;
+}
+
+static int
+stall_expire(epy__pollent *e)
+{
+    epy_server *srv = EPY__CONTAINER(e, epy_server, stall_ent);
+
+    atomic_store(&srv->stall_watch, false);
+    if (epy__pool_check_stall(&srv->pool)) {
+        atomic_store(&srv->stall_watch, true);
+        e->deadline = epy__now_ns() + STALL_NS;
+    } else {
+        e->deadline = 0;
+    }
+    return EPOLLIN;
+}
+
+/* A job waits for a worker: have the poller look. */
+static void
+pool_waits(void *ctx)
+{
+    epy_server *srv = ctx;
+
+    if (!atomic_load_explicit(&srv->stall_watch, memory_order_relaxed)
+        && !atomic_exchange(&srv->stall_watch, true))
+        epy__poller_kick(&srv->stall_ent);
+}
+
+/* The worker pool and the I/O threads. Returns 0 or a negative code. */
+static int
+start_core(epy_server *srv, epy_error *err)
+{
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+    int workers = srv->cfg.workers > 0 ? srv->cfg.workers
+                  : ncpu > 0 && ncpu < EPY__POOL_MAX_THREADS / 2 ? (int) ncpu
+                  : ncpu > 0 ? EPY__POOL_MAX_THREADS / 2 : 2;
+    int rc;
+
+    srv->cfg.workers = workers;
+    rc = epy__pool_init(&srv->pool, workers, 0, srv->cfg.max_spare_workers,
+                        srv->limits, NULL);
+    if (rc < 0)
+        return epy_error_set(err, rc, "cannot start the worker threads");
+    srv->pool.saturated = pool_saturated;
+    srv->pool.saturated_ctx = srv;
+    srv->pool.linger_ns = SPARE_LINGER_NS;
+    rc = epy__poller_new(srv->cfg.io_threads > 0 ? srv->cfg.io_threads : 1,
+                         &srv->poller);
+    if (rc < 0)
+        return epy_error_set(err, rc, "cannot start the I/O threads");
+    srv->stall_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (srv->stall_fd < 0)
+        return epy__sys_error(err, EPY_ESYSTEM, "eventfd");
+    srv->stall_ent.fd = srv->stall_fd;
+    srv->stall_ent.ready = stall_ready;
+    srv->stall_ent.expire = stall_expire;
+    rc = epy__poller_add(srv->poller, &srv->stall_ent, EPOLLIN);
+    if (rc < 0)
+        return epy__sys_error(err, rc, "epoll_ctl");
+    srv->pool.on_wait_ctx = srv;
+    srv->pool.on_wait = pool_waits;
     return 0;
 }
 
@@ -371,7 +485,7 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     if (srv == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
     srv->cfg = *cfg;
-    srv->fd = srv->wake[0] = srv->wake[1] = -1;
+    srv->fd = srv->wake[0] = srv->wake[1] = srv->stall_fd = -1;
     srv->euid = geteuid();
     pthread_mutex_init(&srv->lock, NULL);
     pthread_cond_init(&srv->cond, NULL);
@@ -388,6 +502,9 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     }
     srv->cfg.allowed_uids = srv->allowed_uids;
     srv->cfg.allowed_gids = srv->allowed_gids;
+    rc = start_core(srv, ret_err);
+    if (rc < 0)
+        goto fail;
     /* Abstract sockets have no file permissions: check by default. */
     srv->is_unix = a.family == AF_UNIX;
     srv->check_cred = a.family == AF_UNIX
