@@ -9,4 +9,5 @@ epyrpcinclude_HEADERS = \
 	%D%/epyrpc/client.h \
 	%D%/epyrpc/server.h \
 	%D%/epyrpc/net.h \
+	%D%/epyrpc/loop.h \
 	%D%/epyrpc/gen.h

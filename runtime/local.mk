@@ -36,6 +36,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/reader.c \
 	%D%/peer/lead.c \
 	%D%/peer/drive.c \
+	%D%/peer/loop.c \
 	%D%/peer/peer.c \
 	%D%/peer/api.c \
 	%D%/server/net-int.h \
@@ -45,6 +46,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/server/connect.c \
 	%D%/server/server.c \
 	%D%/server/clients.c \
+	%D%/server/server-loop.c \
 	%D%/server/events.c \
 	%D%/gen/gen-int.h \
 	%D%/gen/gen-layout.c \

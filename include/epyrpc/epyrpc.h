@@ -12,5 +12,6 @@
 #include <epyrpc/client.h>
 #include <epyrpc/server.h>
 #include <epyrpc/net.h>
+#include <epyrpc/loop.h>
 
 #endif /* EPYRPC_EPYRPC_H */

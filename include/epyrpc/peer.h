@@ -104,6 +104,9 @@ typedef struct epy_interface {
  *                (default 4 MiB; 0 gives the default). Posting never
  *                waits for the other end: past this, the post fails with
  *                EPY_EBUSY (a server's broadcast then drops that client).
+ * @loop_mode:    an epy_loop_mode (<epyrpc/loop.h>): 0 (EPY_LOOP_NONE,
+ *                the default) for the library's own threads, or the
+ *                program's event loop runs the peer (epy_peer_process()).
  */
 typedef struct epy_peer_config {
     int workers;
@@ -123,6 +126,7 @@ typedef struct epy_peer_config {
     bool start_paused;
     int max_spare_workers;
     size_t max_send_queue;
+    int loop_mode;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -136,7 +140,7 @@ typedef struct epy_peer_config {
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
-      false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE }
+      false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0 }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

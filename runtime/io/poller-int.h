@@ -76,6 +76,8 @@ bool epy__poller_on_loop(const epy__poller *p);
 int epy__poller_fd(const epy__poller *p);
 /* Milliseconds until epy__poller_process() has timed work; -1: none. */
 int64_t epy__poller_timeout(epy__poller *p);
+/* True if the calling thread is the last one that ran epy__poller_process(). */
+bool epy__poller_owned(epy__poller *p);
 /* Runs the ready callbacks, kicks and expired deadlines; never blocks. */
 void epy__poller_process(epy__poller *p);
 

@@ -33,6 +33,7 @@ typedef struct epy__loop {
 } epy__loop;
 
 struct epy__poller {
+    atomic_ulong owner;         /* without threads: who last processed (0: none) */
     int nloops;
     atomic_uint next;           /* round robin of additions */
     epy__loop *loops;
@@ -357,6 +358,13 @@ epy__poller_on_loop(const epy__poller *p)
     return tl_loop != NULL && tl_loop->poller == p;
 }
 
+bool
+epy__poller_owned(epy__poller *p)
+{
+    return atomic_load_explicit(&p->owner, memory_order_relaxed)
+           == (unsigned long) pthread_self();
+}
+
 int
 epy__poller_fd(const epy__poller *p)
 {
@@ -386,6 +394,8 @@ epy__poller_process(epy__poller *p)
     epy__loop *l = &p->loops[0];
     epy__loop *was = tl_loop;
 
+    atomic_store_explicit(&p->owner, (unsigned long) pthread_self(),
+                          memory_order_relaxed);
     tl_loop = l;
     loop_once(l, 0);
     tl_loop = was;

@@ -44,7 +44,7 @@ epy__async_notify(void *owner, epy_async *a)
 
     if (a->callback != NULL) {
         a->job.run = run_callback;
-        epy__peer_push(peer, &epy__async_ref(a)->job);
+        epy__peer_push_to(peer, peer->cb_pool, &epy__async_ref(a)->job);
         return;
     }
     if (a->sem != NULL)
@@ -78,6 +78,18 @@ epy_async_status_get(epy_async *a)
     return s;
 }
 
+static bool
+async_done(void *ctx)
+{
+    epy_async *a = ctx;
+    bool done;
+
+    pthread_mutex_lock(&a->peer->txn.lock);
+    done = a->txn.state == EPY__TXN_DONE;
+    pthread_mutex_unlock(&a->peer->txn.lock);
+    return done;
+}
+
 int
 epy_async_wait(epy_async *a, int64_t timeout_ms)
 {
@@ -92,6 +104,8 @@ epy_async_wait(epy_async *a, int64_t timeout_ms)
         return EPY_EMODE;
     m = &a->peer->txn;
     deadline = epy__deadline(timeout_ms);
+    if (a->peer->driven && epy__peer_loop_owns(a->peer))
+        epy__peer_loop_wait(a->peer, async_done, a, deadline);
     pthread_mutex_lock(&m->lock);
     if (a->txn.state != EPY__TXN_DONE) {
         pthread_mutex_unlock(&m->lock);

@@ -126,11 +126,17 @@ epy__peer_drive_kick(epy_peer *peer)
 /* --- the peer's jobs -------------------------------------------------------- */
 
 void
-epy__peer_push(epy_peer *peer, epy__job *job)
+epy__peer_push_to(epy_peer *peer, epy__pool *pool, epy__job *job)
 {
     atomic_fetch_add(&peer->jobs, 1);
     job->count = &peer->jobs;
-    epy__pool_push(peer->pool, job);
+    epy__pool_push(pool, job);
+}
+
+void
+epy__peer_push(epy_peer *peer, epy__job *job)
+{
+    epy__peer_push_to(peer, peer->pool, job);
 }
 
 void

@@ -86,6 +86,12 @@ next_deadline(epy_peer *peer)
         d = peer->hello_deadline;
     else if (peer->idle_ms != 0)
         d = peer->idle_since + peer->idle_ms * 1000000;
+    {
+        int64_t t = epy__txn_sweep(&peer->txn);     /* async deadlines */
+
+        if (t != 0 && (d == 0 || t < d))
+            d = t;
+    }
     if (peer->hold_since != 0) {
         int64_t h = epy__now_ns() + HOLD_RETRY_NS;
 
@@ -211,6 +217,13 @@ drive_expire(epy__pollent *e)
     return settle(peer);
 }
 
+/* An async call with a nearer deadline: the loop looks again. */
+static void
+txn_timer(void *owner)
+{
+    epy__peer_drive_kick(owner);
+}
+
 int
 epy__peer_drive_start(epy_peer *peer)
 {
@@ -220,6 +233,7 @@ epy__peer_drive_start(epy_peer *peer)
         || fcntl(peer->fd, F_SETFL, fl | O_NONBLOCK) < 0)
         return EPY_ESYSTEM;
     peer->idle_since = epy__now_ns();
+    peer->txn.timer_hook = txn_timer;
     peer->pent.fd = peer->fd;
     peer->pent.ready = drive_ready;
     peer->pent.expire = drive_expire;

@@ -129,6 +129,12 @@ lend_reading(epy_peer *peer)
     return peer->rerr != 0;
 }
 
+static bool
+wake_set(void *ctx)
+{
+    return epy__wake_is_set(ctx);
+}
+
 void
 epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
 {
@@ -139,6 +145,12 @@ epy__peer_read_own(epy_peer *peer, epy__wake *w, int64_t deadline)
     char why[sizeof peer->rwhy] = "";
     int rc = 0;
 
+    if (peer->driven) {
+        /* A loop's thread runs the loop while it waits; others wait. */
+        if (epy__peer_loop_owns(peer))
+            epy__peer_loop_wait(peer, wake_set, w, deadline);
+        return;
+    }
     if (deadline != 0 && deadline - now < OWN_READ_SKIP_NS)
         return;         /* reads could overrun it: wait for the reader */
     if (atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) > 1) {

@@ -81,6 +81,7 @@ typedef struct epy__pool {
     int spares_held;            /* counted in @limits */
     bool capped;                /* a spare was refused: logged once */
     int64_t linger_ns;          /* spares wait this long for work; 0: not */
+    bool manual;                /* no threads: epy__pool_run_queued() */
     uint64_t taken;             /* jobs taken by workers */
     uint64_t stall_seen;        /* @taken at the last stall check */
     bool stall_armed;           /* jobs waited at the last check */
@@ -129,6 +130,15 @@ void epy__pool_count_blocked(atomic_int *counter);
  * true while jobs wait (call again in a while).
  */
 bool epy__pool_check_stall(epy__pool *pool);
+/*
+ * A pool without threads, for an event loop: jobs wait until the loop
+ * runs them with epy__pool_run_queued() (on_wait tells it). Stopped and
+ * freed with epy__pool_destroy() once empty.
+ */
+int epy__pool_init_manual(epy__pool *pool);
+/* Runs the jobs queued so far (not those they queue); returns how many. */
+size_t epy__pool_run_queued(epy__pool *pool);
+bool epy__pool_has_queued(epy__pool *pool);
 /* Runs @job here, counting it as done (epy__job.count). */
 void epy__pool_run_job(epy__job *job);
 /*
@@ -223,11 +233,19 @@ struct epy__txnmgr {
     epy__txn_notify_fn notify;
     epy__txn_cancel_fn cancel;
     void *owner;
+    /*
+     * If set, no timer thread: called (no lock held) when an async
+     * deadline nearer than the others was added; the owner calls
+     * epy__txn_sweep() in time (a driven peer's loop).
+     */
+    void (*timer_hook)(void *owner);
 };
 
 int epy__txnmgr_init(epy__txnmgr *m, unsigned origin, size_t max_pending,
                      epy__txn_notify_fn notify, epy__txn_cancel_fn cancel,
                      void *owner);
+/* Fails the async transactions past their deadline; the next one (ns; 0). */
+int64_t epy__txn_sweep(epy__txnmgr *m);
 /* Stops the timer thread; fails what is left with @code. */
 void epy__txnmgr_stop(epy__txnmgr *m, int code);
 void epy__txnmgr_destroy(epy__txnmgr *m);
@@ -536,6 +554,11 @@ struct epy_peer {
      * it is readable (drive.c). The fields below are the loop's.
      */
     bool driven;
+    int loop_mode;              /* the user's loop drives it (loop.c) */
+    epy__pool *cb_pool;         /* async callbacks: pool, or the loop's */
+    epy__pool *manual;          /* the loop's jobs (run in process()), or NULL */
+    epy__pool loop_pool;        /* a loop peer's own manual pool */
+    bool own_poller;
     int fd;                     /* the connection's descriptor, or -1 */
     struct epy__poller *poller;
     epy__pollent pent;
@@ -573,6 +596,8 @@ typedef struct epy__peer_opts {
     struct epy__poller *poller;
     epy__pool *pool;
     int64_t send_timeout_ms;        /* driven: how long frames may wait */
+    epy__pool *cb_pool;             /* async callbacks; NULL: @pool */
+    epy__pool *manual;              /* a loop server's jobs, or NULL */
 } epy__peer_opts;
 
 /* epy_peer_new_fd() with the server's additions; @opts may be NULL. */
@@ -607,6 +632,8 @@ epy_peer *epy__peer_ref(epy_peer *peer);
 void epy__peer_unref(epy_peer *peer);
 /* Queues @job on the peer's pool, counted in peer->jobs. */
 void epy__peer_push(epy_peer *peer, epy__job *job);
+/* The same on @pool (the peer's callback pool). */
+void epy__peer_push_to(epy_peer *peer, epy__pool *pool, epy__job *job);
 /*
  * Waits until none of the peer's jobs is queued or running; after
  * @timeout_ms (0: no limit) calls @late once and waits on.
@@ -616,6 +643,20 @@ void epy__peer_jobs_wait(epy_peer *peer, int64_t timeout_ms,
 
 /* A driven peer's loop looks at it again (room in the queue, frames to write). */
 void epy__peer_drive_kick(epy_peer *peer);
+/*
+ * Loop peers (loop.c). True if the calling thread must run the loop's
+ * work itself while it waits (the loop's thread, or any in the
+ * thread-less mode).
+ */
+bool epy__peer_loop_owns(epy_peer *peer);
+/* Makes @peer's poller and pools for cfg->loop_mode. */
+int epy__peer_loop_init(epy_peer *peer, const epy_peer_config *cfg);
+/*
+ * Runs the loop's work until @done(@ctx) or @deadline (ns, 0: none).
+ * Returns 0 or EPY_ETIMEDOUT.
+ */
+int epy__peer_loop_wait(epy_peer *peer, bool (*done)(void *ctx), void *ctx,
+                        int64_t deadline);
 /*
  * Sends one frame: @env with @payload as its payload field (may be NULL).
  * Returns 0, EPY_ETOOBIG (nothing sent), EPY_ENOMEM, or the peer's

@@ -14,6 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <epyrpc/loop.h>
+
 #include "conn-int.h"
 
 /* --- construction ---------------------------------------------------------- */
@@ -26,6 +28,10 @@ peer_free(epy_peer *peer)
     epy__txnmgr_destroy(&peer->txn);
     if (peer->pool == &peer->own_pool)
         epy__pool_destroy(&peer->own_pool);
+    if (peer->manual == &peer->loop_pool)
+        epy__pool_destroy(&peer->loop_pool);
+    if (peer->own_poller)
+        epy__poller_free(peer->poller);
     epy__registry_unref(peer->reg);
     epy__limits_unref(peer->limits);
     epy__hello_free(peer);
@@ -73,6 +79,8 @@ check_config(const epy_peer_config *cfg, epy_error *err)
             return epy_error_set(err, EPY_EPARAM, "invalid interface entry");
     if (cfg->close_timeout_ms < 0)
         return epy_error_set(err, EPY_EPARAM, "negative close_timeout_ms");
+    if (cfg->loop_mode < 0 || cfg->loop_mode > EPY_LOOP_WORKERS)
+        return epy_error_set(err, EPY_EPARAM, "unknown loop_mode");
     return 0;
 }
 
@@ -92,7 +100,8 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
     atomic_init(&peer->refs, 1);
     peer->destroy = peer_free;
     peer->fd = fd;
-    peer->driven = o != NULL && o->poller != NULL && fd >= 0;
+    peer->driven = fd >= 0 && ((o != NULL && o->poller != NULL)
+                               || cfg->loop_mode != 0);
     peer->rchunk = peer->driven ? EPY__READ_CHUNK_DRIVEN : EPY__READ_CHUNK;
     atomic_init(&peer->rtok, EPY__RT_POOL);     /* the reader holds it */
     atomic_init(&peer->lend, false);
@@ -160,7 +169,13 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
     }
     if (o != NULL && o->pool != NULL) {
         peer->pool = o->pool;
+        peer->cb_pool = o->cb_pool != NULL ? o->cb_pool : o->pool;
+        peer->manual = o->manual;
+        peer->loop_mode = cfg->loop_mode;
+        peer->poller = o->poller;
         rc = 0;
+    } else if (peer->driven) {
+        rc = epy__peer_loop_init(peer, cfg);    /* the user's loop */
     } else {
         peer->pool = &peer->own_pool;
         rc = epy__pool_init(&peer->own_pool, cfg->workers, 1,
@@ -168,14 +183,15 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
                                 ? cfg->max_spare_workers
                                 : EPY_DEFAULT_MAX_SPARE_WORKERS,
                             peer->limits, peer);
+        peer->cb_pool = peer->pool;
     }
     if (peer->driven) {
         peer->run_cap = (cfg->workers > 0 ? cfg->workers : 1)
                         + (cfg->max_spare_workers > 0
                                ? cfg->max_spare_workers
                                : EPY_DEFAULT_MAX_SPARE_WORKERS);
-        peer->poller = o->poller;
-        peer->send_timeout_ns = o->send_timeout_ms * 1000000;
+        if (o != NULL)
+            peer->send_timeout_ns = o->send_timeout_ms * 1000000;
     }
     if (rc < 0) {
         epy_error_set(err, rc, "cannot start the worker threads");
@@ -265,6 +281,9 @@ epy_pair_new(const epy_peer_config *cfg_a, const epy_peer_config *cfg_b,
         cfg_a = &defaults;
     if (cfg_b == NULL)
         cfg_b = &defaults;
+    if (cfg_a->loop_mode != 0 || cfg_b->loop_mode != 0)
+        return epy_error_set(ret_err, EPY_EPARAM,
+                             "a loop mode needs a socket (not a pair)");
     if ((rc = check_config(cfg_a, ret_err)) < 0
         || (rc = check_config(cfg_b, ret_err)) < 0)
         return rc;
@@ -344,6 +363,18 @@ epy_link_close(epy_link *link)
 
 /* --- the running peer ------------------------------------------------------ */
 
+static bool
+hello_done(void *ctx)
+{
+    epy_peer *peer = ctx;
+    bool done;
+
+    pthread_mutex_lock(&peer->state_lock);
+    done = peer->ready != 0;
+    pthread_mutex_unlock(&peer->state_lock);
+    return done;
+}
+
 int
 epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms, epy_error *ret_err)
 {
@@ -353,6 +384,8 @@ epy_peer_wait_ready(epy_peer *peer, int64_t timeout_ms, epy_error *ret_err)
     if (peer == NULL || timeout_ms < 0)
         return epy_error_set(ret_err, EPY_EPARAM, NULL);
     deadline = epy__deadline(timeout_ms);
+    if (peer->driven && epy__peer_loop_owns(peer))
+        epy__peer_loop_wait(peer, hello_done, peer, deadline);
     pthread_mutex_lock(&peer->state_lock);
     while (peer->ready == 0) {
         if (deadline != 0) {
@@ -423,6 +456,27 @@ stop_connection(epy_peer *peer)
     pthread_mutex_unlock(&peer->state_lock);
 }
 
+static bool
+reader_ended(void *ctx)
+{
+    epy_peer *peer = ctx;
+    bool done;
+
+    pthread_mutex_lock(&peer->state_lock);
+    done = peer->reader_done;
+    pthread_mutex_unlock(&peer->state_lock);
+    return done;
+}
+
+/* Jobs of a loop peer, including those its loop runs, have all run. */
+static bool
+jobs_done(void *ctx)
+{
+    epy_peer *peer = ctx;
+
+    return atomic_load(&peer->jobs) == 0;
+}
+
 static void
 close_late(epy_peer *peer)
 {
@@ -440,6 +494,8 @@ epy_peer_close(epy_peer *peer)
     atomic_store(&peer->closing, true);
     atomic_store(&peer->leaving, true);
     stop_connection(peer);
+    if (peer->reader_started && peer->loop_mode != 0)
+        epy__peer_loop_wait(peer, reader_ended, peer, 0);
     if (peer->reader_started) {
         pthread_mutex_lock(&peer->state_lock);
         while (!peer->reader_done)
@@ -449,7 +505,9 @@ epy_peer_close(epy_peer *peer)
     }
     epy__peer_watch_stop(peer);
     epy__txnmgr_stop(&peer->txn, epy__peer_check(peer));
-    if (peer->pool == &peer->own_pool)
+    if (peer->manual != NULL)
+        epy__peer_loop_wait(peer, jobs_done, peer, 0);
+    if (peer->pool == &peer->own_pool && !peer->own_pool.manual)
         epy__pool_stop(&peer->own_pool, peer->cfg.close_timeout_ms,
                        close_late, peer);
     else

@@ -279,6 +279,18 @@ epy__pool_push(epy__pool *pool, epy__job *job)
 
     job->next = NULL;
     pthread_mutex_lock(&pool->lock);
+    if (pool->manual) {
+        /* No threads: the loop runs it (epy__pool_run_queued()). */
+        if (pool->tail != NULL)
+            pool->tail->next = job;
+        else
+            pool->head = job;
+        pool->tail = job;
+        pthread_mutex_unlock(&pool->lock);
+        if (pool->on_wait != NULL)
+            pool->on_wait(pool->on_wait_ctx);
+        return;
+    }
     if (pool->stopping && pool->alive == 0) {
         /* Nobody is left to run it: a completion arriving after stop. */
         pthread_mutex_unlock(&pool->lock);
@@ -304,13 +316,64 @@ epy__pool_push(epy__pool *pool, epy__job *job)
         pool->on_wait(pool->on_wait_ctx);
 }
 
+int
+epy__pool_init_manual(epy__pool *pool)
+{
+    memset(pool, 0, sizeof *pool);
+    pool->manual = true;
+    pool->workers = 0;
+    pool->max_spare = 1;
+    pool->slots = calloc(1, sizeof *pool->slots);    /* marks it made */
+    if (pool->slots == NULL)
+        return EPY_ENOMEM;
+    pthread_mutex_init(&pool->lock, NULL);
+    epy__cond_init(&pool->done_cond);
+    return 0;
+}
+
+size_t
+epy__pool_run_queued(epy__pool *pool)
+{
+    epy__job *last;
+    size_t n = 0;
+
+    pthread_mutex_lock(&pool->lock);
+    last = pool->tail;
+    while (last != NULL && pool->head != NULL) {
+        epy__job *job = pool->head;
+
+        pool->head = job->next;
+        if (pool->head == NULL)
+            pool->tail = NULL;
+        pthread_mutex_unlock(&pool->lock);
+        epy__pool_run_job(job);
+        n++;
+        if (job == last)
+            return n;   /* the ones queued meanwhile: next time */
+        pthread_mutex_lock(&pool->lock);
+    }
+    pthread_mutex_unlock(&pool->lock);
+    return n;
+}
+
+bool
+epy__pool_has_queued(epy__pool *pool)
+{
+    bool q;
+
+    pthread_mutex_lock(&pool->lock);
+    q = pool->head != NULL;
+    pthread_mutex_unlock(&pool->lock);
+    return q;
+}
+
 bool
 epy__pool_check_stall(epy__pool *pool)
 {
     bool waiting;
 
     pthread_mutex_lock(&pool->lock);
-    waiting = pool->head != NULL && !pool->stopping;
+    waiting = pool->head != NULL && !pool->stopping && !pool->manual;
     if (waiting && pool->stall_armed && pool->idle == 0
         && pool->taken == pool->stall_seen) {
         /*

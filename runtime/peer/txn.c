@@ -305,6 +305,7 @@ int
 epy__txn_begin(epy__txnmgr *m, epy__txn *t)
 {
     int rc = 0;
+    bool kick = false;
 
     t->hnext = NULL;
     t->notify_next = NULL;
@@ -329,7 +330,7 @@ epy__txn_begin(epy__txnmgr *m, epy__txn *t)
         if (++m->count > m->nbuckets)
             grow(m);
         if (t->kind == EPY__TXN_ASYNC && t->deadline != 0) {
-            if (!m->timer_running) {
+            if (m->timer_hook == NULL && !m->timer_running) {
                 if (pthread_create(&m->timer, NULL, timer_main, m) != 0)
                     rc = EPY_ESYSTEM;
                 else
@@ -341,10 +342,30 @@ epy__txn_begin(epy__txnmgr *m, epy__txn *t)
                 pthread_cond_signal(&m->timer_cond);
             if (rc < 0)
                 unlink_txn(m, t);
+            else if (t->heap_idx == 0)
+                kick = m->timer_hook != NULL;
         }
     }
     pthread_mutex_unlock(&m->lock);
+    if (kick)
+        m->timer_hook(m->owner);
     return rc;
+}
+
+int64_t
+epy__txn_sweep(epy__txnmgr *m)
+{
+    epy__txn *list = NULL;
+    int64_t next;
+
+    pthread_mutex_lock(&m->lock);
+    while (m->heap_len > 0 && m->heap[0]->deadline <= epy__now_ns())
+        fail_locked(m, m->heap[0], EPY_ETIMEDOUT, &list);
+    next = m->heap_len > 0 ? m->heap[0]->deadline : 0;
+    pthread_mutex_unlock(&m->lock);
+    if (list != NULL)
+        run_notify(m, list, true);
+    return next;
 }
 
 bool

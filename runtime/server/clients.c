@@ -183,6 +183,13 @@ epy__server_reap(epy_server *srv, bool all)
     while (list != NULL) {
         c = list;
         list = c->next;
+        if (srv->cfg.peer.loop_mode != 0) {
+            /* The loop's thread closes its clients itself. */
+            close_client(srv, c);
+            free(c);
+            njoined++;
+            continue;
+        }
         if (pthread_create(&c->closer, NULL, closer_main, c) == 0)
             continue;
         if (all) {

@@ -35,6 +35,12 @@ struct epy_server {
     int stall_fd;               /* an eventfd for stall_ent, never written */
     epy__pollent stall_ent;     /* looks for a pool whose workers are stuck */
     atomic_bool stall_watch;    /* stall_ent has a deadline */
+    /* run by the user's loop (server-loop.c) */
+    epy__pool *cb_pool;         /* async callbacks of the clients' peers */
+    epy__pool *manual;          /* the jobs process() runs, or NULL */
+    epy__pool loop_pool;        /* ... in the workers mode */
+    epy__pollent listen_ent;    /* the listening socket */
+    epy__pollent wake_ent;      /* wake[0]: a client ended */
     int fd;
     int wake[2];                /* the accept thread's wake-up pipe */
     pthread_t thread;
@@ -80,6 +86,16 @@ void epy__client_connect_run(epy__job *job);
  * client still waits for a closer.
  */
 bool epy__server_reap(epy_server *srv, bool all);
+/*
+ * Accepts one client. False if the system is out of descriptors or
+ * memory for it (wait a little before trying again).
+ */
+bool epy__server_accept_one(epy_server *srv);
+/* server-loop.c: a server run by the user's loop. */
+int epy__server_loop_init(epy_server *srv);
+int epy__server_loop_start(epy_server *srv);
+/* Closes every client from the loop's thread. */
+void epy__server_loop_close(epy_server *srv);
 /* Clients of @uid connected or waiting to be closed. Lock held. */
 size_t epy__server_clients_of(epy_server *srv, long uid);
 

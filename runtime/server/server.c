@@ -42,6 +42,8 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <epyrpc/loop.h>
+
 #include "server-int.h"
 
 /* --- the server ----------------------------------------------------------- */
@@ -95,8 +97,8 @@ client_allowed(epy_server *srv, const struct ucred *puc)
  * or memory for it: the accept thread then waits a little before it
  * tries again, instead of spinning on a connection it cannot take.
  */
-static bool
-accept_one(epy_server *srv)
+bool
+epy__server_accept_one(epy_server *srv)
 {
     epy__peer_opts o;
     epy_peer_config pcfg = srv->cfg.peer;
@@ -166,6 +168,8 @@ accept_one(epy_server *srv)
     o.poller = srv->poller;
     o.pool = &srv->pool;
     o.send_timeout_ms = srv->cfg.send_timeout_ms;
+    o.cb_pool = srv->cb_pool;
+    o.manual = srv->manual;
     if (ss.ss_family != AF_UNSPEC)
         epy__socket_tune(fd, ss.ss_family);
     if (srv->cfg.send_timeout_ms > 0) {
@@ -248,7 +252,7 @@ accept_main(void *arg)
         pthread_mutex_unlock(&srv->lock);
         if (stopping)
             break;
-        if (n == 2 && (pfd[1].revents & POLLIN) && !accept_one(srv))
+        if (n == 2 && (pfd[1].revents & POLLIN) && !epy__server_accept_one(srv))
             resume = epy__now_ns() + 100 * 1000000;
     }
     /* Close every client still here, each on a closer, and join them. */
@@ -288,6 +292,8 @@ server_free(epy_server *srv)
             close(srv->wake[i]);
     /* Every client has been closed: nothing of theirs is left on these. */
     epy__poller_free(srv->poller);
+    if (srv->manual == &srv->loop_pool)
+        epy__pool_destroy(&srv->loop_pool);
     srv->pool.on_wait = NULL;
     epy__pool_stop(&srv->pool, 0, NULL, NULL);
     epy__pool_destroy(&srv->pool);
@@ -427,14 +433,19 @@ start_core(epy_server *srv, epy_error *err)
     int rc;
 
     srv->cfg.workers = workers;
-    rc = epy__pool_init(&srv->pool, workers, 0, srv->cfg.max_spare_workers,
-                        srv->limits, NULL);
+    if (srv->cfg.peer.loop_mode == EPY_LOOP_THREADLESS)
+        rc = epy__pool_init_manual(&srv->pool);
+    else
+        rc = epy__pool_init(&srv->pool, workers, 0,
+                            srv->cfg.max_spare_workers, srv->limits, NULL);
     if (rc < 0)
         return epy_error_set(err, rc, "cannot start the worker threads");
+    srv->cb_pool = &srv->pool;
     srv->pool.saturated = pool_saturated;
     srv->pool.saturated_ctx = srv;
     srv->pool.linger_ns = SPARE_LINGER_NS;
-    rc = epy__poller_new(srv->cfg.io_threads > 0 ? srv->cfg.io_threads : 1,
+    rc = epy__poller_new(srv->cfg.peer.loop_mode != 0 ? 0
+                         : srv->cfg.io_threads > 0 ? srv->cfg.io_threads : 1,
                          &srv->poller);
     if (rc < 0)
         return epy_error_set(err, rc, "cannot start the I/O threads");
@@ -447,8 +458,15 @@ start_core(epy_server *srv, epy_error *err)
     rc = epy__poller_add(srv->poller, &srv->stall_ent, EPOLLIN);
     if (rc < 0)
         return epy__sys_error(err, rc, "epoll_ctl");
-    srv->pool.on_wait_ctx = srv;
-    srv->pool.on_wait = pool_waits;
+    if (srv->cfg.peer.loop_mode != 0) {
+        rc = epy__server_loop_init(srv);
+        if (rc < 0)
+            return epy_error_set(err, rc, "cannot watch the listening socket");
+    }
+    if (!srv->pool.manual) {
+        srv->pool.on_wait_ctx = srv;
+        srv->pool.on_wait = pool_waits;
+    }
     return 0;
 }
 
@@ -502,9 +520,6 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     }
     srv->cfg.allowed_uids = srv->allowed_uids;
     srv->cfg.allowed_gids = srv->allowed_gids;
-    rc = start_core(srv, ret_err);
-    if (rc < 0)
-        goto fail;
     /* Abstract sockets have no file permissions: check by default. */
     srv->is_unix = a.family == AF_UNIX;
     srv->check_cred = a.family == AF_UNIX
@@ -514,6 +529,9 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         rc = epy__sys_error(ret_err, EPY_ESYSTEM, "pipe");
         goto fail;
     }
+    rc = start_core(srv, ret_err);
+    if (rc < 0)
+        goto fail;
     srv->fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (srv->fd < 0) {
         rc = epy__sys_error(ret_err, EPY_ESYSTEM, "socket");
@@ -563,7 +581,13 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         }
     }
     /* Paused: clients wait in the backlog until epy_server_start(). */
-    if (!cfg->peer.start_paused && start_accepting(srv) < 0) {
+    if (!cfg->peer.start_paused && cfg->peer.loop_mode != 0) {
+        rc = epy__server_loop_start(srv);
+        if (rc < 0) {
+            epy_error_set(ret_err, rc, "cannot watch the listening socket");
+            goto fail;
+        }
+    } else if (!cfg->peer.start_paused && start_accepting(srv) < 0) {
         rc = epy_error_set(ret_err, EPY_ESYSTEM,
                            "cannot start the accept thread");
         goto fail;
@@ -652,7 +676,9 @@ epy_server_start(epy_server *srv)
     if (srv == NULL)
         return EPY_EPARAM;
     pthread_mutex_lock(&srv->lock);
-    rc = srv->started || srv->stopping ? EPY_EPARAM : start_accepting(srv);
+    rc = srv->started || srv->stopping ? EPY_EPARAM
+         : srv->cfg.peer.loop_mode != 0 ? epy__server_loop_start(srv)
+         : start_accepting(srv);
     pthread_mutex_unlock(&srv->lock);
     return rc;
 }
@@ -666,7 +692,9 @@ epy_server_close(epy_server *srv)
     srv->stopping = true;
     pthread_mutex_unlock(&srv->lock);
     epy__server_wake(srv);
-    if (srv->started)
+    if (srv->cfg.peer.loop_mode != 0)
+        epy__server_loop_close(srv);
+    else if (srv->started)
         pthread_join(srv->thread, NULL);
     server_free(srv);
     return NULL;
