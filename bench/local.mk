@@ -49,6 +49,28 @@ nodist_%C%_attack_SOURCES = $(IDL_CALC)
 %D%/attack-attack-server.$(OBJEXT): $(IDL_CALC)
 CLEANFILES += %D%/attack$(EXEEXT)
 
+# bench/scale (scale.c, with attack-wire.c and attack-server.c): what
+# clients cost a server: 10,000 idle unix-socket clients, then TCP, with
+# the server's threads, RSS per client, and an active client's latency
+# beside them (see scale.c). `make scale` builds and runs it (about a
+# minute); SCALE_FLAGS='--clients=2000' for fewer.
+EXTRA_PROGRAMS += %D%/scale
+%C%_scale_SOURCES = %D%/scale.c %D%/attack-wire.c %D%/attack-server.c \
+	%D%/attack.h
+nodist_%C%_scale_SOURCES = $(IDL_CALC)
+%C%_scale_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples
+%C%_scale_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) \
+	$(PTHREAD_CFLAGS)
+%C%_scale_LDADD = libepyrpc.la $(PROTOBUF_C_LIBS) $(ZLIB_LIBS) $(PTHREAD_LIBS)
+%C%_scale_LDFLAGS = $(AM_LDFLAGS) -no-install
+%D%/scale-attack-server.$(OBJEXT): $(IDL_CALC)
+CLEANFILES += %D%/scale$(EXEEXT)
+
+SCALE_FLAGS =
+scale: all
+	@$(MAKE) $(AM_MAKEFLAGS) %D%/scale$(EXEEXT)
+	@./%D%/scale$(EXEEXT) $(SCALE_FLAGS)
+
 ATTACK_FLAGS =
 attack: all
 	@$(MAKE) $(AM_MAKEFLAGS) %D%/attack$(EXEEXT)
@@ -95,4 +117,4 @@ bench-peer-progs:
 	    echo "bench: NNG rows skipped: libnng-dev is not installed"; \
 	fi
 
-.PHONY: bench-peers bench-peer-progs attack
+.PHONY: bench-peers bench-peer-progs attack scale

@@ -47,6 +47,12 @@ check_PROGRAMS += %D%/check_hostile
 %C%_check_hostile_LDADD = $(EPY_INTERNAL_LIBS) $(ZLIB_LIBS)
 %C%_check_hostile_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+check_PROGRAMS += %D%/check_scale
+%C%_check_scale_SOURCES = %D%/check_scale.c $(EPY_HOSTILE_TEST_SOURCES)
+%C%_check_scale_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_scale_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_scale_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 check_PROGRAMS += %D%/check_stalls
 %C%_check_stalls_SOURCES = %D%/check_stalls.c $(EPY_HOSTILE_TEST_SOURCES)
 %C%_check_stalls_CFLAGS = $(EPY_INTERNAL_CCFLAGS)

@@ -21,6 +21,8 @@
 
 /* Frames read in one turn before the loop serves other connections. */
 #define FRAMES_PER_TURN 64
+/* Frames waiting for the other end past which it is not read. */
+#define READ_STOP_OUT ((size_t) 256 * 1024)
 /* How often a call waiting for memory is tried again. */
 #define HOLD_RETRY_NS ((int64_t) 20000000)
 
@@ -58,11 +60,23 @@ drive_left(epy__pollent *e)
     epy__peer_push(peer, &peer->end_job);
 }
 
-/* True if the queue of received calls has room, or must take more. */
+/*
+ * True if the queue of received calls has room, or must take more. A
+ * peer that does not read what it is sent (more than READ_STOP_OUT
+ * bytes wait for it) is not read either until it does: a client that
+ * floods calls and never reads their replies then costs nothing but its
+ * queue, until send_timeout_ms drops it.
+ */
 static bool
 may_read(epy_peer *peer)
 {
     bool room;
+
+    pthread_mutex_lock(&peer->qlock);
+    room = peer->out_bytes <= READ_STOP_OUT;
+    pthread_mutex_unlock(&peer->qlock);
+    if (!room)
+        return false;
 
     pthread_mutex_lock(&peer->calls_lock);
     room = peer->queued < peer->cfg.max_queued;
