@@ -359,7 +359,11 @@ run(const char *label, const char *listen_url)
         pthread_join(b.loris, NULL);
         pthread_join(b.deaf, NULL);
         close_all(cs, nclients);
-        sleep_s(1.0);   /* the server closes them */
+        /* The server closes them (closer threads): back to its threads. */
+        for (double end = now_s() + 20; proc_threads(pid) > th0
+                                        && now_s() < end;)
+            sleep_s(0.05);
+        sleep_s(3.0);   /* and the kernel its closed connections */
     }
     printf("%-5s clients=%d answered=%d  threads idle0=%d idleN=%d  "
            "rss/client=%.1fKiB\n", label, nclients, answered, th0, thn,

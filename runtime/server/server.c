@@ -46,6 +46,9 @@
 
 #include "server-int.h"
 
+/* The send buffer of a TCP client's socket (the kernel doubles it). */
+#define TCP_SNDBUF (256 * 1024)
+
 /* --- the server ----------------------------------------------------------- */
 
 void
@@ -172,6 +175,16 @@ epy__server_accept_one(epy_server *srv)
     o.manual = srv->manual;
     if (ss.ss_family != AF_UNSPEC)
         epy__socket_tune(fd, ss.ss_family);
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        /*
+         * TCP's send buffer grows to megabytes: a client that sends
+         * calls and never reads their replies would have the server
+         * answer that many before it stops reading it (drive.c).
+         */
+        int sndbuf = TCP_SNDBUF;
+
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
     if (srv->cfg.send_timeout_ms > 0) {
         struct timeval tv;
 
