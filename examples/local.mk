@@ -11,3 +11,19 @@ check_PROGRAMS += %D%/loop-poll
 %C%_loop_poll_SOURCES = %D%/loop-poll.c
 %C%_loop_poll_LDADD = libepyrpc.la
 %C%_loop_poll_LDFLAGS = $(AM_LDFLAGS) -no-install
+
+if HAVE_GLIB
+check_PROGRAMS += %D%/loop-glib
+%C%_loop_glib_SOURCES = %D%/loop-glib.c %D%/loop-demo.c %D%/loop-demo.h
+%C%_loop_glib_CFLAGS = $(AM_CFLAGS) $(GLIB_CFLAGS)
+%C%_loop_glib_LDADD = libepyrpc.la $(GLIB_LIBS)
+%C%_loop_glib_LDFLAGS = $(AM_LDFLAGS) -no-install
+endif
+if HAVE_LIBUV
+check_PROGRAMS += %D%/loop-uv
+%C%_loop_uv_SOURCES = %D%/loop-uv.c %D%/loop-demo.c %D%/loop-demo.h
+%C%_loop_uv_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+%C%_loop_uv_LDADD = libepyrpc.la $(LIBUV_LIBS)
+%C%_loop_uv_LDFLAGS = $(AM_LDFLAGS) -no-install
+endif
+EXTRA_DIST += %D%/loop-glib.c %D%/loop-uv.c %D%/loop-demo.c %D%/loop-demo.h

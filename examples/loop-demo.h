@@ -1,0 +1,49 @@
+/*
+ * The script the GLib and libuv examples (loop-glib.c, loop-uv.c) run
+ * through their own loops: a server's handlers, and a client's calls
+ * and checks (loop-demo.c). Only the loop differs between them.
+ */
+#ifndef EPYRPC_LOOP_DEMO_H
+#define EPYRPC_LOOP_DEMO_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <epyrpc/epyrpc.h>
+
+/* Set by the server's t.quit handler: its loop should end. */
+extern atomic_bool demo_server_quit;
+
+/* Serves t.echo, t.greet (calls the client back), t.note, t.never, t.quit. */
+void demo_serve(epy_server *srv);
+/* Answers t.never's call, if one waits (before closing the server). */
+void demo_server_cleanup(void);
+
+/*
+ * Runs the client's loop (all its peers) until *@flag >= @want or
+ * @timeout_ms pass: provided by each example.
+ */
+typedef void (*demo_run_fn)(const int *flag, int want, int timeout_ms);
+
+typedef struct demo_client {
+    epy_peer *peer;
+    epy_api *api;
+    int ticks;                  /* events received */
+    int done;                   /* async callbacks run */
+    int last_rc;                /* the last callback's status */
+} demo_client;
+
+/* Connects @c (thread-less loop mode), retrying while the server starts. */
+int demo_connect(const char *url, demo_client *c);
+void demo_close(demo_client *c);
+
+/*
+ * The client's script against @c's server, and @v's, which is @victim:
+ * calls both ways, an event each way, a timeout, @victim killed mid-call,
+ * then t.quit. Returns the number of failed checks (printed).
+ */
+int demo_client_script(demo_client *c, demo_client *v, pid_t victim,
+                       demo_run_fn run, const char *who);
+
+#endif /* EPYRPC_LOOP_DEMO_H */

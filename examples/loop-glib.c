@@ -1,0 +1,188 @@
+/*
+ * epyrpc in a GLib main loop: a GSource per epyrpc object. prepare()
+ * gives GLib the object's timeout, the descriptor is watched with
+ * g_source_add_unix_fd(), and dispatch() calls process().
+ *
+ * The server (a child process) runs its handlers on workers
+ * (EPY_LOOP_WORKERS: a slow handler never holds the loop up); the
+ * client is thread-less. The script is loop-demo.c's.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <glib.h>
+
+#include "loop-demo.h"
+
+/* --- a GSource for an epyrpc peer or server ------------------------------- */
+
+typedef struct epy_gsource {
+    GSource base;
+    gpointer tag;
+    epy_peer *peer;             /* one of the two */
+    epy_server *srv;
+} epy_gsource;
+
+static int64_t
+obj_timeout(epy_gsource *s)
+{
+    return s->peer != NULL ? epy_peer_get_timeout(s->peer)
+                           : epy_server_get_timeout(s->srv);
+}
+
+static gboolean
+src_prepare(GSource *base, gint *timeout)
+{
+    int64_t t = obj_timeout((epy_gsource *) base);
+
+    *timeout = t < 0 ? -1 : t > G_MAXINT ? G_MAXINT : (gint) t;
+    return t == 0;
+}
+
+static gboolean
+src_check(GSource *base)
+{
+    epy_gsource *s = (epy_gsource *) base;
+
+    return (g_source_query_unix_fd(base, s->tag) & G_IO_IN)
+           || obj_timeout(s) == 0;
+}
+
+static gboolean
+src_dispatch(GSource *base, GSourceFunc cb, gpointer data)
+{
+    epy_gsource *s = (epy_gsource *) base;
+
+    (void) cb, (void) data;
+    if (s->peer != NULL)
+        epy_peer_process(s->peer);
+    else
+        epy_server_process(s->srv);
+    return G_SOURCE_CONTINUE;
+}
+
+static GSourceFuncs src_funcs = { src_prepare, src_check, src_dispatch,
+                                  NULL, NULL, NULL };
+
+/* Attaches @peer or @srv to the default main context. */
+static GSource *
+epy_gsource_new(epy_peer *peer, epy_server *srv)
+{
+    GSource *base = g_source_new(&src_funcs, sizeof(epy_gsource));
+    epy_gsource *s = (epy_gsource *) base;
+    int fd = peer != NULL ? epy_peer_get_fd(peer) : epy_server_get_fd(srv);
+
+    s->peer = peer;
+    s->srv = srv;
+    s->tag = g_source_add_unix_fd(base, fd, G_IO_IN);
+    g_source_attach(base, NULL);
+    return base;
+}
+
+static void
+epy_gsource_free(GSource *s)
+{
+    g_source_destroy(s);
+    g_source_unref(s);
+}
+
+/* --- the server process ------------------------------------------------------ */
+
+static int
+server_main(const char *url)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    epy_server *srv;
+    GSource *src;
+
+    cfg.peer.loop_mode = EPY_LOOP_WORKERS;
+    cfg.workers = 2;
+    if (epy_server_new(url, &cfg, &srv, &err) < 0) {
+        fprintf(stderr, "loop-glib: server: %s\n", err.message);
+        return 1;
+    }
+    demo_serve(srv);
+    src = epy_gsource_new(NULL, srv);
+    while (!demo_server_quit)
+        g_main_context_iteration(NULL, TRUE);
+    demo_server_cleanup();
+    epy_gsource_free(src);
+    epy_server_close(srv);
+    return 0;
+}
+
+static pid_t
+fork_server(const char *url)
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        _exit(server_main(url));
+    }
+    return pid;
+}
+
+/* --- the client ------------------------------------------------------------------- */
+
+static gboolean
+time_up(gpointer data)
+{
+    *(bool *) data = true;
+    return G_SOURCE_REMOVE;
+}
+
+static void
+run_glib(const int *flag, int want, int timeout_ms)
+{
+    bool up = false;
+    guint t = g_timeout_add((guint) timeout_ms, time_up, &up);
+
+    while (*flag < want && !up)
+        g_main_context_iteration(NULL, TRUE);
+    if (!up)
+        g_source_remove(t);
+}
+
+int
+main(void)
+{
+    char dir[] = "/tmp/epy-loop-glib-XXXXXX", url[96], url2[96];
+    demo_client c, v;
+    GSource *sc, *sv;
+    pid_t server, victim;
+    int failures, status;
+
+    alarm(60);
+    if (mkdtemp(dir) == NULL)
+        return 1;
+    snprintf(url, sizeof url, "unix:%s/s.sock", dir);
+    snprintf(url2, sizeof url2, "unix:%s/victim.sock", dir);
+    server = fork_server(url);
+    victim = fork_server(url2);
+    if (demo_connect(url, &c) < 0 || demo_connect(url2, &v) < 0)
+        return 1;
+    sc = epy_gsource_new(c.peer, NULL);
+    sv = epy_gsource_new(v.peer, NULL);
+    failures = demo_client_script(&c, &v, victim, run_glib, "loop-glib");
+    epy_gsource_free(sv);
+    epy_gsource_free(sc);
+    demo_close(&v);
+    demo_close(&c);
+    if (waitpid(server, &status, 0) != server || !WIFEXITED(status)
+        || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "loop-glib: the server failed\n");
+        failures++;
+    }
+    unlink(url2 + 5);
+    rmdir(dir);
+    if (failures == 0)
+        printf("loop-glib: ok\n");
+    return failures != 0;
+}
