@@ -56,7 +56,7 @@ CLEANFILES += %D%/attack$(EXEEXT)
 # minute); SCALE_FLAGS='--clients=2000' for fewer.
 EXTRA_PROGRAMS += %D%/scale
 %C%_scale_SOURCES = %D%/scale.c %D%/attack-wire.c %D%/attack-server.c \
-	%D%/attack.h
+	%D%/attack.h %D%/util.c %D%/bench.h
 nodist_%C%_scale_SOURCES = $(IDL_CALC)
 %C%_scale_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples
 %C%_scale_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS) \

@@ -6,7 +6,7 @@
  * makes synchronous calls. Reported, for a unix socket and for TCP on
  * 127.0.0.1:
  *   - the server's threads with no idle client and with N;
- *   - the server's RSS per idle client;
+ *   - the server's anonymous RSS per idle client;
  *   - p50 and p99 of the active client's calls with N idle clients,
  *     then with a slow-loris and a never-reading client among them,
  *     each divided by the same with none. Conditions alternate in
@@ -27,7 +27,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -36,6 +35,7 @@
 #include <epyrpc/epyrpc.h>
 
 #include "attack.h"
+#include "bench.h"
 
 /* attack-wire.c's globals, unused here but declared in attack.h. */
 shared *shm;
@@ -63,6 +63,7 @@ server_child(const char *url, int out)
     epy_error err = EPY_ERROR_INIT;
     epy_server *srv;
 
+    alarm(0);           /* child_run()'s: it serves as long as the bench runs */
     cfg.max_clients = nclients + 64;
     cfg.max_clients_per_uid = nclients + 64;
     cfg.backlog = 4096;
@@ -74,48 +75,6 @@ server_child(const char *url, int out)
     emit(out, "%s\n", epy_server_url(srv));
     for (;;)
         pause();
-}
-
-static long
-proc_rss_kib(pid_t pid)
-{
-    char path[64], line[256];
-    long kib = -1;
-    FILE *f;
-
-    snprintf(path, sizeof path, "/proc/%ld/status", (long) pid);
-    f = fopen(path, "r");
-    if (f == NULL)
-        return -1;
-    while (fgets(line, sizeof line, f) != NULL)
-        if (sscanf(line, "VmRSS: %ld", &kib) == 1)
-            break;
-    fclose(f);
-    return kib;
-}
-
-/* The server process (no alarm: runs as long as the bench). */
-static pid_t
-start_server(const char *url, int *ret_fd)
-{
-    int p[2];
-    pid_t pid;
-
-    if (pipe(p) < 0)
-        die("pipe");
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        die("fork");
-    if (pid == 0) {
-        close(p[0]);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        server_child(url, p[1]);
-        _exit(0);
-    }
-    close(p[1]);
-    *ret_fd = p[0];
-    return pid;
 }
 
 /* --- raw clients --------------------------------------------------------- */
@@ -298,13 +257,6 @@ measure(epy_api *api, int n, double *p50, double *p99)
     free(lat);
 }
 
-static double
-median3(double *v, int n)
-{
-    qsort(v, (size_t) n, sizeof *v, cmp_double);
-    return v[n / 2];
-}
-
 /* --- one transport -------------------------------------------------------- */
 
 static void
@@ -312,7 +264,7 @@ run(const char *label, const char *listen_url)
 {
     char url[128];
     int out;
-    pid_t pid = start_server(listen_url, &out);
+    pid_t pid = child_run(server_child, listen_url, &out);
     conn *cs = calloc((size_t) nclients, sizeof *cs);
     double p50[3][8], p99[3][8];
     int th0 = 0, thn = 0, answered = 0;
@@ -340,14 +292,14 @@ run(const char *label, const char *listen_url)
         if (r == 0) {
             /* Later rounds reuse the heap the first one grew. */
             th0 = proc_threads(pid);
-            rss0 = proc_rss_kib(pid);
+            rss0 = bench_rss_anon_kib(pid);
         }
         ok = connect_idle(url, cs, nclients);
         answered = r == 0 || ok < answered ? ok : answered;
         sleep_s(0.5);   /* settle: RSS and threads after the burst */
         if (r == 0) {
             thn = proc_threads(pid);
-            rssn = proc_rss_kib(pid);
+            rssn = bench_rss_anon_kib(pid);
         }
         measure(api, calls_per_round, &p50[1][r], &p99[1][r]);
         atomic_init(&b.stop, false);
@@ -369,9 +321,10 @@ run(const char *label, const char *listen_url)
            "rss/client=%.1fKiB\n", label, nclients, answered, th0, thn,
            (double) (rssn - rss0) / nclients);
     {
-        double a50 = median3(p50[0], rounds), a99 = median3(p99[0], rounds);
-        double b50 = median3(p50[1], rounds), b99 = median3(p99[1], rounds);
-        double c50 = median3(p50[2], rounds), c99 = median3(p99[2], rounds);
+        size_t n = (size_t) rounds;
+        double a50 = bench_median(p50[0], n), a99 = bench_median(p99[0], n);
+        double b50 = bench_median(p50[1], n), b99 = bench_median(p99[1], n);
+        double c50 = bench_median(p50[2], n), c99 = bench_median(p99[2], n);
 
         printf("%-5s p50 us: none %.1f  idle %.1f (%.2fx)  +loris+deaf %.1f "
                "(%.2fx)\n", label, a50, b50, b50 / a50, c50, c50 / a50);

@@ -2,8 +2,10 @@
  * The script of the GLib and libuv examples (see loop-demo.h).
  */
 #include <signal.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -65,6 +67,18 @@ t_quit(epy_call *call, const uint8_t *req, size_t len, void *ctx)
     (void) call, (void) req, (void) len, (void) ctx;
     demo_server_quit = true;
     return 0;
+}
+
+pid_t
+demo_fork(const char *url, int (*server_main)(const char *url))
+{
+    pid_t pid = fork();
+
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        _exit(server_main(url));
+    }
+    return pid;
 }
 
 void
@@ -208,5 +222,38 @@ demo_client_script(demo_client *c, demo_client *v, pid_t victim,
           "process() after the kill");
 
     epy_api_send(c->api, "quit", NULL, 0, NULL);
+    return failures;
+}
+
+int
+demo_begin(demo_run *r, const char *who, int (*server_main)(const char *url))
+{
+    alarm(60);          /* a hang fails the test */
+    snprintf(r->dir, sizeof r->dir, "/tmp/epy-%s-XXXXXX", who);
+    if (mkdtemp(r->dir) == NULL)
+        return -1;
+    snprintf(r->url, sizeof r->url, "unix:%s/s.sock", r->dir);
+    snprintf(r->url2, sizeof r->url2, "unix:%s/victim.sock", r->dir);
+    r->server = demo_fork(r->url, server_main);
+    r->victim = demo_fork(r->url2, server_main);
+    if (demo_connect(r->url, &r->c) < 0 || demo_connect(r->url2, &r->v) < 0)
+        return -1;
+    return 0;
+}
+
+int
+demo_end(demo_run *r, const char *who)
+{
+    int failures = 0, status;
+
+    demo_close(&r->v);
+    demo_close(&r->c);
+    if (waitpid(r->server, &status, 0) != r->server || !WIFEXITED(status)
+        || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "%s: the server failed\n", who);
+        failures++;
+    }
+    unlink(r->url2 + 5);    /* the killed one's */
+    rmdir(r->dir);
     return failures;
 }

@@ -15,6 +15,9 @@
 /* Set by the server's t.quit handler: its loop should end. */
 extern atomic_bool demo_server_quit;
 
+/* Runs @server_main(@url) in a child process (killed if we die). */
+pid_t demo_fork(const char *url, int (*server_main)(const char *url));
+
 /* Serves t.echo, t.greet (calls the client back), t.note, t.never, t.quit. */
 void demo_serve(epy_server *srv);
 /* Answers t.never's call, if one waits (before closing the server). */
@@ -45,5 +48,22 @@ void demo_close(demo_client *c);
  */
 int demo_client_script(demo_client *c, demo_client *v, pid_t victim,
                        demo_run_fn run, const char *who);
+
+/* A run: a temporary folder, the server and the victim, both clients. */
+typedef struct demo_run {
+    char dir[64];
+    char url[96], url2[96];
+    pid_t server, victim;
+    demo_client c, v;           /* connected to the server, to the victim */
+} demo_run;
+
+/* Starts both servers (@server_main in children) and connects. 0: ok. */
+int demo_begin(demo_run *r, const char *who,
+               int (*server_main)(const char *url));
+/*
+ * Closes the clients, waits for the server to exit 0 (after t.quit),
+ * removes the folder. Returns the number of failed checks.
+ */
+int demo_end(demo_run *r, const char *who);
 
 #endif /* EPYRPC_LOOP_DEMO_H */

@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -117,18 +116,6 @@ server_main(const char *url)
     return 0;
 }
 
-static pid_t
-fork_server(const char *url)
-{
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(server_main(url));
-    }
-    return pid;
-}
-
 /* --- the client ------------------------------------------------------------------- */
 
 static gboolean
@@ -153,35 +140,18 @@ run_glib(const int *flag, int want, int timeout_ms)
 int
 main(void)
 {
-    char dir[] = "/tmp/epy-loop-glib-XXXXXX", url[96], url2[96];
-    demo_client c, v;
+    demo_run r;
     GSource *sc, *sv;
-    pid_t server, victim;
-    int failures, status;
+    int failures;
 
-    alarm(60);
-    if (mkdtemp(dir) == NULL)
+    if (demo_begin(&r, "loop-glib", server_main) < 0)
         return 1;
-    snprintf(url, sizeof url, "unix:%s/s.sock", dir);
-    snprintf(url2, sizeof url2, "unix:%s/victim.sock", dir);
-    server = fork_server(url);
-    victim = fork_server(url2);
-    if (demo_connect(url, &c) < 0 || demo_connect(url2, &v) < 0)
-        return 1;
-    sc = epy_gsource_new(c.peer, NULL);
-    sv = epy_gsource_new(v.peer, NULL);
-    failures = demo_client_script(&c, &v, victim, run_glib, "loop-glib");
+    sc = epy_gsource_new(r.c.peer, NULL);
+    sv = epy_gsource_new(r.v.peer, NULL);
+    failures = demo_client_script(&r.c, &r.v, r.victim, run_glib, "loop-glib");
     epy_gsource_free(sv);
     epy_gsource_free(sc);
-    demo_close(&v);
-    demo_close(&c);
-    if (waitpid(server, &status, 0) != server || !WIFEXITED(status)
-        || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "loop-glib: the server failed\n");
-        failures++;
-    }
-    unlink(url2 + 5);
-    rmdir(dir);
+    failures += demo_end(&r, "loop-glib");
     if (failures == 0)
         printf("loop-glib: ok\n");
     return failures != 0;

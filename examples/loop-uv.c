@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -110,18 +109,6 @@ server_main(const char *url)
     return 0;
 }
 
-static pid_t
-fork_server(const char *url)
-{
-    pid_t pid = fork();
-
-    if (pid == 0) {
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        _exit(server_main(url));
-    }
-    return pid;
-}
-
 /* --- the client ---------------------------------------------------------- */
 
 static uv_loop_t client_loop;
@@ -151,38 +138,21 @@ run_uv(const int *flag, int want, int timeout_ms)
 int
 main(void)
 {
-    char dir[] = "/tmp/epy-loop-uv-XXXXXX", url[96], url2[96];
-    demo_client c, v;
+    demo_run r;
     epy_uv wc, wv;
-    pid_t server, victim;
-    int failures, status;
+    int failures;
 
-    alarm(60);
-    if (mkdtemp(dir) == NULL)
-        return 1;
-    snprintf(url, sizeof url, "unix:%s/s.sock", dir);
-    snprintf(url2, sizeof url2, "unix:%s/victim.sock", dir);
-    server = fork_server(url);
-    victim = fork_server(url2);
-    if (demo_connect(url, &c) < 0 || demo_connect(url2, &v) < 0)
+    if (demo_begin(&r, "loop-uv", server_main) < 0)
         return 1;
     uv_loop_init(&client_loop);
-    epy_uv_start(&client_loop, &wc, c.peer, NULL);
-    epy_uv_start(&client_loop, &wv, v.peer, NULL);
-    failures = demo_client_script(&c, &v, victim, run_uv, "loop-uv");
+    epy_uv_start(&client_loop, &wc, r.c.peer, NULL);
+    epy_uv_start(&client_loop, &wv, r.v.peer, NULL);
+    failures = demo_client_script(&r.c, &r.v, r.victim, run_uv, "loop-uv");
     epy_uv_stop(&wv);
     epy_uv_stop(&wc);
     uv_run(&client_loop, UV_RUN_DEFAULT);
     uv_loop_close(&client_loop);
-    demo_close(&v);
-    demo_close(&c);
-    if (waitpid(server, &status, 0) != server || !WIFEXITED(status)
-        || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "loop-uv: the server failed\n");
-        failures++;
-    }
-    unlink(url2 + 5);
-    rmdir(dir);
+    failures += demo_end(&r, "loop-uv");
     if (failures == 0)
         printf("loop-uv: ok\n");
     return failures != 0;
