@@ -106,10 +106,12 @@ epy__peer_listener(epy_peer *peer, epy_listener *l, void **ctx)
 }
 
 /* Wakes a reader waiting for room in the queue: the pool is saturated. */
-void
-epy__peer_pool_saturated(epy_peer *peer)
+static void
+pool_saturated(void *ctx)
 {
-    if (peer != NULL && atomic_load(&peer->queue_waiting)) {
+    epy_peer *peer = ctx;
+
+    if (atomic_load(&peer->queue_waiting)) {
         pthread_mutex_lock(&peer->calls_lock);
         pthread_cond_broadcast(&peer->queue_cond);
         pthread_mutex_unlock(&peer->calls_lock);
@@ -157,6 +159,21 @@ epy__peer_jobs_wait(epy_peer *peer, int64_t timeout_ms,
                 late(peer);
         }
     }
+}
+
+static void
+pool_warn(void *ctx, const char *msg)
+{
+    epy__log(ctx, EPY_LOG_WARNING, "%s", msg);
+}
+
+void
+epy__peer_pool_hooks(epy_peer *peer, epy__pool *pool)
+{
+    pool->saturated = pool_saturated;
+    pool->saturated_ctx = peer;
+    pool->warn = pool_warn;
+    pool->warn_ctx = peer;
 }
 
 /* --- async handles --------------------------------------------------------- */

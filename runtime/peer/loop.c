@@ -45,6 +45,7 @@ epy__peer_loop_init(epy_peer *peer, const epy_peer_config *cfg)
                                 : EPY_DEFAULT_MAX_SPARE_WORKERS,
                             NULL, peer);
         peer->pool = &peer->own_pool;
+        epy__peer_pool_hooks(peer, &peer->own_pool);
         if (rc == 0)
             rc = epy__pool_init_manual(&peer->loop_pool);
         peer->cb_pool = peer->manual = &peer->loop_pool;

@@ -90,10 +90,12 @@ typedef struct epy__pool {
     epy__limits *limits;        /* shared with a server's other clients */
     epy__worker_slot *slots;
     size_t nslots;
-    epy_peer *peer;             /* for log lines; NULL: a server's pool */
-    /* called (no lock held) when work may starve; NULL: the peer's */
+    epy_peer *peer;             /* the owner, or NULL (a server's pool) */
+    /* called (no lock held) when work may starve */
     void (*saturated)(void *ctx);
     void *saturated_ctx;
+    void (*warn)(void *ctx, const char *msg);   /* a log line, or NULL */
+    void *warn_ctx;
 } epy__pool;
 
 #define EPY__POOL_MAX_THREADS 256
@@ -112,11 +114,11 @@ int epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
  */
 bool epy__pool_saturated(epy__pool *pool);
 /*
- * Called by the pool (no lock held) when a worker blocks and no spare
- * may start: a reader waiting for room in the queue should look again
- * (call.c).
+ * Gives @pool, a pool of @peer's, its hooks: when a worker blocks and no
+ * spare may start, a reader waiting for room in the queue looks again
+ * (call.c); warnings go to the peer's log.
  */
-void epy__peer_pool_saturated(epy_peer *peer);
+void epy__peer_pool_hooks(epy_peer *peer, epy__pool *pool);
 /* Queues @job; it runs on a worker. */
 void epy__pool_push(epy__pool *pool, epy__job *job);
 /*

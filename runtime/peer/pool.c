@@ -13,6 +13,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -32,6 +34,24 @@ typedef struct worker_arg {
 } worker_arg;
 
 static void *worker_main(void *arg);
+
+/* A warning through the owner's log (epy__pool.warn), if it has one. */
+static void
+#if defined(__GNUC__)
+__attribute__((format(printf, 2, 3)))
+#endif
+warn(epy__pool *pool, const char *fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+
+    if (pool->warn == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    pool->warn(pool->warn_ctx, msg);
+}
 
 /* Joins workers that have exited. Pool lock held. */
 static void
@@ -100,24 +120,21 @@ spare_if(epy__pool *pool, bool stalled)
         return true;
     if (pool->alive - pool->base >= pool->max_spare) {
         if (!pool->capped)
-            epy__log(pool->peer, EPY_LOG_WARNING,
-                     "worker pool: every worker waits in a call and the "
+            warn(pool, "worker pool: every worker waits in a call and the "
                      "%d spares are running: work waits", pool->max_spare);
         pool->capped = true;
         return false;
     }
     if (!epy__limits_take_spare(pool->limits)) {
         if (!pool->capped)
-            epy__log(pool->peer, EPY_LOG_WARNING,
-                     "worker pool: every worker waits in a call and the "
+            warn(pool, "worker pool: every worker waits in a call and the "
                      "server's spare workers are all running: work waits");
         pool->capped = true;
         return false;
     }
     if (spawn(pool) < 0) {
         epy__limits_give_spare(pool->limits);
-        epy__log(pool->peer, EPY_LOG_WARNING,
-                 "worker pool: cannot start a spare worker (%d alive)",
+        warn(pool, "worker pool: cannot start a spare worker (%d alive)",
                  pool->alive);
         return false;
     }
@@ -522,8 +539,6 @@ epy__pool_block(void)
     pthread_mutex_unlock(&pool->lock);
     if (starved && pool->saturated != NULL)
         pool->saturated(pool->saturated_ctx);
-    else if (starved && pool->peer != NULL)
-        epy__peer_pool_saturated(pool->peer);
     return pool;
 }
 

@@ -8,7 +8,11 @@
 #include <config.h>
 
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -263,3 +267,179 @@ epy__server_peers(epy_server *srv, epy_peer ***ret_peers, size_t *ret_n)
     return 0;
 }
 
+/* --- accepting a client --------------------------------------------------- */
+
+/* The send buffer of a TCP client's socket (the kernel doubles it). */
+#define TCP_SNDBUF (256 * 1024)
+
+void
+epy__srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+
+    if (srv->cfg.peer.log == NULL)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    srv->cfg.peer.log(NULL, level, msg, srv->cfg.peer.log_ctx);
+}
+
+static bool
+in_list(const long *list, size_t n, long id)
+{
+    for (size_t i = 0; i < n; i++)
+        if (list[i] == id)
+            return true;
+    return false;
+}
+
+/* True if the unix client with @uc may connect; else logs why not. */
+static bool
+client_allowed(epy_server *srv, const struct ucred *puc)
+{
+    const struct ucred uc = *puc;
+    const epy_server_config *cfg = &srv->cfg;
+    bool ok;
+
+    if (cfg->n_allowed_uids == 0 && cfg->n_allowed_gids == 0)
+        ok = uc.uid == srv->euid;
+    else
+        ok = in_list(cfg->allowed_uids, cfg->n_allowed_uids, (long) uc.uid)
+             || in_list(cfg->allowed_gids, cfg->n_allowed_gids,
+                        (long) uc.gid);
+    if (!ok)
+        epy__srv_log(srv, EPY_LOG_WARNING,
+                "refused a client: uid %ld, gid %ld (pid %ld) is not allowed",
+                (long) uc.uid, (long) uc.gid, (long) uc.pid);
+    return ok;
+}
+
+/*
+ * Accepts one client. Returns false if the system is out of descriptors
+ * or memory for it: the accept thread then waits a little before it
+ * tries again, instead of spinning on a connection it cannot take.
+ */
+bool
+epy__server_accept_one(epy_server *srv)
+{
+    epy__peer_opts o;
+    epy_peer_config pcfg = srv->cfg.peer;
+    epy_error err = EPY_ERROR_INIT;
+    struct ucred uc = { 0, (uid_t) -1, (gid_t) -1 };
+    struct sockaddr_storage ss;
+    socklen_t sslen = sizeof ss;
+    client *c;
+    int fd, rc;
+
+    pcfg.start_paused = false;     /* the shared handler table is ready */
+
+    fd = accept4(srv->fd, NULL, NULL, SOCK_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+
+        if (e == EAGAIN || e == EINTR || e == ECONNABORTED)
+            return true;
+        epy__srv_log(srv, EPY_LOG_WARNING, "accept: %s", strerror(e));
+        return e != EMFILE && e != ENFILE && e != ENOBUFS && e != ENOMEM;
+    }
+    if (getsockname(fd, (struct sockaddr *) &ss, &sslen) < 0)
+        ss.ss_family = AF_UNSPEC;
+    if (srv->is_unix) {
+        socklen_t len = sizeof uc;
+
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0) {
+            epy__srv_log(srv, EPY_LOG_WARNING, "refused a client: cannot read "
+                    "its credentials: %s", strerror(errno));
+            close(fd);
+            return true;
+        }
+        if (srv->check_cred && !client_allowed(srv, &uc)) {
+            close(fd);
+            return true;
+        }
+    }
+    pthread_mutex_lock(&srv->lock);
+    if (srv->nclients >= (size_t) srv->cfg.max_clients) {
+        pthread_mutex_unlock(&srv->lock);
+        epy__srv_log(srv, EPY_LOG_WARNING,
+                "refused a client: the server has max_clients");
+        close(fd);
+        return true;
+    }
+    if (srv->is_unix && epy__server_clients_of(srv, (long) uc.uid)
+                        >= (size_t) srv->cfg.max_clients_per_uid) {
+        pthread_mutex_unlock(&srv->lock);
+        epy__srv_log(srv, EPY_LOG_WARNING, "refused a client: uid %ld has "
+                "max_clients_per_uid (%d) already", (long) uc.uid,
+                srv->cfg.max_clients_per_uid);
+        close(fd);
+        return true;
+    }
+    memset(&o, 0, sizeof o);
+    o.reg = srv->reg;
+    o.listener = srv->has_listener ? &srv->listener : NULL;
+    o.listener_ctx = srv->listener_ctx;
+    pthread_mutex_unlock(&srv->lock);
+    o.server = srv;
+    o.end_hook = epy__client_ended;
+    o.end_hook_ctx = srv;
+    o.ready_hook = epy__client_ready;
+    o.handshake_timeout_ms = srv->cfg.handshake_timeout_ms;
+    o.idle_timeout_ms = srv->cfg.idle_timeout_ms;
+    o.limits = srv->limits;
+    o.poller = srv->poller;
+    o.pool = &srv->pool;
+    o.send_timeout_ms = srv->cfg.send_timeout_ms;
+    o.cb_pool = srv->cb_pool;
+    o.manual = srv->manual;
+    if (ss.ss_family != AF_UNSPEC)
+        epy__socket_tune(fd, ss.ss_family);
+    if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+        /*
+         * TCP's send buffer grows to megabytes: a client that sends
+         * calls and never reads their replies would have the server
+         * answer that many before it stops reading it (drive.c).
+         */
+        int sndbuf = TCP_SNDBUF;
+
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+    }
+    if (srv->cfg.send_timeout_ms > 0) {
+        struct timeval tv;
+
+        tv.tv_sec = (time_t) (srv->cfg.send_timeout_ms / 1000);
+        tv.tv_usec = (suseconds_t) (srv->cfg.send_timeout_ms % 1000) * 1000;
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+    }
+    c = calloc(1, sizeof *c);
+    if (c == NULL) {
+        close(fd);
+        return false;
+    }
+    c->srv = srv;
+    c->conn = CONN_NONE;
+    c->uid = srv->is_unix ? (long) uc.uid : -1;
+    c->connect_job.run = epy__client_connect_run;
+    o.ready_hook_ctx = c;
+    /*
+     * The client is listed before its reader can end it, so that
+     * client_ended() always finds it: hold the lock across creation.
+     */
+    pthread_mutex_lock(&srv->lock);
+    rc = epy__peer_new_fd(fd, &pcfg, &o, &c->peer, &err);
+    if (rc < 0) {
+        pthread_mutex_unlock(&srv->lock);
+        epy__srv_log(srv, EPY_LOG_WARNING, "%s", err.message);
+        epy_error_clear(&err);
+        close(fd);
+        free(c);
+        return rc != EPY_ENOMEM && rc != EPY_ESYSTEM;
+    }
+    c->next = srv->clients;
+    srv->clients = c;
+    srv->nclients++;
+    pthread_mutex_unlock(&srv->lock);
+    return true;
+}
