@@ -221,11 +221,13 @@ drive_expire(epy__pollent *e)
         pthread_mutex_lock(&peer->calls_lock);
         busy = busy || peer->queued > 0 || peer->calls.next != &peer->calls;
         pthread_mutex_unlock(&peer->calls_lock);
-        if (!busy) {
+        if (!busy && !peer->idle_was_busy) {
             snprintf(why, sizeof why, "idle for %lld ms with no call in flight",
                      (long long) peer->idle_ms);
             return finish(peer, EPY_ETIMEDOUT, why);
         }
+        /* Busy, or busy until lately: idle for a whole period from now. */
+        peer->idle_was_busy = busy;
         peer->idle_since = now;
     }
     return settle(peer);

@@ -565,6 +565,7 @@ struct epy_peer {
     struct epy__poller *poller;
     epy__pollent pent;
     bool io_paused;             /* the work queue is full: not reading */
+    bool idle_was_busy;         /* a call was in flight at the last look */
     atomic_bool io_wait;        /* io_paused, for the pool's saturation */
     atomic_bool io_gone;        /* it has left the loop */
     int64_t send_timeout_ns;    /* frames may wait this long to be written */
