@@ -375,9 +375,12 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         rc = epy__sys_error(ret_err, EPY_ESYSTEM, "pipe");
         goto fail;
     }
-    rc = start_core(srv, ret_err);
-    if (rc < 0)
-        goto fail;
+    /* A paused server (not a loop's) starts no thread before its start. */
+    if (!cfg->peer.start_paused || cfg->peer.loop_mode != 0) {
+        rc = start_core(srv, ret_err);
+        if (rc < 0)
+            goto fail;
+    }
     srv->fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (srv->fd < 0) {
         rc = epy__sys_error(ret_err, EPY_ESYSTEM, "socket");
@@ -522,9 +525,12 @@ epy_server_start(epy_server *srv)
     if (srv == NULL)
         return EPY_EPARAM;
     pthread_mutex_lock(&srv->lock);
-    rc = srv->started || srv->stopping ? EPY_EPARAM
-         : srv->cfg.peer.loop_mode != 0 ? epy__server_loop_start(srv)
-         : start_accepting(srv);
+    if (srv->started || srv->stopping)
+        rc = EPY_EPARAM;
+    else if (srv->cfg.peer.loop_mode != 0)
+        rc = epy__server_loop_start(srv);
+    else if ((rc = srv->poller == NULL ? start_core(srv, NULL) : 0) == 0)
+        rc = start_accepting(srv);
     pthread_mutex_unlock(&srv->lock);
     return rc;
 }
