@@ -8,7 +8,7 @@ check_PROGRAMS += %D%/raw
 # Using your own event loop (<epyrpc/loop.h>): a poll() loop, no thread
 # of the library at all; GLib and libuv loops when those are installed.
 check_PROGRAMS += %D%/loop-poll
-%C%_loop_poll_SOURCES = %D%/loop-poll.c %D%/loop-demo.c %D%/loop-demo.h
+%C%_loop_poll_SOURCES = %D%/loop-poll.c
 %C%_loop_poll_LDADD = libepyrpc.la
 %C%_loop_poll_LDFLAGS = $(AM_LDFLAGS) -no-install
 
@@ -26,4 +26,5 @@ check_PROGRAMS += %D%/loop-uv
 %C%_loop_uv_LDADD = libepyrpc.la $(LIBUV_LIBS)
 %C%_loop_uv_LDFLAGS = $(AM_LDFLAGS) -no-install
 endif
-EXTRA_DIST += %D%/loop-glib.c %D%/loop-uv.c
+EXTRA_DIST += %D%/loop-glib.c %D%/loop-uv.c %D%/loop-demo.c \
+	%D%/loop-demo.h

@@ -7,14 +7,16 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "loop-demo.h"
 
 atomic_bool demo_server_quit;
+static int slow = 1;            /* $EPY_TEST_SLOW: valgrind, sanitizers */
 static epy_call *never_answered;
 
-/* --- the server's handlers ------------------------------------------------ */
+/* --- the server's handlers ----------------------------------------------- */
 
 static int
 t_echo(epy_call *call, const uint8_t *req, size_t len, void *ctx)
@@ -64,18 +66,42 @@ t_never(epy_call *call, const uint8_t *req, size_t len, void *ctx)
 static int
 t_quit(epy_call *call, const uint8_t *req, size_t len, void *ctx)
 {
-    (void) call, (void) req, (void) len, (void) ctx;
+    (void) req, (void) len, (void) ctx;
     demo_server_quit = true;
-    return 0;
+    return epy_call_reply(call, NULL, 0);
+}
+
+int64_t
+demo_now_ms(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+watchdog(int sig)
+{
+    static const char msg[] = "loop example: hung (watchdog)\n";
+
+    (void) sig;
+    if (write(2, msg, sizeof msg - 1) < 0)
+        _exit(2);
+    _exit(1);
 }
 
 pid_t
 demo_fork(const char *url, int (*server_main)(const char *url))
 {
-    pid_t pid = fork();
+    pid_t parent = getpid(), pid = fork();
 
     if (pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(1);           /* it died before the prctl() */
+        signal(SIGALRM, watchdog);
+        alarm(60 * slow);       /* alarms are not inherited */
         _exit(server_main(url));
     }
     return pid;
@@ -95,11 +121,12 @@ void
 demo_server_cleanup(void)
 {
     if (never_answered != NULL)
-        epy_call_fail(never_answered, EPY_ECANCELED, NULL, "quitting", NULL, 0);
+        epy_call_fail(never_answered, EPY_ECANCELED, NULL, "quitting",
+                      NULL, 0);
     never_answered = NULL;
 }
 
-/* --- the client ------------------------------------------------------------- */
+/* --- the client ---------------------------------------------------------- */
 
 static int
 c_name(epy_call *call, const uint8_t *req, size_t len, void *ctx)
@@ -124,6 +151,7 @@ on_done(epy_async *a, void *ctx)
     demo_client *c = ctx;
 
     c->last_rc = epy_async_result(a, NULL, NULL);
+    c->last_at = demo_now_ms();
     c->done++;
     epy_async_release(a);
 }
@@ -139,7 +167,7 @@ demo_connect(const char *url, demo_client *c)
     cfg.loop_mode = EPY_LOOP_THREADLESS;
     for (int tries = 0; tries < 500 && rc == EPY_EDISCONNECTED; tries++) {
         epy_error_clear(&err);
-        rc = epy_connect(url, &cfg, 5000, &c->peer, &err);
+        rc = epy_connect(url, &cfg, 5000 * slow, &c->peer, &err);
         if (rc == EPY_EDISCONNECTED)
             usleep(10000);      /* the server is still starting */
     }
@@ -177,6 +205,7 @@ demo_client_script(demo_client *c, demo_client *v, pid_t victim,
     epy_call_opts opts = EPY_CALL_OPTS_INIT;
     epy_buf out = EPY_BUF_INIT;
     int failures = 0, rc, zero = 0;
+    int64_t t0;
     epy_async *a;
 
     rc = epy_api_call(c->api, "echo", "ping", 4, NULL, &out, NULL);
@@ -187,7 +216,7 @@ demo_client_script(demo_client *c, demo_client *v, pid_t victim,
     opts.callback_ctx = c;
     rc = epy_api_call_async(c->api, "echo", "pong", 4, &opts, &a, NULL);
     CHECK(rc == 0, "async echo: %s", epy_status_name(rc));
-    run(&c->done, 1, 5000);
+    run(&c->done, 1, 5000 * slow);
     CHECK(c->done == 1 && c->last_rc == 0, "async echo: %s",
           epy_status_name(c->last_rc));
 
@@ -199,14 +228,18 @@ demo_client_script(demo_client *c, demo_client *v, pid_t victim,
 
     rc = epy_api_send(c->api, "note", "n", 1, NULL);
     CHECK(rc == 0, "event: %s", epy_status_name(rc));
-    run(&c->ticks, 1, 5000);
+    run(&c->ticks, 1, 5000 * slow);
     CHECK(c->ticks == 1, "no event back");
 
     opts.timeout_ms = 200;
+    t0 = demo_now_ms();
     rc = epy_api_call_async(c->api, "never", NULL, 0, &opts, &a, NULL);
-    run(&c->done, 2, 5000);
+    run(&c->done, 2, 5000 * slow);
     CHECK(c->done == 2 && c->last_rc == EPY_ETIMEDOUT,
-          "unanswered call: %s", epy_status_name(c->last_rc));
+          "unanswered call: %s", c->done == 2 ? epy_status_name(c->last_rc)
+                                              : "no completion");
+    CHECK(c->last_at - t0 >= 190 && c->last_at - t0 < 2000 * slow,
+          "timeout after %lld ms", (long long) (c->last_at - t0));
 
     opts.timeout_ms = 0;
     opts.callback_ctx = v;
@@ -215,20 +248,30 @@ demo_client_script(demo_client *c, demo_client *v, pid_t victim,
     run(&zero, 1, 50);          /* the loop sends it */
     kill(victim, SIGKILL);
     waitpid(victim, NULL, 0);
-    run(&v->done, 1, 5000);
+    t0 = demo_now_ms();
+    run(&v->done, 1, 5000 * slow);
     CHECK(v->done == 1 && v->last_rc == EPY_EDISCONNECTED,
-          "call to a killed server: %s", epy_status_name(v->last_rc));
+          "call to a killed server: %s",
+          v->done == 1 ? epy_status_name(v->last_rc) : "no completion");
+    CHECK(v->done != 1 || v->last_at - t0 < 1000 * slow,
+          "the call failed after %lld ms", (long long) (v->last_at - t0));
+    CHECK(v->ended == EPY_EDISCONNECTED, "process() returned %s",
+          epy_status_name(v->ended));
     CHECK(epy_peer_process(v->peer) == EPY_EDISCONNECTED,
-          "process() after the kill");
+          "process() after the end");
 
-    epy_api_send(c->api, "quit", NULL, 0, NULL);
+    rc = epy_api_call(c->api, "quit", NULL, 0, NULL, NULL, NULL);
+    CHECK(rc == 0, "quit: %s", epy_status_name(rc));
     return failures;
 }
 
 int
 demo_begin(demo_run *r, const char *who, int (*server_main)(const char *url))
 {
-    alarm(60);          /* a hang fails the test */
+    if (getenv("EPY_TEST_SLOW") != NULL && atoi(getenv("EPY_TEST_SLOW")) > 1)
+        slow = atoi(getenv("EPY_TEST_SLOW"));
+    signal(SIGALRM, watchdog);
+    alarm(60 * slow);   /* a hang fails the test */
     snprintf(r->dir, sizeof r->dir, "/tmp/epy-%s-XXXXXX", who);
     if (mkdtemp(r->dir) == NULL)
         return -1;
@@ -254,6 +297,9 @@ demo_end(demo_run *r, const char *who)
         failures++;
     }
     unlink(r->url2 + 5);    /* the killed one's */
-    rmdir(r->dir);
+    if (rmdir(r->dir) < 0) {
+        fprintf(stderr, "%s: %s is not empty\n", who, r->dir);
+        failures++;
+    }
     return failures;
 }

@@ -8,6 +8,7 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <epyrpc/epyrpc.h>
@@ -35,7 +36,12 @@ typedef struct demo_client {
     int ticks;                  /* events received */
     int done;                   /* async callbacks run */
     int last_rc;                /* the last callback's status */
+    int64_t last_at;            /* when it ran (demo_now_ms()) */
+    int ended;                  /* what process() returned once not 0 */
 } demo_client;
+
+/* Monotonic clock in ms. */
+int64_t demo_now_ms(void);
 
 /* Connects @c (thread-less loop mode), retrying while the server starts. */
 int demo_connect(const char *url, demo_client *c);

@@ -18,13 +18,14 @@
 
 #include "loop-demo.h"
 
-/* --- a GSource for an epyrpc peer or server ------------------------------- */
+/* --- a GSource for an epyrpc peer or server ------------------------------ */
 
 typedef struct epy_gsource {
     GSource base;
     gpointer tag;
     epy_peer *peer;             /* one of the two */
     epy_server *srv;
+    int *ended;                 /* receives the peer's end code */
 } epy_gsource;
 
 static int64_t
@@ -58,19 +59,24 @@ src_dispatch(GSource *base, GSourceFunc cb, gpointer data)
     epy_gsource *s = (epy_gsource *) base;
 
     (void) cb, (void) data;
-    if (s->peer != NULL)
-        epy_peer_process(s->peer);
-    else
+    if (s->peer == NULL) {
         epy_server_process(s->srv);
-    return G_SOURCE_CONTINUE;
+        return G_SOURCE_CONTINUE;
+    }
+    *s->ended = epy_peer_process(s->peer);
+    /* The connection ended: stop watching (then close the peer). */
+    return *s->ended == 0 ? G_SOURCE_CONTINUE : G_SOURCE_REMOVE;
 }
 
 static GSourceFuncs src_funcs = { src_prepare, src_check, src_dispatch,
                                   NULL, NULL, NULL };
 
-/* Attaches @peer or @srv to the default main context. */
+/*
+ * Attaches @peer or @srv to the default main context; *@ended receives
+ * the peer's end code (process()'s once not 0).
+ */
 static GSource *
-epy_gsource_new(epy_peer *peer, epy_server *srv)
+epy_gsource_new(epy_peer *peer, epy_server *srv, int *ended)
 {
     GSource *base = g_source_new(&src_funcs, sizeof(epy_gsource));
     epy_gsource *s = (epy_gsource *) base;
@@ -78,6 +84,7 @@ epy_gsource_new(epy_peer *peer, epy_server *srv)
 
     s->peer = peer;
     s->srv = srv;
+    s->ended = ended;
     s->tag = g_source_add_unix_fd(base, fd, G_IO_IN);
     g_source_attach(base, NULL);
     return base;
@@ -90,7 +97,7 @@ epy_gsource_free(GSource *s)
     g_source_unref(s);
 }
 
-/* --- the server process ------------------------------------------------------ */
+/* --- the server process -------------------------------------------------- */
 
 static int
 server_main(const char *url)
@@ -107,7 +114,7 @@ server_main(const char *url)
         return 1;
     }
     demo_serve(srv);
-    src = epy_gsource_new(NULL, srv);
+    src = epy_gsource_new(NULL, srv, NULL);
     while (!demo_server_quit)
         g_main_context_iteration(NULL, TRUE);
     demo_server_cleanup();
@@ -116,7 +123,7 @@ server_main(const char *url)
     return 0;
 }
 
-/* --- the client ------------------------------------------------------------------- */
+/* --- the client ---------------------------------------------------------- */
 
 static gboolean
 time_up(gpointer data)
@@ -146,8 +153,8 @@ main(void)
 
     if (demo_begin(&r, "loop-glib", server_main) < 0)
         return 1;
-    sc = epy_gsource_new(r.c.peer, NULL);
-    sv = epy_gsource_new(r.v.peer, NULL);
+    sc = epy_gsource_new(r.c.peer, NULL, &r.c.ended);
+    sv = epy_gsource_new(r.v.peer, NULL, &r.v.ended);
     failures = demo_client_script(&r.c, &r.v, r.victim, run_glib, "loop-glib");
     epy_gsource_free(sv);
     epy_gsource_free(sc);

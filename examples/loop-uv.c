@@ -1,8 +1,10 @@
 /*
- * epyrpc in a libuv loop: a uv_poll_t watches the object's descriptor, a
- * uv_timer_t is set from its timeout after each process(). The server (a
- * child process) runs its handlers on workers (EPY_LOOP_WORKERS); the
- * client is thread-less. The script is loop-demo.c's.
+ * epyrpc in a libuv loop: a uv_poll_t watches the object's descriptor,
+ * a uv_timer_t wakes it at its next deadline (set from
+ * epy_*_get_timeout() by a uv_prepare_t before each wait), and both call
+ * process(). The server (a child process) runs its handlers on workers
+ * (EPY_LOOP_WORKERS); the client is thread-less. The script is
+ * loop-demo.c's.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -18,30 +20,28 @@
 /* --- a watcher for an epyrpc peer or server ------------------------------ */
 
 typedef struct epy_uv {
-    uv_poll_t poll;
-    uv_timer_t timer;
+    uv_poll_t poll;             /* the descriptor */
+    uv_timer_t timer;           /* the next deadline */
+    uv_prepare_t prepare;       /* sets the timer before each wait */
     epy_peer *peer;             /* one of the two */
     epy_server *srv;
+    int *ended;                 /* receives the peer's end code */
 } epy_uv;
 
-static void on_timer(uv_timer_t *t);
-
-/* Processes, then sets the timer for the object's next deadline. */
 static void
 epy_uv_process(epy_uv *w)
 {
-    int64_t t;
-
-    if (w->peer != NULL) {
-        epy_peer_process(w->peer);
-        t = epy_peer_get_timeout(w->peer);
-    } else {
+    if (w->peer == NULL) {
         epy_server_process(w->srv);
-        t = epy_server_get_timeout(w->srv);
+        return;
     }
-    uv_timer_stop(&w->timer);
-    if (t >= 0)
-        uv_timer_start(&w->timer, on_timer, (uint64_t) t, 0);
+    *w->ended = epy_peer_process(w->peer);
+    if (*w->ended != 0) {
+        /* The connection ended: stop watching (then close the peer). */
+        uv_poll_stop(&w->poll);
+        uv_timer_stop(&w->timer);
+        uv_prepare_stop(&w->prepare);
+    }
 }
 
 static void
@@ -57,26 +57,49 @@ on_timer(uv_timer_t *t)
     epy_uv_process(t->data);
 }
 
+/*
+ * Before the loop waits: the timer for the object's next deadline. Asked
+ * at each turn, not only after process(), since calls made between two
+ * turns (from other callbacks of the loop) bring deadlines of their own.
+ */
 static void
-epy_uv_start(uv_loop_t *loop, epy_uv *w, epy_peer *peer, epy_server *srv)
+on_prepare(uv_prepare_t *p)
+{
+    epy_uv *w = p->data;
+    int64_t t = w->peer != NULL ? epy_peer_get_timeout(w->peer)
+                                : epy_server_get_timeout(w->srv);
+
+    uv_timer_stop(&w->timer);
+    if (t >= 0)
+        uv_timer_start(&w->timer, on_timer, (uint64_t) t, 0);
+}
+
+/*
+ * Watches @peer or @srv in @loop; *@ended receives the peer's end code
+ * (process()'s once not 0).
+ */
+static void
+epy_uv_start(uv_loop_t *loop, epy_uv *w, epy_peer *peer, epy_server *srv,
+             int *ended)
 {
     w->peer = peer;
     w->srv = srv;
+    w->ended = ended;
     uv_poll_init(loop, &w->poll, peer != NULL ? epy_peer_get_fd(peer)
                                               : epy_server_get_fd(srv));
     uv_timer_init(loop, &w->timer);
-    w->poll.data = w->timer.data = w;
+    uv_prepare_init(loop, &w->prepare);
+    w->poll.data = w->timer.data = w->prepare.data = w;
     uv_poll_start(&w->poll, UV_READABLE, on_readable);
-    epy_uv_process(w);
+    uv_prepare_start(&w->prepare, on_prepare);
 }
 
 static void
 epy_uv_stop(epy_uv *w)
 {
-    uv_poll_stop(&w->poll);
-    uv_timer_stop(&w->timer);
     uv_close((uv_handle_t *) &w->poll, NULL);
     uv_close((uv_handle_t *) &w->timer, NULL);
+    uv_close((uv_handle_t *) &w->prepare, NULL);
 }
 
 /* --- the server process -------------------------------------------------- */
@@ -98,7 +121,7 @@ server_main(const char *url)
     }
     demo_serve(srv);
     uv_loop_init(&loop);
-    epy_uv_start(&loop, &w, NULL, srv);
+    epy_uv_start(&loop, &w, NULL, srv, NULL);
     while (!demo_server_quit)
         uv_run(&loop, UV_RUN_ONCE);
     demo_server_cleanup();
@@ -145,8 +168,8 @@ main(void)
     if (demo_begin(&r, "loop-uv", server_main) < 0)
         return 1;
     uv_loop_init(&client_loop);
-    epy_uv_start(&client_loop, &wc, r.c.peer, NULL);
-    epy_uv_start(&client_loop, &wv, r.v.peer, NULL);
+    epy_uv_start(&client_loop, &wc, r.c.peer, NULL, &r.c.ended);
+    epy_uv_start(&client_loop, &wv, r.v.peer, NULL, &r.v.ended);
     failures = demo_client_script(&r.c, &r.v, r.victim, run_uv, "loop-uv");
     epy_uv_stop(&wv);
     epy_uv_stop(&wc);

@@ -53,6 +53,12 @@ check_PROGRAMS += %D%/check_scale
 %C%_check_scale_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_scale_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+check_PROGRAMS += %D%/check_loop
+%C%_check_loop_SOURCES = %D%/check_loop.c $(EPY_HOSTILE_TEST_SOURCES)
+%C%_check_loop_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_loop_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_loop_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 check_PROGRAMS += %D%/check_stalls
 %C%_check_stalls_SOURCES = %D%/check_stalls.c $(EPY_HOSTILE_TEST_SOURCES)
 %C%_check_stalls_CFLAGS = $(EPY_INTERNAL_CCFLAGS)

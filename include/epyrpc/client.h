@@ -218,7 +218,9 @@ EPY_API int epy_api_send(epy_api *api, const char *method, const void *req,
 /**
  * epy_peer_post_event - send the event @method ("ns.name") with @data,
  * @len to the other end of @peer without waiting for it: the frame is
- * queued and written by one of the peer's workers. Frames posted from
+ * queued and written by one of the peer's workers (a server's client, or
+ * a loop peer: written at once as far as the socket takes it, the rest
+ * by the I/O thread or the loop). Frames posted from
  * one thread arrive in order. The queue holds max_send_queue bytes
  * (epy_peer_config); past that the post fails with EPY_EBUSY and
  * nothing is queued; an event larger than that alone (or than

@@ -228,12 +228,13 @@ EPY_API void epy_server_set_listener(epy_server *server,
 /**
  * epy_server_broadcast - send the event @method ("ns.name") with @data,
  * @len to every client whose hello was accepted, without waiting for
- * any: each client's frame is queued (see epy_peer_post_event()) and
- * written by that client's own workers, so a client that reads slowly,
+ * any: each client's frame is written as far as its socket takes it and
+ * the rest queued (see epy_peer_post_event()) for the server's I/O
+ * thread, so a client that reads slowly,
  * or not at all (stopped, or gone), delays nobody. A client whose queue
  * is full (max_send_queue of its peer config) is dropped (its
  * on_disconnect sees EPY_EBUSY); one that reads nothing for
- * send_timeout_ms is dropped by the write. An event larger than a
+ * send_timeout_ms while frames wait for it is dropped. An event larger than a
  * client's max_send_queue or max_frame is not sent to it (logged), and
  * that client stays. Clients that connect during
  * the call may or may not get the event; each client that gets it gets

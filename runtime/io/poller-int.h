@@ -72,11 +72,17 @@ bool epy__poller_on_loop(const epy__poller *p);
 
 /* --- a poller without threads ------------------------------------------ */
 
+/* Makes the descriptor readable (work waits outside the entries). */
+void epy__poller_wake(epy__poller *p);
 /* The descriptor to watch for reading (an epoll descriptor). */
 int epy__poller_fd(const epy__poller *p);
 /* Milliseconds until epy__poller_process() has timed work; -1: none. */
 int64_t epy__poller_timeout(epy__poller *p);
-/* True if the calling thread is the last one that ran epy__poller_process(). */
+/*
+ * True if the calling thread is the last one that ran
+ * epy__poller_process(), or, before any did, the first one to ask (a
+ * program's thread that connects before its loop runs).
+ */
 bool epy__poller_owned(epy__poller *p);
 /* Runs the ready callbacks, kicks and expired deadlines; never blocks. */
 void epy__poller_process(epy__poller *p);

@@ -358,11 +358,20 @@ epy__poller_on_loop(const epy__poller *p)
     return tl_loop != NULL && tl_loop->poller == p;
 }
 
+void
+epy__poller_wake(epy__poller *p)
+{
+    wake_loop(&p->loops[0]);
+}
+
 bool
 epy__poller_owned(epy__poller *p)
 {
-    return atomic_load_explicit(&p->owner, memory_order_relaxed)
-           == (unsigned long) pthread_self();
+    unsigned long self = (unsigned long) pthread_self(), none = 0;
+
+    /* Before any process(), the first thread to ask is the loop's. */
+    return atomic_compare_exchange_strong(&p->owner, &none, self)
+           || none == self;
 }
 
 int

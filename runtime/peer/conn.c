@@ -118,6 +118,17 @@ pool_saturated(void *ctx)
     }
 }
 
+bool
+epy__peer_reader_done(epy_peer *peer)
+{
+    bool done;
+
+    pthread_mutex_lock(&peer->state_lock);
+    done = peer->reader_done;
+    pthread_mutex_unlock(&peer->state_lock);
+    return done;
+}
+
 void
 epy__peer_drive_kick(epy_peer *peer)
 {

@@ -37,6 +37,8 @@ end_run(epy__job *job)
     peer->reader_done = true;
     pthread_cond_broadcast(&peer->state_cond);
     pthread_mutex_unlock(&peer->state_lock);
+    if (peer->own_poller)
+        epy__poller_wake(peer->poller);     /* process() reports the end */
 }
 
 /* The connection has ended with @code: leave the loop, then end_run(). */

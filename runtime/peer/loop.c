@@ -19,10 +19,13 @@
 /* Longest sleep of a wait between looks at its condition. */
 #define WAIT_SLICE_MS 100
 
+/* A job waits in the manual pool: the loop's descriptor becomes readable. */
 static void
-loop_kick(void *ctx)
+loop_wake(void *ctx)
 {
-    epy__peer_drive_kick(ctx);
+    epy_peer *peer = ctx;
+
+    epy__poller_wake(peer->poller);
 }
 
 int
@@ -52,7 +55,7 @@ epy__peer_loop_init(epy_peer *peer, const epy_peer_config *cfg)
     }
     if (rc < 0)
         return rc;
-    peer->manual->on_wait = loop_kick;
+    peer->manual->on_wait = loop_wake;
     peer->manual->on_wait_ctx = peer;
     return 0;
 }
@@ -134,8 +137,22 @@ epy_peer_get_timeout(epy_peer *peer)
 int
 epy_peer_process(epy_peer *peer)
 {
+    int rc;
+
     if (peer == NULL || peer->loop_mode == 0)
         return EPY_EPARAM;
     turn(peer);
-    return epy__peer_check(peer);
+    rc = epy__peer_check(peer);
+    if (rc == 0)
+        return 0;
+    /*
+     * The end is reported once it has been handled (a worker may still
+     * be at it: the loop is woken when it is done) and the completions
+     * it queued have run, so that a loop that stops here misses none.
+     */
+    if (!epy__peer_reader_done(peer))
+        return 0;
+    while (epy__pool_run_queued(peer->manual) > 0)
+        ;
+    return rc;
 }

@@ -644,6 +644,8 @@ void epy__peer_push_to(epy_peer *peer, epy__pool *pool, epy__job *job);
 void epy__peer_jobs_wait(epy_peer *peer, int64_t timeout_ms,
                          void (*late)(epy_peer *peer));
 
+/* True once the reading has ended and the end was handled. */
+bool epy__peer_reader_done(epy_peer *peer);
 /* A driven peer's loop looks at it again (room in the queue, frames to write). */
 void epy__peer_drive_kick(epy_peer *peer);
 /*

@@ -460,13 +460,7 @@ stop_connection(epy_peer *peer)
 static bool
 reader_ended(void *ctx)
 {
-    epy_peer *peer = ctx;
-    bool done;
-
-    pthread_mutex_lock(&peer->state_lock);
-    done = peer->reader_done;
-    pthread_mutex_unlock(&peer->state_lock);
-    return done;
+    return epy__peer_reader_done(ctx);
 }
 
 /* Jobs of a loop peer, including those its loop runs, have all run. */
