@@ -40,6 +40,13 @@ void cg_claim_generics(cgen *g);
 void cg_collect_ns(cgen *g, const idlc_decl *ns);
 const char *cg_ctype(cgen *g, const idlc_type *t);
 void cg_define(cgen *g, const dnode *root);
+/* emit-c-types.c: the header's types; _clear prototypes; generic helpers. */
+void cg_header_types(cgen *g);
+void cg_clear_protos(cgen *g, const idlc_decl *d);
+void cg_def_clear(cgen *g, const idlc_type *t);
+void cg_def_copy(cgen *g, const idlc_type *t);
+/* The statement that frees one value @x of type @t, or NULL. */
+const char *cg_clear_stmt(cgen *g, const idlc_type *t, const char *x);
 void cg_doc_block(cgen *g, const char *first, const char *doc,
                       const char *indent);
 void cg_doc_block_ex(cgen *g, const char *first, const char *doc,

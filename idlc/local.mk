@@ -9,9 +9,13 @@ noinst_LTLIBRARIES += %D%/libidlc.la
 	%D%/lexer.l \
 	%D%/parser.y \
 	%D%/sema.c \
+	%D%/sema-int.h \
+	%D%/sema-names.c \
+	%D%/sema-settings.c \
 	%D%/emit-proto.c \
 	%D%/emit-c.c \
 	%D%/emit-c-header.c \
+	%D%/emit-c-types.c \
 	%D%/emit-c-source.c \
 	%D%/emit-c-int.h \
 	%D%/driver.c \

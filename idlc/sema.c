@@ -11,44 +11,7 @@
 #include <string.h>
 
 #include "idlc-int.h"
-
-static const char *const c_keywords[] = {
-    /* C (C23 included) */
-    "alignas", "alignof", "auto", "bool", "break", "case", "char", "const",
-    "constexpr", "continue", "default", "do", "double", "else", "enum",
-    "extern", "false", "float", "for", "goto", "if", "inline", "int", "long",
-    "nullptr", "register", "restrict", "return", "short", "signed", "sizeof",
-    "static", "static_assert", "struct", "switch", "thread_local", "true",
-    "typedef", "typeof", "typeof_unqual", "union", "unsigned", "void",
-    "volatile", "while",
-    /* C++ */
-    "and", "and_eq", "asm", "bitand", "bitor", "catch", "char8_t",
-    "char16_t", "char32_t", "class", "compl", "concept", "consteval",
-    "constinit", "const_cast", "co_await", "co_return", "co_yield",
-    "decltype", "delete", "dynamic_cast", "explicit", "export", "friend",
-    "mutable", "namespace", "new", "noexcept", "not", "not_eq", "operator",
-    "or", "or_eq", "private", "protected", "public", "reinterpret_cast",
-    "requires", "static_cast", "template", "this", "throw", "try",
-    "typeid", "typename", "using", "virtual", "wchar_t", "xor", "xor_eq",
-    NULL
-};
-
-/* Names the C library defines as macros or objects. */
-static const char *const c_library[] = {
-    "errno", "stdin", "stdout", "stderr", "NULL", "EOF", "assert",
-    "offsetof", "static_assert", "alignas", "alignof", "noreturn",
-    "complex", "imaginary", "I", "va_arg", "va_start", "va_end", "va_list",
-    "setjmp", "math_errhandling", "SIZE_MAX", NULL
-};
-
-bool
-idlc_is_c_keyword(const char *s)
-{
-    for (size_t i = 0; c_keywords[i] != NULL; i++)
-        if (strcmp(s, c_keywords[i]) == 0)
-            return true;
-    return false;
-}
+#include "sema-int.h"
 
 static const char *const tkind_names[] = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
@@ -86,146 +49,6 @@ kind_word(idlc_dkind k)
     case DK_EVENT: return "event";
     }
     return "declaration";
-}
-
-/* --- names ------------------------------------------------------------- */
-
-/*
- * Reports a name that C, C++ or the runtime reserves. @bare: the name is
- * used as it is in C (a field or parameter), not behind a prefix, so the
- * C library's macros and objects are refused too.
- */
-static void
-check_name_as(idlc_ctx *ctx, const char *name, idlc_loc loc, bool bare)
-{
-    if (name[0] == '_')
-        idlc_error(ctx, loc, "'%s': names may not start with '_'", name);
-    else if (strncmp(name, "epy_", 4) == 0)
-        idlc_error(ctx, loc, "'%s': names starting with 'epy_' are "
-                   "reserved for the runtime", name);
-    else if (idlc_is_c_keyword(name))
-        idlc_error(ctx, loc, "'%s' is a C or C++ keyword", name);
-    else if (bare)
-        for (size_t i = 0; c_library[i] != NULL; i++)
-            if (strcmp(name, c_library[i]) == 0) {
-                idlc_error(ctx, loc, "'%s' is reserved by the C library",
-                           name);
-                break;
-            }
-}
-
-static void
-check_name(idlc_ctx *ctx, const char *name, idlc_loc loc)
-{
-    check_name_as(ctx, name, loc, false);
-}
-
-static char *
-upper(idlc_ctx *ctx, const char *s)
-{
-    char *u = idlc_strdup(&ctx->arena, s);
-
-    for (char *p = u; *p != '\0'; p++)
-        *p = (char) toupper((unsigned char) *p);
-    return u;
-}
-
-/*
- * Claims the C identifier @cname for @d (described by @what). A second
- * claim is an error at the later declaration.
- */
-static void
-claim(idlc_ctx *ctx, const char *cname, idlc_decl *d, const char *what)
-{
-    const char *desc = idlc_printf(&ctx->arena, "%s '%s'", what,
-                                   d->qname != NULL ? d->qname : d->name);
-    const char *prev;
-
-    if (strncmp(cname, "epy_", 4) == 0 || strncmp(cname, "EPY_", 4) == 0) {
-        idlc_error(ctx, d->loc, "%s would define the C name '%s'; names "
-                   "starting with 'epy_' belong to the runtime", desc, cname);
-        return;
-    }
-    prev = idlc_map_put(&ctx->arena, &ctx->cnames,
-                        idlc_strdup(&ctx->arena, cname), (void *) desc);
-    if (prev != NULL && strcmp(prev, desc) != 0)
-        idlc_error(ctx, d->loc, "%s mangles to the C name '%s', already "
-                   "used by %s", desc, cname, prev);
-}
-
-static void
-claim_suffixes(idlc_ctx *ctx, idlc_decl *d, const char *what,
-               const char *const *suffixes)
-{
-    for (size_t i = 0; suffixes[i] != NULL; i++)
-        claim(ctx, idlc_printf(&ctx->arena, "%s%s", d->cname, suffixes[i]),
-              d, what);
-}
-
-static void
-claim_names(idlc_ctx *ctx, idlc_decl *d)
-{
-    static const char *const ns_names[] = {
-        "_api", "_api_open", "_api_close", "_api_raw", "_handlers", "_serve",
-        "_unserve", "_serve_server", "_unserve_server", "_table_", "_server_",
-        NULL
-    };
-    static const char *const child_names[] = { "_api_child", NULL };
-    static const char *const root_names[] = {
-        "_interface", "_interface_text", NULL
-    };
-    static const char *const struct_names[] = {
-        "", "_clear", "_copy", "_desc", NULL
-    };
-    static const char *const error_names[] = { "_get", "_raise", NULL };
-    static const char *const enum_names[] = { "", NULL };
-    static const char *const method_names[] = {
-        "", "_opts", "_async", "_async_cb", "_done_fn", "_result", "_send",
-        "_fn", "_reply", NULL
-    };
-    static const char *const event_names[] = {
-        "_send", "_post", "_broadcast", "_fn", NULL
-    };
-
-    switch (d->kind) {
-    case DK_NAMESPACE:
-        claim_suffixes(ctx, d, "namespace", ns_names);
-        if (d->parent != &ctx->root)
-            claim_suffixes(ctx, d, "namespace", child_names);
-        else
-            claim_suffixes(ctx, d, "namespace", root_names);
-        break;
-    case DK_STRUCT:
-        claim_suffixes(ctx, d, "struct", struct_names);
-        break;
-    case DK_ERROR:
-        claim_suffixes(ctx, d, "error", struct_names);
-        claim_suffixes(ctx, d, "error", error_names);
-        break;
-    case DK_ENUM:
-        claim_suffixes(ctx, d, "enum", enum_names);
-        for (idlc_enumval *v = d->values; v != NULL; v = v->next)
-            claim(ctx, idlc_printf(&ctx->arena, "%s_%s", upper(ctx, d->cname),
-                                   upper(ctx, v->name)), d, "enum");
-        break;
-    case DK_METHOD:
-        claim_suffixes(ctx, d, "method", method_names);
-        break;
-    case DK_EVENT:
-        claim_suffixes(ctx, d, "event", event_names);
-        break;
-    }
-}
-
-/* Handlers and serve functions belong to namespaces with methods. */
-static void
-claim_serve(idlc_ctx *ctx, idlc_decl *ns)
-{
-    static const char *const names[] = {
-        "_handlers", "_serve", "_unserve", NULL
-    };
-
-    claim_suffixes(ctx, ns, "namespace", names);
 }
 
 /* --- merging ------------------------------------------------------------ */
@@ -286,11 +109,11 @@ open_ns(idlc_ctx *ctx, idlc_decl *ns, const char *name, idlc_loc loc,
     d->src = loc.src;
     d->settings.timeout_ms = -1;
     d->settings.async = d->settings.solicited = -1;
-    check_name(ctx, name, loc);
+    idlc__check_name(ctx, name, loc);
     set_names(ctx, d, ns);
     idlc_map_put(&ctx->arena, &ns->members, d->name, d);
     add_item(ctx, ns, d);
-    claim_names(ctx, d);
+    idlc__claim_names(ctx, d);
     return d;
 }
 
@@ -301,7 +124,7 @@ add_decl(idlc_ctx *ctx, idlc_decl *ns, idlc_decl *d)
 {
     idlc_decl *prev = idlc_map_get(&ns->members, d->name);
 
-    check_name(ctx, d->name, d->loc);
+    idlc__check_name(ctx, d->name, d->loc);
     set_names(ctx, d, ns);
     if (prev != NULL) {
         idlc_error(ctx, d->loc, "redefinition of '%s'", d->qname);
@@ -314,7 +137,7 @@ add_decl(idlc_ctx *ctx, idlc_decl *ns, idlc_decl *d)
     if (d->kind == DK_METHOD || d->kind == DK_EVENT) {
         if (ns->methods_src == NULL) {
             ns->methods_src = d->src;
-            claim_serve(ctx, ns);
+            idlc__claim_serve(ctx, ns);
         } else if (ns->methods_src != d->src) {
             idlc_error(ctx, d->loc, "namespace '%s' already has methods in "
                        "'%s'; the methods of a namespace must be declared "
@@ -325,10 +148,10 @@ add_decl(idlc_ctx *ctx, idlc_decl *ns, idlc_decl *d)
     idlc_map_put(&ctx->arena, &ns->members, d->name, d);
     add_item(ctx, ns, d);
     for (idlc_field *f = d->fields; f != NULL; f = f->next)
-        check_name_as(ctx, f->name, f->loc, true);
+        idlc__check_name_as(ctx, f->name, f->loc, true);
     for (idlc_enumval *v = d->values; v != NULL; v = v->next)
-        check_name(ctx, v->name, v->loc);
-    claim_names(ctx, d);
+        idlc__check_name(ctx, v->name, v->loc);
+    idlc__claim_names(ctx, d);
 }
 
 static void
@@ -427,16 +250,8 @@ kind_fits(idlc_dkind k, bool want_error)
     return want_error ? k == DK_ERROR : (k == DK_STRUCT || k == DK_ENUM);
 }
 
-/* The closest name to @name among the candidates, for "did you mean". */
-typedef struct suggest {
-    const char *want;
-    size_t best;
-    const char *name;
-    idlc_decl *decl;
-} suggest;
-
-static void
-consider(suggest *s, const char *name, idlc_decl *d)
+void
+idlc__consider(suggest *s, const char *name, idlc_decl *d)
 {
     size_t dist = idlc_edit_distance(s->want, name);
     size_t len = strlen(s->want);
@@ -471,13 +286,13 @@ unknown_name(idlc_ctx *ctx, idlc_decl *ns, const char *name, idlc_loc loc,
         if (in != NULL && in->kind == DK_NAMESPACE)
             for (size_t i = 0; i < in->n_items; i++)
                 if (kind_fits(in->items[i]->kind, want_error))
-                    consider(&s, in->items[i]->name, in->items[i]);
+                    idlc__consider(&s, in->items[i]->name, in->items[i]);
         if (last != NULL || sc == &ctx->root)
             break;
     }
     if (!want_error && last == NULL)
         for (int k = TK_BOOL; k <= TK_BYTES; k++)
-            consider(&s, tkind_names[k], NULL);
+            idlc__consider(&s, tkind_names[k], NULL);
     if (s.name != NULL) {
         const char *full = prefix != NULL
             ? idlc_printf(&ctx->arena, "%s.%s", prefix, s.name) : s.name;
@@ -553,178 +368,6 @@ resolve_type(idlc_ctx *ctx, idlc_decl *ns, idlc_type *t, bool top,
                    d->kind == DK_EVENT ? "an" : "a", kind_word(d->kind));
         return false;
     }
-}
-
-/* --- settings ------------------------------------------------------------ */
-
-static const char *const setting_names[] = {
-    "timeout", "sync", "async", "solicited", "unsolicited", NULL
-};
-
-/* Applies the entries @opts to @s; @event refuses `solicited`. */
-static void
-apply_settings(idlc_ctx *ctx, idlc_opt *opts, idlc_settings *s, bool event)
-{
-    idlc_loc seen_timeout = { NULL, 0, 0 };
-    const char *seen_mode = NULL, *seen_sol = NULL;
-
-    for (idlc_opt *o = opts; o != NULL; o = o->next) {
-        if (strcmp(o->name, "timeout") == 0) {
-            int64_t ms;
-
-            if (seen_timeout.src != NULL) {
-                idlc_error(ctx, o->loc, "'timeout' is set twice");
-                continue;
-            }
-            seen_timeout = o->loc;
-            if (!o->has_value) {
-                idlc_error(ctx, o->loc, "'timeout' needs a value, as in "
-                           "'timeout = 2s'");
-                continue;
-            }
-            if (o->value_is_word) {
-                if (strcmp(o->word, "forever") != 0) {
-                    idlc_error(ctx, o->value_loc, "invalid timeout '%s'; "
-                               "use a number with a unit (ms, s, m), 0 or "
-                               "'forever'", o->word);
-                    continue;
-                }
-                ms = 0;
-            } else {
-                const char *u = o->num.suffix;
-                uint64_t mult;
-
-                if (o->num.overflow && u[0] == '\0' && o->num.value == 0) {
-                    ms = 0;
-                } else if (o->num.overflow) {
-                    idlc_error(ctx, o->value_loc, "timeout out of range "
-                               "(0 to 24 h)");
-                    continue;
-                }
-                if (strcmp(u, "ms") == 0) {
-                    mult = 1;
-                } else if (strcmp(u, "s") == 0) {
-                    mult = 1000;
-                } else if (strcmp(u, "m") == 0) {
-                    mult = 60000;
-                } else if (u[0] == '\0') {
-                    if (o->num.value != 0) {
-                        idlc_error(ctx, o->value_loc, "timeout needs a unit: "
-                                   "'%" PRIu64 "ms', '%" PRIu64 "s' or '%"
-                                   PRIu64 "m'", o->num.value, o->num.value,
-                                   o->num.value);
-                        continue;
-                    }
-                    mult = 1;
-                } else {
-                    idlc_error(ctx, o->value_loc, "unknown time unit '%s' "
-                               "(use ms, s or m)", u);
-                    continue;
-                }
-                if (o->num.value > (uint64_t) IDLC_MAX_TIMEOUT_MS / mult) {
-                    idlc_error(ctx, o->value_loc, "timeout is longer than "
-                               "24 h");
-                    continue;
-                }
-                ms = (int64_t) (o->num.value * mult);
-            }
-            if (event) {
-                idlc_error(ctx, o->loc, "events take no timeout: they are "
-                           "never answered");
-                continue;
-            }
-            s->timeout_ms = ms;
-        } else if (strcmp(o->name, "sync") == 0
-                   || strcmp(o->name, "async") == 0
-                   || strcmp(o->name, "solicited") == 0
-                   || strcmp(o->name, "unsolicited") == 0) {
-            bool mode = o->name[0] == 's' && o->name[1] == 'y'
-                        ? true : strcmp(o->name, "async") == 0;
-            const char **seen = mode ? &seen_mode : &seen_sol;
-
-            if (o->has_value) {
-                idlc_error(ctx, o->value_loc, "'%s' takes no value", o->name);
-                continue;
-            }
-            if (*seen != NULL) {
-                if (strcmp(*seen, o->name) == 0)
-                    idlc_error(ctx, o->loc, "'%s' is set twice", o->name);
-                else
-                    idlc_error(ctx, o->loc, "'%s' conflicts with '%s'",
-                               o->name, *seen);
-                continue;
-            }
-            *seen = o->name;
-            if (mode) {
-                if (event) {
-                    idlc_error(ctx, o->loc, "events are sent, never called: "
-                               "'%s' does not apply", o->name);
-                    continue;
-                }
-                s->async = strcmp(o->name, "async") == 0;
-            } else {
-                if (event && strcmp(o->name, "solicited") == 0) {
-                    idlc_error(ctx, o->loc, "events are always unsolicited");
-                    continue;
-                }
-                s->solicited = strcmp(o->name, "solicited") == 0;
-            }
-        } else {
-            suggest sg = { o->name, (size_t) -1, NULL, NULL };
-
-            for (size_t i = 0; setting_names[i] != NULL; i++)
-                consider(&sg, setting_names[i], NULL);
-            if (sg.name != NULL)
-                idlc_error(ctx, o->loc, "unknown setting '%s'; did you mean "
-                           "'%s'?", o->name, sg.name);
-            else
-                idlc_error(ctx, o->loc, "unknown setting '%s' (expected "
-                           "timeout, sync, async, solicited or unsolicited)",
-                           o->name);
-        }
-    }
-}
-
-/* The `unsolicited` of @opts, or NULL. */
-static const idlc_opt *
-find_unsolicited(const idlc_opt *opts)
-{
-    for (; opts != NULL; opts = opts->next)
-        if (strcmp(opts->name, "unsolicited") == 0)
-            return opts;
-    return NULL;
-}
-
-/*
- * Method @d returns a value but is unsolicited: its plain stub would send
- * an event, and the result could never arrive. An error at the method,
- * with a note where the setting comes from.
- */
-static void
-unsolicited_result(idlc_ctx *ctx, idlc_decl *d)
-{
-    const idlc_opt *o = find_unsolicited(d->opts);
-
-    idlc_error(ctx, d->loc, "method '%s' returns a value but is unsolicited: "
-               "its result would never arrive; make it solicited, void, or "
-               "an event", d->qname);
-    for (const idlc_decl *ns = d->parent; o == NULL && ns != NULL
-         && ns != &ctx->root; ns = ns->parent) {
-        o = find_unsolicited(ns->defaults);
-        if (o != NULL)
-            idlc_note(ctx, o->loc, "the defaults of namespace '%s' make it "
-                      "unsolicited", ns->qname);
-    }
-}
-
-static void
-inherit(idlc_settings *eff, const idlc_settings *own,
-        const idlc_settings *up)
-{
-    eff->timeout_ms = own->timeout_ms >= 0 ? own->timeout_ms
-                      : up->timeout_ms;
-    eff->async = own->async >= 0 ? own->async : up->async;
-    eff->solicited = own->solicited >= 0 ? own->solicited : up->solicited;
 }
 
 /* --- checks per declaration ----------------------------------------------- */
@@ -868,13 +511,13 @@ check_method(idlc_ctx *ctx, idlc_decl *d)
     }
     d->settings.timeout_ms = -1;
     d->settings.async = d->settings.solicited = -1;
-    apply_settings(ctx, d->opts, &d->settings, d->kind == DK_EVENT);
+    idlc__apply_settings(ctx, d->opts, &d->settings, d->kind == DK_EVENT);
     if (d->kind == DK_EVENT)
         d->settings.solicited = 0;
-    inherit(&d->eff, &d->settings, &ns->eff);
+    idlc__inherit(&d->eff, &d->settings, &ns->eff);
     if (d->kind == DK_METHOD && d->eff.solicited == 0
         && d->result->kind != TK_VOID)
-        unsolicited_result(ctx, d);
+        idlc__unsolicited_result(ctx, d);
 }
 
 /* The struct @t holds by value (directly or through optional<>), or NULL. */
@@ -947,8 +590,8 @@ check_ns(idlc_ctx *ctx, idlc_decl *ns)
 {
     idlc_settings up = { 0, 0, 1 };
 
-    apply_settings(ctx, ns->defaults, &ns->settings, false);
-    inherit(&ns->eff, &ns->settings, ns->parent != &ctx->root
+    idlc__apply_settings(ctx, ns->defaults, &ns->settings, false);
+    idlc__inherit(&ns->eff, &ns->settings, ns->parent != &ctx->root
             ? &ns->parent->eff : &up);
     for (size_t i = 0; i < ns->n_items && !ctx->fatal; i++) {
         idlc_decl *d = ns->items[i];

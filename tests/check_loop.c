@@ -138,21 +138,6 @@ START_TEST(test_workers_mode)
 }
 END_TEST
 
-/*
- * The threads of this process once the in-process server's spares (they
- * linger 250 ms) are gone: polled, no fixed wait.
- */
-static int
-settled_threads(int want)
-{
-    int64_t end = tu_now_ms() + RT_WAIT_MS;
-    int n;
-
-    while ((n = tu_count_threads()) > want && tu_now_ms() < end)
-        rt_sleep_ms(20);
-    return n;
-}
-
 /* Thread-less: closing a peer whose loop never runs again still ends. */
 START_TEST(test_threadless_close_unprocessed)
 {
@@ -167,7 +152,7 @@ START_TEST(test_threadless_close_unprocessed)
     before = tu_count_threads();
     cfg.loop_mode = EPY_LOOP_THREADLESS;
     ck_assert_int_eq(epy_connect(hh_url, &cfg, RT_WAIT_MS, &peer, NULL), 0);
-    ck_assert_int_eq(settled_threads(before), before);
+    ck_assert_int_eq(tu_threads_settle(before), before);
     api = rt_api(peer, "t");
     /* A call whose reply nobody processes: closing fails it. */
     ck_assert_int_eq(epy_api_call_async(api, "echo", "q", 1, &o, &a, NULL), 0);
@@ -175,7 +160,7 @@ START_TEST(test_threadless_close_unprocessed)
     epy_peer_close(peer);
     ck_assert(epy_async_status_get(a) != EPY_ASYNC_PENDING);
     epy_async_release(a);
-    ck_assert_int_eq(settled_threads(before), before);
+    ck_assert_int_eq(tu_threads_settle(before), before);
 }
 END_TEST
 

@@ -72,19 +72,6 @@ check_answers(int *fds, int from, int n)
     }
 }
 
-/* The threads of this process, once the server's spares have settled. */
-static int
-settled_threads(int at_most)
-{
-    int64_t deadline = tu_now_ms() + 5000 * tu_slow();
-    int n;
-
-    /* Spares exit 250 ms after their last job: poll, no fixed wait. */
-    while ((n = tu_count_threads()) > at_most && tu_now_ms() < deadline)
-        rt_sleep_ms(20);
-    return n;
-}
-
 START_TEST(test_thousand_clients)
 {
     epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
@@ -121,10 +108,10 @@ START_TEST(test_thousand_clients)
 
     connect_and_call(fds, 0, 10);
     check_answers(fds, 0, 10);
-    th10 = settled_threads(bound);
+    th10 = tu_threads_settle(bound);
     connect_and_call(fds, 10, n - 10);
     check_answers(fds, 10, n - 10);
-    thn = settled_threads(th10);
+    thn = tu_threads_settle(th10);
     ck_assert_msg(thn <= bound, "%d threads with %d clients (bound %d)",
                   thn, n, bound);
     ck_assert_msg(thn <= th10 + 1, "threads grew from %d (10 clients) to %d "

@@ -124,6 +124,17 @@ tu_now_us(void)
 }
 
 int
+tu_threads_settle(int at_most)
+{
+    int64_t deadline = tu_now_ms() + 5000 * tu_slow();
+    int n;
+
+    while ((n = tu_count_threads()) > at_most && tu_now_ms() < deadline)
+        usleep(20000);
+    return n;
+}
+
+int
 tu_slow(void)
 {
     const char *s = getenv("EPY_TEST_SLOW");

@@ -10,6 +10,12 @@
 
 /* Number of entries in /proc/self/task (threads) and /proc/self/fd. */
 int tu_count_threads(void);
+/*
+ * The thread count once it is at most @at_most, or after 5 s (times
+ * tu_slow()) of looking every 20 ms: for spare workers that exit a
+ * while after their last job.
+ */
+int tu_threads_settle(int at_most);
 int tu_count_fds(void);
 
 /*
