@@ -67,8 +67,6 @@ int epy__poller_add(epy__poller *p, epy__pollent *e, uint32_t events);
  * nothing once @e has left.
  */
 void epy__poller_kick(epy__pollent *e);
-/* True if the calling thread runs one of @p's loops right now. */
-bool epy__poller_on_loop(const epy__poller *p);
 
 /* --- a poller without threads ------------------------------------------ */
 

@@ -39,9 +39,6 @@ struct epy__poller {
     epy__loop *loops;
 };
 
-/* The loop the calling thread runs, if any. */
-static _Thread_local epy__loop *tl_loop;
-
 /* An entry leaves its loop. On the loop. */
 static void
 leave(epy__loop *l, epy__pollent *e)
@@ -201,7 +198,6 @@ loop_main(void *arg)
 {
     epy__loop *l = arg;
 
-    tl_loop = l;
     for (;;) {
         bool stop;
 
@@ -352,12 +348,6 @@ epy__poller_kick(epy__pollent *e)
         wake_loop(l);
 }
 
-bool
-epy__poller_on_loop(const epy__poller *p)
-{
-    return tl_loop != NULL && tl_loop->poller == p;
-}
-
 void
 epy__poller_wake(epy__poller *p)
 {
@@ -401,11 +391,8 @@ void
 epy__poller_process(epy__poller *p)
 {
     epy__loop *l = &p->loops[0];
-    epy__loop *was = tl_loop;
 
     atomic_store_explicit(&p->owner, (unsigned long) pthread_self(),
                           memory_order_relaxed);
-    tl_loop = l;
     loop_once(l, 0);
-    tl_loop = was;
 }

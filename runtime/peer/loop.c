@@ -46,7 +46,7 @@ epy__peer_loop_init(epy_peer *peer, const epy_peer_config *cfg)
                             cfg->max_spare_workers > 0
                                 ? cfg->max_spare_workers
                                 : EPY_DEFAULT_MAX_SPARE_WORKERS,
-                            NULL, peer);
+                            NULL);
         peer->pool = &peer->own_pool;
         epy__peer_pool_hooks(peer, &peer->own_pool);
         if (rc == 0)

@@ -90,7 +90,6 @@ typedef struct epy__pool {
     epy__limits *limits;        /* shared with a server's other clients */
     epy__worker_slot *slots;
     size_t nslots;
-    epy_peer *peer;             /* the owner, or NULL (a server's pool) */
     /* called (no lock held) when work may starve */
     void (*saturated)(void *ctx);
     void *saturated_ctx;
@@ -106,7 +105,7 @@ typedef struct epy__pool {
  * @limits, if not NULL) while every worker is blocked.
  */
 int epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
-                   epy__limits *limits, epy_peer *peer);
+                   epy__limits *limits);
 /*
  * True if work that comes now would wait for a worker that may never
  * come: none idle, every one blocked in a call of its own, and no spare

@@ -182,7 +182,7 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
                             cfg->max_spare_workers > 0
                                 ? cfg->max_spare_workers
                                 : EPY_DEFAULT_MAX_SPARE_WORKERS,
-                            peer->limits, peer);
+                            peer->limits);
         epy__peer_pool_hooks(peer, &peer->own_pool);
         peer->cb_pool = peer->pool;
     }

@@ -257,7 +257,7 @@ pop_idle(epy__pool *pool)
 
 int
 epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
-               epy__limits *limits, epy_peer *peer)
+               epy__limits *limits)
 {
     memset(pool, 0, sizeof *pool);
     pool->workers = workers < 1 ? 1 : workers;
@@ -268,7 +268,6 @@ epy__pool_init(epy__pool *pool, int workers, int extra, int max_spare,
     if (pool->max_spare > EPY__POOL_MAX_THREADS - pool->base)
         pool->max_spare = EPY__POOL_MAX_THREADS - pool->base;
     pool->limits = limits;
-    pool->peer = peer;
     pool->nslots = EPY__POOL_MAX_THREADS;
     pool->slots = calloc(pool->nslots, sizeof *pool->slots);
     if (pool->slots == NULL)

@@ -281,7 +281,7 @@ start_core(epy_server *srv, epy_error *err)
         rc = epy__pool_init_manual(&srv->pool);
     else
         rc = epy__pool_init(&srv->pool, workers, 0,
-                            srv->cfg.max_spare_workers, srv->limits, NULL);
+                            srv->cfg.max_spare_workers, srv->limits);
     if (rc < 0)
         return epy_error_set(err, rc, "cannot start the worker threads");
     srv->cb_pool = &srv->pool;
