@@ -69,6 +69,8 @@ const char *cg_result_param(cgen *g, const idlc_decl *m);
 const char *cg_tref(cgen *g, const idlc_type *t);
 const char *cg_upper(idlc_ctx *ctx, const char *s);
 void cg_visit(cgen *g, const idlc_decl *ns, visit_fn fn);
+/* The descriptors of the file's root namespaces (emit-c-describe.c). */
+void cg_emit_descriptors(cgen *g);
 void cg_wrap_lines(idlc_buf *text);
 
 #endif /* IDLC_EMIT_C_INT_H */

@@ -1,7 +1,7 @@
 /*
  * idlc: the C source generator, file.epy.c: the layout tables, the
- * stubs, handlers and tables, and the interface descriptions. See
- * emit-c.c.
+ * stubs, handlers and tables; the interface descriptions are
+ * emit-c-describe.c's. See emit-c.c.
  */
 #include <config.h>
 
@@ -516,94 +516,6 @@ src_errors(cgen *g, const idlc_decl *d)
       "}\n\n", d->cname, d->cname, d->qname, d->cname);
 }
 
-/* --- interface descriptions ---------------------------------------------------- */
-
-static void
-describe_fields(const idlc_field *f, idlc_buf *out)
-{
-    for (; f != NULL; f = f->next) {
-        idlc_buf_printf(out, "%s%s:", f == NULL ? "" : " ", f->name);
-        idlc_describe_type(f->type, out);
-        idlc_buf_printf(out, "=%u", (unsigned) f->number);
-    }
-}
-
-void
-idlc_describe_ns(idlc_ctx *ctx, const idlc_decl *ns, idlc_buf *out)
-{
-    idlc_buf_printf(out, "namespace %s\n", ns->qname);
-    for (size_t i = 0; i < ns->n_items; i++) {
-        const idlc_decl *d = ns->items[i];
-
-        switch (d->kind) {
-        case DK_NAMESPACE:
-            idlc_describe_ns(ctx, d, out);
-            break;
-        case DK_ENUM:
-            idlc_buf_printf(out, "enum %s", d->qname);
-            for (const idlc_enumval *v = d->values; v != NULL; v = v->next)
-                idlc_buf_printf(out, " %s=%" PRId64, v->name, v->value);
-            idlc_buf_puts(out, "\n");
-            break;
-        case DK_STRUCT:
-        case DK_ERROR:
-            idlc_buf_printf(out, "%s %s", d->kind == DK_STRUCT ? "struct"
-                            : "error", d->qname);
-            describe_fields(d->fields, out);
-            idlc_buf_puts(out, "\n");
-            break;
-        case DK_METHOD:
-        case DK_EVENT:
-            idlc_buf_printf(out, "%s %s(", d->kind == DK_METHOD ? "method"
-                            : "event", d->qname);
-            describe_fields(d->fields, out);
-            idlc_buf_puts(out, " )");
-            if (d->kind == DK_METHOD) {
-                idlc_buf_puts(out, " -> ");
-                idlc_describe_type(d->result, out);
-            }
-            for (const idlc_raise *r = d->raises; r != NULL; r = r->next)
-                idlc_buf_printf(out, " raises %s", r->decl != NULL
-                                ? r->decl->qname : r->name);
-            idlc_buf_puts(out, "\n");
-            break;
-        }
-    }
-}
-
-static void
-src_interface(cgen *g, const idlc_decl *d)
-{
-    idlc_buf text = { NULL, 0, 0 };
-    uint64_t h1, h2;
-
-    if (d->kind != DK_NAMESPACE || d->parent != &g->ctx->root || !cg_mine(g, d))
-        return;
-    idlc_describe_ns(g->ctx, d, &text);
-    h1 = idlc_fnv1a(text.data, text.len, UINT64_C(0xcbf29ce484222325));
-    h2 = idlc_fnv1a(text.data, text.len, UINT64_C(0x84222325cbf29ce4));
-    /* Pieces of at most 2000 characters: C compilers need not accept
-     * longer strings. */
-    P("const char *const %s_interface_text[] = {\n", d->cname);
-    for (const char *p = text.data; *p != '\0';) {
-        const char *nl = strchr(p, '\n');
-        size_t n = nl != NULL ? (size_t) (nl - p) : strlen(p);
-        bool end = true;
-
-        if (n > 2000) {
-            n = 2000;
-            end = false;
-        }
-        P("    \"%.*s%s\",\n", (int) n, p, end ? "\\n" : "");
-        p += n + (end && nl != NULL);
-    }
-    S("    NULL\n};\n\n");
-    P("const epy_interface %s_interface = {\n"
-      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\", %s_interface_text\n"
-      "};\n\n", d->cname, d->qname, h1, h2, d->cname);
-    idlc_buf_free(&text);
-}
-
 static void
 enum_asserts(cgen *g, const idlc_decl *d)
 {
@@ -640,7 +552,7 @@ idlc_emit_source(idlc_ctx *ctx, idlc_buf *out)
     cg_visit(g, &ctx->root, src_handlers);
     cg_visit(g, &ctx->root, src_tables);
     S("/* --- descriptors --- */\n\n");
-    cg_visit(g, &ctx->root, src_interface);
+    cg_emit_descriptors(g);
     while (out->len > 1 && out->data[out->len - 1] == '\n'
            && out->data[out->len - 2] == '\n')
         out->data[--out->len] = '\0';

@@ -17,6 +17,7 @@ noinst_LTLIBRARIES += %D%/libidlc.la
 	%D%/emit-c-header.c \
 	%D%/emit-c-types.c \
 	%D%/emit-c-source.c \
+	%D%/emit-c-describe.c \
 	%D%/emit-c-int.h \
 	%D%/driver.c \
 	%D%/compat.c \

@@ -39,22 +39,26 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/loop.c \
 	%D%/peer/peer.c \
 	%D%/peer/api.c \
+	%D%/peer/builtin.c \
 	%D%/server/net-int.h \
 	%D%/server/server-int.h \
 	%D%/server/address.c \
+	%D%/server/activation.c \
 	%D%/server/socket-file.c \
 	%D%/server/connect.c \
 	%D%/server/server.c \
 	%D%/server/clients.c \
 	%D%/server/server-loop.c \
 	%D%/server/events.c \
+	%D%/server/monitor.c \
 	%D%/gen/gen-int.h \
 	%D%/gen/gen-layout.c \
 	%D%/gen/gen-encode.c \
 	%D%/gen/gen-decode.c \
 	%D%/gen/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/wire/envelope.pb-c.c \
-	%D%/wire/envelope.pb-c.h
+	%D%/wire/envelope.pb-c.h %D%/wire/introspect.pb-c.c \
+	%D%/wire/introspect.pb-c.h
 libepyrpc_core_la_CPPFLAGS = $(AM_CPPFLAGS) -DEPY_BUILDING_LIBRARY
 libepyrpc_core_la_CFLAGS = $(AM_CFLAGS) $(EPY_VIS_CFLAGS) $(PTHREAD_CFLAGS) \
 	$(PROTOBUF_C_CFLAGS) $(ZLIB_CFLAGS)
@@ -65,13 +69,24 @@ libepyrpc_la_LIBADD = libepyrpc-core.la
 libepyrpc_la_LDFLAGS = $(AM_LDFLAGS) -version-info $(EPY_LT_VERSION) \
 	-export-symbols-regex '^epy_[a-z]' -no-undefined
 
-# The wire envelope, compiled by protoc-c at build time.
-EXTRA_DIST += %D%/wire/envelope.proto
-BUILT_SOURCES += %D%/wire/envelope.pb-c.h
-CLEANFILES += %D%/wire/envelope.pb-c.c %D%/wire/envelope.pb-c.h
+# The wire envelope and the built-in services' messages, compiled by
+# protoc-c at build time.
+EXTRA_DIST += %D%/wire/envelope.proto %D%/wire/introspect.proto
+# Installed for peers written in other languages (doc/wire.md).
+epyrpcprotodir = $(datadir)/epyrpc
+dist_epyrpcproto_DATA = %D%/wire/envelope.proto %D%/wire/introspect.proto
+BUILT_SOURCES += %D%/wire/envelope.pb-c.h %D%/wire/introspect.pb-c.h
+CLEANFILES += %D%/wire/envelope.pb-c.c %D%/wire/envelope.pb-c.h \
+	%D%/wire/introspect.pb-c.c %D%/wire/introspect.pb-c.h
 %D%/wire/envelope.pb-c.h: %D%/wire/envelope.pb-c.c
 	@test -f $@ || { rm -f $<; $(MAKE) $(AM_MAKEFLAGS) $<; }
 %D%/wire/envelope.pb-c.c: %D%/wire/envelope.proto
 	$(AM_V_GEN)$(MKDIR_P) %D%/wire && \
 	$(PROTOC_C) --proto_path=$(srcdir)/%D%/wire --c_out=%D%/wire \
 	    $(srcdir)/%D%/wire/envelope.proto
+%D%/wire/introspect.pb-c.h: %D%/wire/introspect.pb-c.c
+	@test -f $@ || { rm -f $<; $(MAKE) $(AM_MAKEFLAGS) $<; }
+%D%/wire/introspect.pb-c.c: %D%/wire/introspect.proto
+	$(AM_V_GEN)$(MKDIR_P) %D%/wire && \
+	$(PROTOC_C) --proto_path=$(srcdir)/%D%/wire --c_out=%D%/wire \
+	    $(srcdir)/%D%/wire/introspect.proto

@@ -64,3 +64,10 @@ check_PROGRAMS += %D%/check_stalls
 %C%_check_stalls_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_stalls_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_stalls_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# The built-in services: introspection, the monitor, given sockets.
+check_PROGRAMS += %D%/check_builtin
+%C%_check_builtin_SOURCES = %D%/check_builtin.c $(EPY_RT_TEST_SOURCES)
+%C%_check_builtin_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_builtin_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_builtin_LDFLAGS = $(EPY_TEST_LINKFLAGS)

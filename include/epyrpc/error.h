@@ -45,14 +45,15 @@ extern "C" {
     X(EEXIST,      -16,  "already registered")                               \
     X(EVERSION,    -17,  "protocol version mismatch")                        \
     X(ESYSTEM,     -18,  "system error")                                     \
-    X(EPENDING,    -19,  "call still pending")
+    X(EPENDING,    -19,  "call still pending")                               \
+    X(EPERM,       -20,  "permission denied")
 
 /** Status codes returned by every epyrpc function. */
 typedef enum epy_status {
 #define EPY_STATUS_ENUM_(name, num, msg) EPY_##name = (num),
     EPY_STATUS_TABLE(EPY_STATUS_ENUM_)
 #undef EPY_STATUS_ENUM_
-    EPY_STATUS_MIN_ = -19
+    EPY_STATUS_MIN_ = -20
 } epy_status;
 
 /** Bad arguments to a public function: an alias of EPY_EPARAM. */

@@ -130,6 +130,16 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 A server's threads are then: one that accepts, the I/O
  *                 threads, the pool, and, while a departed client is
  *                 being closed, a short-lived closer for it.
+ * @monitor:       who may watch the server's traffic with the built-in
+ *                 epyrpc.monitor service (`epyctl monitor`; doc/wire.md):
+ *                 EPY_MONITOR_OFF (the default: nobody; the service is
+ *                 not offered), EPY_MONITOR_OWNER (clients of a unix
+ *                 socket whose uid is the server's effective uid or 0),
+ *                 or EPY_MONITOR_ANY (every client that may connect).
+ *                 Others get EPY_EPERM. A monitoring client receives the
+ *                 event epyrpc.monitor.frame for each frame of the other
+ *                 clients, queued within its @peer.max_send_queue; what
+ *                 does not fit is dropped and counted, never waited for.
  */
 typedef struct epy_server_config {
     epy_peer_config peer;
@@ -153,7 +163,15 @@ typedef struct epy_server_config {
     int max_clients_per_uid;
     int workers;
     int io_threads;
+    int monitor;
 } epy_server_config;
+
+/* Values of epy_server_config.monitor. */
+enum {
+    EPY_MONITOR_OFF = 0,
+    EPY_MONITOR_OWNER = 1,
+    EPY_MONITOR_ANY = 2
+};
 
 #define EPY_DEFAULT_SERVER_SPARE_WORKERS 256
 #define EPY_DEFAULT_MAX_CALL_MEMORY ((size_t) 256 << 20)
@@ -165,7 +183,7 @@ typedef struct epy_server_config {
       5000, 10000,                                                      \
       NULL, NULL, NULL, 0, EPY_DEFAULT_SERVER_SPARE_WORKERS,            \
       EPY_DEFAULT_MAX_CALL_MEMORY, NULL, 0, NULL, 0,                   \
-      EPY_DEFAULT_MAX_CLIENTS_PER_UID, 0, 1 }
+      EPY_DEFAULT_MAX_CLIENTS_PER_UID, 0, 1, EPY_MONITOR_OFF }
 
 /**
  * epy_server_new - listen on @url and start accepting clients.

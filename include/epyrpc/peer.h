@@ -35,6 +35,16 @@ typedef enum epy_log_level {
 typedef void (*epy_log_fn)(epy_peer *peer, epy_log_level level,
                            const char *message, void *ctx);
 
+/**
+ * A source file of an interface, as introspection reports it: @name is
+ * the file's name ("calc.idl", "calc.proto"), @text its contents as
+ * pieces to concatenate, NULL last.
+ */
+typedef struct epy_interface_source {
+    const char *name;
+    const char *const *text;
+} epy_interface_source;
+
 /** An interface a peer serves or calls, announced in the hello. */
 typedef struct epy_interface {
     const char *name;           /* root namespace, e.g. "calc" */
@@ -46,6 +56,17 @@ typedef struct epy_interface {
      * fingerprints can tell whether they still understand each other.
      */
     const char *const *text;
+    /*
+     * For introspection (the built-in epyrpc.introspect service, see
+     * doc/wire.md); NULL and 0 in code generated before they existed.
+     * @types: the descriptions of the namespaces of the files it imports
+     * (so that a tool can encode calls whose arguments use their types),
+     * as pieces, NULL last. @sources: its .idl file and the files it
+     * imports, then their .proto files, imports first.
+     */
+    const char *const *types;
+    const epy_interface_source *sources;
+    size_t n_sources;
 } epy_interface;
 
 /**
@@ -107,6 +128,11 @@ typedef struct epy_interface {
  * @loop_mode:    an epy_loop_mode (<epyrpc/loop.h>): 0 (EPY_LOOP_NONE,
  *                the default) for the library's own threads, or the
  *                program's event loop runs the peer (epy_peer_process()).
+ * @no_introspection: do not answer the built-in epyrpc.introspect
+ *                service (doc/wire.md, "Built-in services"): calls of it
+ *                then go to the listener like any unhandled method. By
+ *                default every peer answers it with @interfaces: their
+ *                names, fingerprints, descriptions and sources.
  */
 typedef struct epy_peer_config {
     int workers;
@@ -127,6 +153,7 @@ typedef struct epy_peer_config {
     int max_spare_workers;
     size_t max_send_queue;
     int loop_mode;
+    bool no_introspection;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -140,7 +167,8 @@ typedef struct epy_peer_config {
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
-      false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0 }
+      false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0, \
+      false }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

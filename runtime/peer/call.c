@@ -270,6 +270,8 @@ run_call(epy__job *job)
     if (call->target.entry != NULL) {
         rc = epy__registry_invoke(&call->target, call, call->req,
                                   call->req_len);
+    } else if (epy__builtin_name(call->method) && epy__builtin_call(call)) {
+        rc = 0;
     } else {
         epy_listener l;
         void *ctx;
@@ -419,7 +421,8 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         return 0;
     }
     epy__registry_resolve(peer->reg, env->method, mlen, &target);
-    if (target.entry == NULL && atomic_load(&peer->ignore_unhandled)) {
+    if (target.entry == NULL && atomic_load(&peer->ignore_unhandled)
+        && !epy__builtin_name(env->method)) {
         epy__log(peer, EPY_LOG_DEBUG, "ignored unhandled '%s'", env->method);
         return 0;
     }

@@ -511,6 +511,13 @@ struct epy_peer {
     int64_t idle_ms;            /* 0: none */
     int64_t idle_since;         /* ns: last sign of activity */
 
+    /* the built-in services (builtin.c) */
+    struct epy__intro *intro;   /* NULL: introspection off */
+    const struct epy__tap *tap; /* a server's monitoring, or NULL */
+    uint64_t client_id;         /* a server's number for its client */
+    atomic_bool monitoring;     /* this client watches (its frames are not
+                                 * reported) */
+
     /* set by a server for its clients */
     epy_credentials cred;
     bool has_cred;
@@ -600,6 +607,9 @@ typedef struct epy__peer_opts {
     int64_t send_timeout_ms;        /* driven: how long frames may wait */
     epy__pool *cb_pool;             /* async callbacks; NULL: @pool */
     epy__pool *manual;              /* a loop server's jobs, or NULL */
+    struct epy__intro *intro;       /* shared introspection; NULL: own */
+    const struct epy__tap *tap;     /* monitoring hooks, or NULL */
+    uint64_t client_id;
 } epy__peer_opts;
 
 /* epy_peer_new_fd() with the server's additions; @opts may be NULL. */
@@ -734,5 +744,58 @@ bool epy__peer_abort(epy_peer *peer, int code);
 int epy__peer_check(epy_peer *peer);
 /* A copy of the listener. */
 void epy__peer_listener(epy_peer *peer, epy_listener *l, void **ctx);
+
+/* --- the built-in services (builtin.c) ------------------------------------ */
+
+/*
+ * The answers of epyrpc.introspect for a set of interfaces, built once
+ * (a server shares one among its clients). Reference-counted.
+ */
+typedef struct epy__intro epy__intro;
+/* For @n interfaces at @ifaces (copied). NULL when out of memory. */
+epy__intro *epy__intro_new(const epy_interface *ifaces, size_t n);
+epy__intro *epy__intro_ref(epy__intro *in);
+void epy__intro_unref(epy__intro *in);
+
+/*
+ * What a server gives its clients' peers for epyrpc.monitor: @frame is
+ * called for each frame that crosses a connection while @active is
+ * non-zero (@in: received; @iov, @n: the frame with its length prefix,
+ * @total bytes; @env: its envelope, payload aside), on the thread that
+ * reads or writes it, with no lock held. @start and @stop answer the
+ * calls of the monitoring client @peer: 0, EPY_EPERM or EPY_ENOMEM.
+ */
+typedef struct epy__tap {
+    void (*frame)(void *ctx, epy_peer *peer, bool in,
+                  const Epyrpc__Envelope *env, const struct iovec *iov,
+                  int n, size_t total);
+    int (*start)(void *ctx, epy_peer *peer, uint32_t snap);
+    int (*stop)(void *ctx, epy_peer *peer);
+    void *ctx;
+    atomic_int active;
+} epy__tap;
+
+/* Reports a frame to @peer's tap, if it has one and it is active. */
+static inline void
+epy__tap_frame(epy_peer *peer, bool in, const Epyrpc__Envelope *env,
+               const struct iovec *iov, int n, size_t total)
+{
+    const epy__tap *t = peer->tap;
+
+    if (t != NULL && atomic_load_explicit(&t->active, memory_order_relaxed))
+        t->frame(t->ctx, peer, in, env, iov, n, total);
+}
+
+/* The reserved root namespace of the built-in services. */
+#define EPY__BUILTIN_NS "epyrpc"
+/* True if @name is EPY__BUILTIN_NS or below it. */
+bool epy__builtin_name(const char *name);
+
+/*
+ * Runs @call if it is one of the built-in services this peer offers:
+ * answers it and returns true; false if it is not (then the listener
+ * has it).
+ */
+bool epy__builtin_call(epy_call *call);
 
 #endif /* EPYRPC_PEER_INT_H */

@@ -34,6 +34,7 @@ peer_free(epy_peer *peer)
         epy__poller_free(peer->poller);
     epy__registry_unref(peer->reg);
     epy__limits_unref(peer->limits);
+    epy__intro_unref(peer->intro);
     epy__hello_free(peer);
     epy_error_clear(&peer->ready_err);
     pthread_mutex_destroy(&peer->wlock);
@@ -155,6 +156,17 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
     peer->rcap = peer->rchunk;
     if (peer->arena.base == NULL || peer->rbuf == NULL
         || epy__hello_init(peer, cfg) < 0)
+        goto nomem;
+    if (o != NULL) {
+        peer->tap = o->tap;
+        peer->client_id = o->client_id;
+    }
+    atomic_init(&peer->monitoring, false);
+    if (o != NULL && o->intro != NULL)
+        peer->intro = epy__intro_ref(o->intro);
+    else if (!cfg->no_introspection
+             && (peer->intro = epy__intro_new(cfg->interfaces,
+                                              cfg->n_interfaces)) == NULL)
         goto nomem;
     peer->reg = reg != NULL ? epy__registry_ref(reg) : epy__registry_new();
     if (peer->reg == NULL

@@ -530,6 +530,13 @@ process_frame(epy_peer *peer, const uint8_t *frame, size_t size, bool in_rbuf,
         && (env->kind == EPYRPC__KIND__CALL || env->kind == EPYRPC__KIND__EVENT)
         && string_has_nul(frame, head, EPY__METHOD_FIELD))
         env->method = (char *) "";     /* refused as an invalid name */
+    if (peer->tap != NULL) {
+        uint8_t prefix[4] = { (uint8_t) size, (uint8_t) (size >> 8),
+                              (uint8_t) (size >> 16), (uint8_t) (size >> 24) };
+        struct iovec iov[2] = { { prefix, 4 }, { (void *) frame, size } };
+
+        epy__tap_frame(peer, true, env, iov, 2, size + 4);
+    }
     /*
      * A large request that lies in the read buffer, and is most of it,
      * is lent to its call rather than copied.

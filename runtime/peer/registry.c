@@ -305,6 +305,11 @@ epy__registry_set(epy__registry *r, const char *name, bool ns,
     if (epy__name_check(name, len) < 0)
         return epy_error_setf(err, EPY_EPARAM, "invalid name '%s'",
                               name != NULL ? name : "(null)");
+    if (fn != NULL && epy__builtin_name(name) && (ns || strcmp(name,
+                                 EPY__BUILTIN_NS ".monitor.frame") != 0))
+        return epy_error_setf(err, EPY_EPARAM, "'%s': the namespace '"
+                              EPY__BUILTIN_NS "' is reserved for the "
+                              "built-in services", name);
     pthread_mutex_lock(&r->lock);
     if (fn != NULL) {
         e = get(r, name, len);
@@ -380,6 +385,10 @@ epy__registry_serve(epy__registry *r, const char *ns, bool serve,
     if (epy__name_check(ns, len) < 0)
         return epy_error_setf(ret_err, EPY_EPARAM, "invalid namespace '%s'",
                               ns != NULL ? ns : "(null)");
+    if (serve && epy__builtin_name(ns))
+        return epy_error_setf(ret_err, EPY_EPARAM, "'%s': the namespace '"
+                              EPY__BUILTIN_NS "' is reserved for the "
+                              "built-in services", ns);
     pthread_mutex_lock(&r->lock);
     if (serve) {
         e = get(r, ns, len);

@@ -664,6 +664,8 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     }
     iobuf_close_seg(&b);
 
+    if (!b.failed)
+        epy__tap_frame(peer, false, env, b.iov, b.n, size + 4);
     if (b.failed)
         rc = EPY_ENOMEM;
     else if (peer->driven)

@@ -40,6 +40,7 @@ epy__client_ended(epy_peer *peer, void *ctx)
     epy_server *srv = ctx;
     client **pp;
 
+    epy__monitor_forget(srv->mon, peer);
     pthread_mutex_lock(&srv->lock);
     for (pp = &srv->clients; *pp != NULL; pp = &(*pp)->next) {
         if ((*pp)->peer == peer) {
@@ -394,6 +395,9 @@ epy__server_accept_one(epy_server *srv)
     o.send_timeout_ms = srv->cfg.send_timeout_ms;
     o.cb_pool = srv->cb_pool;
     o.manual = srv->manual;
+    o.intro = srv->intro;
+    o.tap = epy__monitor_tap(srv->mon);
+    o.client_id = atomic_fetch_add(&srv->next_client_id, 1) + 1;
     if (ss.ss_family != AF_UNSPEC)
         epy__socket_tune(fd, ss.ss_family);
     if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {

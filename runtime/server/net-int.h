@@ -27,6 +27,15 @@ typedef struct epy__address {
  */
 int epy__address_parse(const char *url, bool passive, epy__address *out,
                        epy_error *err);
+/*
+ * A listening socket given to a server (activation.c): "systemd:" or
+ * "systemd:NAME" (socket activation, sd_listen_fds(3)) or "fd:N".
+ * Returns 0 when @url is neither (parse it then), 1 with the descriptor
+ * in *@ret_fd (made close-on-exec and non-blocking) and its address in
+ * @a, or EPY_EPARAM or EPY_ESYSTEM with @err filled.
+ */
+int epy__address_inherited(const char *url, epy__address *a, int *ret_fd,
+                           epy_error *err);
 /* "tcp:ADDR:PORT", "tcp:[ADDR]:PORT", or "unix", of @ss into @out. */
 void epy__address_format(const struct sockaddr_storage *ss, char *out,
                          size_t len);

@@ -65,7 +65,22 @@ struct epy_server {
     epy_listener listener;
     bool has_listener;
     void *listener_ctx;
+    epy__intro *intro;          /* the clients' introspection, or NULL */
+    struct epy__monitor *mon;   /* with cfg.monitor, or NULL */
+    _Atomic uint64_t next_client_id;
 };
+
+/* --- epyrpc.monitor (monitor.c) ------------------------------------------ */
+
+typedef struct epy__monitor epy__monitor;
+/* NULL when out of memory. */
+epy__monitor *epy__monitor_new(epy_server *srv);
+/* Once no client's peer is left. */
+void epy__monitor_free(epy__monitor *m);
+/* What the clients' peers report to (NULL for NULL). */
+const epy__tap *epy__monitor_tap(const epy__monitor *m);
+/* @peer no longer watches (it stopped, or it left); NULL @m is a no-op. */
+void epy__monitor_forget(epy__monitor *m, epy_peer *peer);
 
 /* A log line of the server's own, through the clients' log function. */
 void epy__srv_log(epy_server *srv, epy_log_level level, const char *fmt, ...)

@@ -139,6 +139,8 @@ server_free(epy_server *srv)
         close(srv->stall_fd);
     epy__registry_unref(srv->reg);
     epy__limits_unref(srv->limits);
+    epy__intro_unref(srv->intro);
+    epy__monitor_free(srv->mon);
     free(srv->allowed_uids);
     free(srv->allowed_gids);
     pthread_cond_destroy(&srv->cond);
@@ -167,6 +169,8 @@ check_config(const epy_server_config *cfg, const epy__address *a, epy_error *err
                              "max_spare_workers must be at least 1");
     if (cfg->max_call_memory == 0)
         return epy_error_set(err, EPY_EPARAM, "max_call_memory is 0");
+    if (cfg->monitor < EPY_MONITOR_OFF || cfg->monitor > EPY_MONITOR_ANY)
+        return epy_error_set(err, EPY_EPARAM, "unknown monitor setting");
     if (cfg->workers < 0 || cfg->workers > EPY__POOL_MAX_THREADS / 2
         || cfg->io_threads < 0 || cfg->io_threads > 64)
         return epy_error_setf(err, EPY_EPARAM, "workers must be 0..%d and "
@@ -333,13 +337,15 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     epy_server_config defaults = EPY_SERVER_CONFIG_INIT;
     epy_server *srv;
     epy__address a;
-    int rc, one = 1;
+    int rc, one = 1, given = -1;
 
     if (ret_server == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL result");
     if (cfg == NULL)
         cfg = &defaults;
-    rc = epy__address_parse(url, true, &a, ret_err);
+    rc = epy__address_inherited(url, &a, &given, ret_err);
+    if (rc == 0)
+        rc = epy__address_parse(url, true, &a, ret_err);
     if (rc < 0)
         return rc;
     rc = check_config(cfg, &a, ret_err);
@@ -356,7 +362,14 @@ epy_server_new(const char *url, const epy_server_config *cfg,
     srv->reg = epy__registry_new();
     srv->limits = epy__limits_new(cfg->max_spare_workers,
                                   cfg->max_call_memory);
+    if (!cfg->peer.no_introspection)
+        srv->intro = epy__intro_new(cfg->peer.interfaces,
+                                    cfg->peer.n_interfaces);
+    if (cfg->monitor != EPY_MONITOR_OFF)
+        srv->mon = epy__monitor_new(srv);
     if (srv->reg == NULL || srv->limits == NULL
+        || (!cfg->peer.no_introspection && srv->intro == NULL)
+        || (cfg->monitor != EPY_MONITOR_OFF && srv->mon == NULL)
         || copy_ids(&srv->allowed_uids, cfg->allowed_uids,
                     cfg->n_allowed_uids) < 0
         || copy_ids(&srv->allowed_gids, cfg->allowed_gids,
@@ -381,12 +394,21 @@ epy_server_new(const char *url, const epy_server_config *cfg,
         if (rc < 0)
             goto fail;
     }
-    srv->fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (srv->fd < 0) {
+    if (given >= 0) {
+        /* Listening already; its file, if any, is not the server's. */
+        srv->fd = given;
+        if (a.family == AF_UNIX)
+            snprintf(srv->url, sizeof srv->url, "%s", url);
+        else
+            epy__address_format(&a.ss, srv->url, sizeof srv->url);
+    } else if ((srv->fd = socket(a.family, SOCK_STREAM | SOCK_CLOEXEC
+                                 | SOCK_NONBLOCK, 0)) < 0) {
         rc = epy__sys_error(ret_err, EPY_ESYSTEM, "socket");
         goto fail;
     }
-    if (a.family == AF_UNIX && !a.abstract) {
+    if (given >= 0) {
+        /* Bound and listening: nothing to do. */
+    } else if (a.family == AF_UNIX && !a.abstract) {
         char *path = strdup(a.path);
 
         if (path == NULL) {
