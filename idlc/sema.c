@@ -110,6 +110,9 @@ open_ns(idlc_ctx *ctx, idlc_decl *ns, const char *name, idlc_loc loc,
     d->settings.timeout_ms = -1;
     d->settings.async = d->settings.solicited = -1;
     idlc__check_name(ctx, name, loc);
+    if (ns == &ctx->root && strcmp(name, "epyrpc") == 0)
+        idlc_error(ctx, loc, "the root namespace 'epyrpc' is reserved for "
+                   "the built-in services of every peer");
     set_names(ctx, d, ns);
     idlc_map_put(&ctx->arena, &ns->members, d->name, d);
     add_item(ctx, ns, d);
