@@ -6,12 +6,18 @@
  * The parent makes typed calls, an asynchronous call, sends an event
  * and receives one back, catches a typed error, and calls a method the
  * server leaves unhandled. Exits 0 when every answer is the expected one.
+ *
+ * With --serve ADDRESS ("unix:/tmp/calc.sock", "tcp:127.0.0.1:7000",
+ * "systemd:" under socket activation) it is only the server, for any
+ * client: try it with epyctl (README, "From the shell").
  */
 #include <config.h>
 
 #include <errno.h>
 #include <math.h>
+#include <pthread.h>
 #include <semaphore.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -176,16 +182,53 @@ srv_disconnected(epy_peer *peer, int reason, void *ctx)
     sem_post(&s->gone);
 }
 
+/* reset is left unhandled: the listener answers EPY_EUNSUPPORTED. */
+static const calc_handlers calc_table = {
+    .add = srv_add, .div = srv_div, .echo = srv_echo, .tick = srv_tick
+};
+static const calc_stats_handlers stats_table = {
+    srv_centroid, srv_mean, srv_histogram
+};
+
+/*
+ * demo --serve ADDR: the same handlers as a server at @addr for any
+ * number of clients (`epyctl` among them: introspection is on, and the
+ * server's own user may monitor it), until SIGINT or SIGTERM.
+ */
+static int
+serve_at(const char *addr)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    epy_server *srv;
+    sigset_t set;
+    int sig = 0;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);     /* before any thread */
+    cfg.peer.interfaces = &calc_interface;
+    cfg.peer.n_interfaces = 1;
+    cfg.monitor = EPY_MONITOR_OWNER;
+    if (epy_server_new(addr, &cfg, &srv, &err) < 0
+        || calc_serve_server(srv, &calc_table, NULL) < 0
+        || calc_stats_serve_server(srv, &stats_table, NULL) < 0) {
+        fprintf(stderr, "demo: %s: %s\n", addr,
+                err.message != NULL ? err.message : "cannot serve");
+        epy_error_clear(&err);
+        return 1;
+    }
+    printf("demo: serving calc on %s until interrupted\n",
+           epy_server_url(srv));
+    sigwait(&set, &sig);
+    epy_server_close(srv);
+    return 0;
+}
+
 static int
 run_server(epy_link *link)
 {
-    /* reset is left unhandled: the listener answers EPY_EUNSUPPORTED. */
-    static const calc_handlers calc_table = {
-        .add = srv_add, .div = srv_div, .echo = srv_echo, .tick = srv_tick
-    };
-    static const calc_stats_handlers stats_table = {
-        srv_centroid, srv_mean, srv_histogram
-    };
     epy_listener listener = { NULL, NULL, srv_disconnected };
     server s;
 
@@ -375,7 +418,7 @@ run_client(epy_peer *peer)
 }
 
 int
-main(void)
+main(int argc, char **argv)
 {
     epy_link link = EPY_LINK_INIT;
     epy_peer *peer = NULL;
@@ -385,6 +428,12 @@ main(void)
     pid_t child;
 
     setvbuf(stdout, NULL, _IOLBF, 0);
+    if (argc == 3 && strcmp(argv[1], "--serve") == 0)
+        return serve_at(argv[2]);
+    if (argc != 1) {
+        fprintf(stderr, "usage: demo [--serve ADDRESS]\n");
+        return 64;
+    }
     printf("epyrpc %s demo: calc.idl, a server process and a client "
            "process\n", epy_version());
     cfg.interfaces = &calc_interface;
