@@ -1,8 +1,10 @@
 /*
  * idlc: the descriptors in file.epy.c. For each root namespace of the
- * file, an epy_interface (<epyrpc/peer.h>) with
- *   - its canonical description (idlc_describe_ns(), one declaration a
- *     line, see runtime/wire/schema.h) and the fingerprint that hashes it;
+ * file, an epy_interface (<epyrpc/peer.h>) with its canonical
+ * description (idlc_describe_ns(), one declaration a line, see
+ * runtime/wire/schema.h) and the fingerprint that hashes it, and its
+ * epy_gen_details (<epyrpc/gen.h>), described to the runtime while the
+ * program is loaded (a constructor, with GCC and Clang), with
  *   - the descriptions of the namespaces of the files it imports, so that
  *     a tool that introspects a peer can encode arguments of their types;
  *   - the sources: the .idl file and its imports, then the .proto files
@@ -175,7 +177,7 @@ shared_arrays(cgen *g)
         string_pieces(g, p.data != NULL ? p.data : "", p.len);
         idlc_buf_free(&p);
     }
-    S("static const epy_interface_source epy__sources[] = {\n");
+    S("static const epy_gen_source epy__sources[] = {\n");
     k = 0;
     for (size_t i = n_all; i-- > 0;)
         P("    { \"%s\", epy__src_%zu },\n", source_name(ctx, all[i], ".idl"),
@@ -199,9 +201,12 @@ src_interface(cgen *g, const idlc_decl *d, size_t n_sources)
     P("const char *const %s_interface_text[] = {\n", d->cname);
     string_pieces(g, text.data, text.len);
     P("const epy_interface %s_interface = {\n"
-      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\", %s_interface_text,\n"
+      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\", %s_interface_text\n"
+      "};\n\n", d->cname, d->qname, h1, h2, d->cname);
+    P("static const epy_gen_details epy__details_%s = {\n"
+      "    \"%s\", \"%016" PRIx64 "%016" PRIx64 "\",\n"
       "    epy__types, epy__sources, %zu\n"
-      "};\n\n", d->cname, d->qname, h1, h2, d->cname, n_sources);
+      "};\n\n", d->cname, d->qname, h1, h2, n_sources);
     idlc_buf_free(&text);
 }
 
@@ -221,4 +226,21 @@ cg_emit_descriptors(cgen *g)
     for (size_t i = 0; i < root->n_items; i++)
         if (root->items[i]->kind == DK_NAMESPACE && cg_mine(g, root->items[i]))
             src_interface(g, root->items[i], n_sources);
+    /* Known to the runtime while the program or library is loaded. */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 0)
+            S("#if defined(__GNUC__)\n"
+              "__attribute__((constructor)) static void\n"
+              "epy__describe_(void)\n{\n");
+        else
+            S("__attribute__((destructor)) static void\n"
+              "epy__undescribe_(void)\n{\n");
+        for (size_t i = 0; i < root->n_items; i++)
+            if (root->items[i]->kind == DK_NAMESPACE
+                && cg_mine(g, root->items[i]))
+                P("    epy_gen_%sdescribe(&epy__details_%s);\n",
+                  pass == 0 ? "" : "un", root->items[i]->cname);
+        S("}\n\n");
+    }
+    S("#endif\n");
 }

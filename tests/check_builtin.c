@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <epyrpc/gen.h>
 #include <epyrpc/version.h>
 
 #include "peer-int.h"
@@ -56,11 +57,15 @@ static const char *const text[] = {
 static const char *const types[] = { "namespace other\n", NULL };
 static const char *const idl[] = { "namespace demo {\n", "    int64 add(int64 a, int64 b);\n}\n", NULL };
 static const char *const proto[] = { "syntax = \"proto2\";\n", NULL };
-static const epy_interface_source sources[] = {
+static const epy_gen_source sources[] = {
     { "demo.idl", idl }, { "demo.proto", proto }
 };
 static const epy_interface demo_iface = {
-    "demo", "0123456789abcdef0123456789abcdef", text, types, sources, 2
+    "demo", "0123456789abcdef0123456789abcdef", text
+};
+/* What generated code describes when it is loaded. */
+static const epy_gen_details demo_details = {
+    "demo", "0123456789abcdef0123456789abcdef", types, sources, 2
 };
 
 static int
@@ -104,8 +109,21 @@ START_TEST(test_introspect_pair)
     epy_buf reply = EPY_BUF_INIT;
     epy_peer *a, *b;
 
+    /* Without details: the description, no types, no sources. */
     cb.interfaces = &demo_iface;
     cb.n_interfaces = 1;
+    rt_pair(NULL, &cb, &a, &b);
+    r = interfaces(a, true);
+    ck_assert_uint_eq(r->n_value, 1);
+    ck_assert_str_eq(r->value[0]->name, "demo");
+    ck_assert_str_eq(r->value[0]->types, "");
+    ck_assert_uint_eq(r->value[0]->n_sources, 0);
+    epyrpc__introspect_interfaces_result__free_unpacked(r, NULL);
+    epy_peer_close(a);
+    epy_peer_close(b);
+
+    epy_gen_describe(&demo_details);
+    epy_gen_describe(&demo_details);        /* counts once */
     rt_pair(NULL, &cb, &a, &b);
 
     r = interfaces(a, false);
@@ -152,6 +170,7 @@ START_TEST(test_introspect_pair)
                      EPY_EUNKNOWN);
     epy_peer_close(a);
     epy_peer_close(b);
+    epy_gen_undescribe(&demo_details);
 }
 END_TEST
 

@@ -299,6 +299,49 @@ EPY_API int epy_gen_raise(epy_call *call, const char *type_name,
 EPY_API int epy_gen_error_get(const epy_error *err, const char *type_name,
                               const epy_gen_struct *st, void *ret_value);
 
+/**
+ * A source file of an interface, as introspection reports it: @name is
+ * the file's name ("calc.idl", "calc.proto"), @text its contents as
+ * pieces to concatenate, NULL last.
+ */
+typedef struct epy_gen_source {
+    const char *name;
+    const char *const *text;
+} epy_gen_source;
+
+/**
+ * struct epy_gen_details - what introspection (the built-in
+ * epyrpc.introspect service, doc/wire.md) reports of an interface beyond
+ * its epy_interface.
+ * @name, @fingerprint: the interface's (epy_interface.name and
+ *          .fingerprint): details apply to every epy_interface that has
+ *          both.
+ * @types:  the descriptions of the namespaces of the files it imports,
+ *          so that a tool can encode arguments of their types; pieces,
+ *          NULL last.
+ * @sources, @n_sources: its .idl file and the files it imports, then
+ *          their .proto files, imports first.
+ */
+typedef struct epy_gen_details {
+    const char *name;
+    const char *fingerprint;
+    const char *const *types;
+    const epy_gen_source *sources;
+    size_t n_sources;
+} epy_gen_details;
+
+/**
+ * epy_gen_describe - make @d known to the peers and servers made from
+ * now on; generated code calls it when the program (or the library it is
+ * in) is loaded, and epy_gen_undescribe() when it is unloaded. @d must
+ * stay valid until then; it is not copied. Describing the same @d twice
+ * counts once. Out of memory, @d stays unknown (introspection then
+ * reports the interface without its types and sources).
+ * Thread safety: any thread.
+ */
+EPY_API void epy_gen_describe(const epy_gen_details *d);
+EPY_API void epy_gen_undescribe(const epy_gen_details *d);
+
 /* One typed handler of a table, as registered by epy_gen_serve(). */
 typedef struct epy_gen_handler {
     const char *method;         /* relative to the namespace */

@@ -35,16 +35,6 @@ typedef enum epy_log_level {
 typedef void (*epy_log_fn)(epy_peer *peer, epy_log_level level,
                            const char *message, void *ctx);
 
-/**
- * A source file of an interface, as introspection reports it: @name is
- * the file's name ("calc.idl", "calc.proto"), @text its contents as
- * pieces to concatenate, NULL last.
- */
-typedef struct epy_interface_source {
-    const char *name;
-    const char *const *text;
-} epy_interface_source;
-
 /** An interface a peer serves or calls, announced in the hello. */
 typedef struct epy_interface {
     const char *name;           /* root namespace, e.g. "calc" */
@@ -56,17 +46,6 @@ typedef struct epy_interface {
      * fingerprints can tell whether they still understand each other.
      */
     const char *const *text;
-    /*
-     * For introspection (the built-in epyrpc.introspect service, see
-     * doc/wire.md); NULL and 0 in code generated before they existed.
-     * @types: the descriptions of the namespaces of the files it imports
-     * (so that a tool can encode calls whose arguments use their types),
-     * as pieces, NULL last. @sources: its .idl file and the files it
-     * imports, then their .proto files, imports first.
-     */
-    const char *const *types;
-    const epy_interface_source *sources;
-    size_t n_sources;
 } epy_interface;
 
 /**

@@ -14,9 +14,11 @@
  */
 #include <config.h>
 
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <epyrpc/gen.h>
 #include <epyrpc/version.h>
 
 #include "peer-int.h"
@@ -62,6 +64,61 @@ join(const char *const *pieces)
     return s;
 }
 
+/* --- details of interfaces, described by generated code ------------------------ */
+
+typedef struct known {
+    struct known *next;
+    const epy_gen_details *d;
+} known;
+
+static pthread_mutex_t known_lock = PTHREAD_MUTEX_INITIALIZER;
+static known *known_list;
+
+void
+epy_gen_describe(const epy_gen_details *d)
+{
+    known *k;
+
+    if (d == NULL || d->name == NULL || d->fingerprint == NULL)
+        return;
+    pthread_mutex_lock(&known_lock);
+    for (k = known_list; k != NULL && k->d != d; k = k->next)
+        ;
+    if (k == NULL && (k = malloc(sizeof *k)) != NULL) {
+        k->d = d;
+        k->next = known_list;
+        known_list = k;
+    }
+    pthread_mutex_unlock(&known_lock);
+}
+
+void
+epy_gen_undescribe(const epy_gen_details *d)
+{
+    known *gone = NULL;
+
+    pthread_mutex_lock(&known_lock);
+    for (known **pp = &known_list; *pp != NULL; pp = &(*pp)->next)
+        if ((*pp)->d == d) {
+            gone = *pp;
+            *pp = gone->next;
+            break;
+        }
+    pthread_mutex_unlock(&known_lock);
+    free(gone);
+}
+
+/* The details of @in, or NULL. Under known_lock. */
+static const epy_gen_details *
+details_of(const epy_interface *in)
+{
+    for (known *k = known_list; k != NULL; k = k->next)
+        if (strcmp(k->d->name, in->name) == 0
+            && strcmp(k->d->fingerprint, in->fingerprint) == 0)
+            return k->d;
+    return NULL;
+}
+
 /* Packs the interfaces_result of @ifaces, with their sources or not. */
 static uint8_t *
 pack_interfaces(const epy_interface *ifaces, size_t n, bool sources,
@@ -75,8 +132,12 @@ pack_interfaces(const epy_interface *ifaces, size_t n, bool sources,
     uint8_t *out = NULL;
     bool ok = true;
 
-    for (size_t i = 0; sources && i < n; i++)
-        n_src += ifaces[i].sources != NULL ? ifaces[i].n_sources : 0;
+    pthread_mutex_lock(&known_lock);
+    for (size_t i = 0; sources && i < n; i++) {
+        const epy_gen_details *d = details_of(&ifaces[i]);
+
+        n_src += d != NULL && d->sources != NULL ? d->n_sources : 0;
+    }
     items = calloc(n + 1, sizeof *items);
     ptrs = calloc(n + 1, sizeof *ptrs);
     if (n_src > 0) {
@@ -85,9 +146,10 @@ pack_interfaces(const epy_interface *ifaces, size_t n, bool sources,
     }
     if (items == NULL || ptrs == NULL
         || (n_src > 0 && (srcs == NULL || sptrs == NULL)))
-        goto done;
+        goto done;      /* (unlocks) */
     for (size_t i = 0; i < n; i++) {
         const epy_interface *in = &ifaces[i];
+        const epy_gen_details *d = details_of(in);
         Epyrpc__IntrospectInterface *it = &items[i];
 
         epyrpc__introspect_interface__init(it);
@@ -95,17 +157,17 @@ pack_interfaces(const epy_interface *ifaces, size_t n, bool sources,
         it->name = (char *) in->name;
         it->fingerprint = (char *) in->fingerprint;
         it->description = join(in->text);
-        it->types = join(in->types);
+        it->types = join(d != NULL ? d->types : NULL);
         ok = ok && it->description != NULL && it->types != NULL;
-        if (!sources || in->sources == NULL)
+        if (!sources || d == NULL || d->sources == NULL)
             continue;
         it->sources = &sptrs[k];
-        for (size_t j = 0; j < in->n_sources; j++, k++) {
+        for (size_t j = 0; j < d->n_sources; j++, k++) {
             epyrpc__introspect_source__init(&srcs[k]);
             sptrs[k] = &srcs[k];
-            srcs[k].name = (char *) (in->sources[j].name != NULL
-                                     ? in->sources[j].name : "");
-            srcs[k].text = join(in->sources[j].text);
+            srcs[k].name = (char *) (d->sources[j].name != NULL
+                                     ? d->sources[j].name : "");
+            srcs[k].text = join(d->sources[j].text);
             ok = ok && srcs[k].text != NULL;
             it->n_sources++;
         }
@@ -119,6 +181,7 @@ pack_interfaces(const epy_interface *ifaces, size_t n, bool sources,
             epyrpc__introspect_interfaces_result__pack(&res, out);
     }
 done:
+    pthread_mutex_unlock(&known_lock);
     for (size_t i = 0; items != NULL && i < n; i++) {
         free(items[i].description);
         free(items[i].types);
