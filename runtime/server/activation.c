@@ -72,6 +72,8 @@ epy__address_inherited(const char *url, epy__address *a, int *ret_fd,
     socklen_t len = sizeof type;
 
     *ret_fd = -1;
+    if (url == NULL)
+        return 0;       /* refused by the parser */
     if (strncmp(url, "systemd:", 8) == 0) {
         fd = from_manager(url + 8, err);
     } else if (strncmp(url, "fd:", 3) == 0) {
