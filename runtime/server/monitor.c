@@ -88,11 +88,13 @@ track(epy__monitor *m, const epy_peer *peer, bool in,
     c = &m->calls[slot(peer, env->txn, !in)];
     if (c->peer != peer || c->txn != env->txn || c->in == in || c->at == 0)
         return -1;
+    int64_t took = (now - c->at) / 1000;
+
     *method = c->method;
     c->method = NULL;
     c->peer = NULL;
     c->at = 0;
-    return (now - c->at) / 1000;
+    return took;
 }
 
 static int64_t
