@@ -1,6 +1,9 @@
 # Manual pages.
 dist_man_MANS += %D%/libepyrpc.3
 
+# The wire protocol, for peers written in other languages.
+dist_doc_DATA += %D%/wire.md
+
 # Section 3: one page per group of functions (epy_peer.3, epy_api.3,
 # ...) and an alias page (.so) per function, listed in man3/pages.mk by
 # man3/gen-aliases.sh. man3/check-pages.sh checks them against the

@@ -480,16 +480,16 @@ run_protoc_c(idlc_ctx *ctx, const char *tmp, const char *proto)
     return true;
 }
 
-/* Lists every source reachable from @src, imports first. */
-static void
-collect_imports(idlc_source *src, idlc_source **out, size_t *n, size_t max)
+void
+idlc_collect_imports(idlc_source *src, idlc_source **out, size_t *n,
+                     size_t max)
 {
     for (size_t i = 0; i < *n; i++)
         if (out[i] == src)
             return;
     for (idlc_import *imp = src->imports; imp != NULL; imp = imp->next)
         if (imp->src != NULL)
-            collect_imports(imp->src, out, n, max);
+            idlc_collect_imports(imp->src, out, n, max);
     if (*n < max)
         out[(*n)++] = src;
 }
@@ -564,7 +564,7 @@ generate(idlc_ctx *ctx)
     if (ok && ctx->opts->protoc_c != NULL) {
         /* protoc-c needs the imported files' .proto beside this one. */
         all = idlc_alloc(&ctx->arena, ctx->n_sources * sizeof *all);
-        collect_imports(ctx->sources[0], all, &n_all, ctx->n_sources);
+        idlc_collect_imports(ctx->sources[0], all, &n_all, ctx->n_sources);
         for (size_t i = 0; ok && i + 1 < n_all && n_tmp < 60; i++) {
             idlc_buf p = { NULL, 0, 0 };
             const char *rel = idlc_printf(&ctx->arena, "%s.proto",

@@ -112,20 +112,6 @@ string_pieces(cgen *g, const char *text, size_t len)
 
 /* --- the descriptors ---------------------------------------------------------- */
 
-/* Lists every source reachable from @src, imports first. */
-static void
-imports_first(idlc_source *src, idlc_source **out, size_t *n, size_t max)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (out[i] == src)
-            return;
-    for (idlc_import *imp = src->imports; imp != NULL; imp = imp->next)
-        if (imp->src != NULL)
-            imports_first(imp->src, out, n, max);
-    if (*n < max)
-        out[(*n)++] = src;
-}
-
 /* The name a source goes by: the main file's base name, an import's path. */
 static const char *
 source_name(idlc_ctx *ctx, const idlc_source *src, const char *ext)
@@ -150,7 +136,7 @@ shared_arrays(cgen *g)
     idlc_buf text = { NULL, 0, 0 };
     size_t n_all = 0, k = 0;
 
-    imports_first(ctx->sources[0], all, &n_all, ctx->n_sources);
+    idlc_collect_imports(ctx->sources[0], all, &n_all, ctx->n_sources);
     for (size_t i = 0; i < ctx->root.n_items; i++) {
         const idlc_decl *d = ctx->root.items[i];
 

@@ -347,6 +347,10 @@ void idlc_emit_source(idlc_ctx *ctx, idlc_buf *out);
 
 /* Names shared by the generators. */
 const char *idlc_file_stem(idlc_ctx *ctx, const idlc_source *src);
+/* Lists in @out (@n so far, at most @max) every source reachable from
+ * @src, imports first, @src last. */
+void idlc_collect_imports(idlc_source *src, idlc_source **out, size_t *n,
+                          size_t max);
 const char *idlc_file_ref(idlc_ctx *ctx, const idlc_source *src);
 const char *idlc_proto_package(idlc_ctx *ctx, const idlc_source *src);
 const char *idlc_proto_lower(idlc_ctx *ctx, const char *name);
