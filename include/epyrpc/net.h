@@ -14,6 +14,15 @@
  * by servers and clients alike, rather than taken to mean every
  * interface.
  *
+ * A server may also be given a socket that is already listening (unix
+ * or TCP; it then owns it, makes it close-on-exec and non-blocking, and
+ * never removes its file):
+ *   "fd:3"                 an inherited descriptor
+ *   "systemd:"             socket activation (sd_listen_fds(3): LISTEN_PID,
+ *   "systemd:NAME"         LISTEN_FDS, LISTEN_FDNAMES): the first socket
+ *                          the service manager passed, or the one named
+ *                          NAME (FileDescriptorName=); doc/systemd/.
+ *
  * Security: a unix socket is protected by its file's permissions (see
  * @socket_mode, by default only the server's user may connect) or, for
  * an abstract socket, by the clients' uid checked when they connect (see
