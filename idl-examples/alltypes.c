@@ -11,7 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "alltypes.epy.h"
+#include "alltypes-handlers.h"
 
 static int failures;
 
@@ -23,60 +23,7 @@ static int failures;
         }                                                                \
     } while (0)
 
-/* --- the server: copies arguments into results ------------------------- */
-
-/* The generated _copy functions make the deep copies a result needs. */
-static int
-echo_scalars(epy_call *call, const alltypes_scalars *v,
-             alltypes_scalars *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    return alltypes_scalars_copy(ret, v);
-}
-
-static int
-echo_tree(epy_call *call, const alltypes_tree *t, alltypes_tree *ret,
-          void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    return alltypes_tree_copy(ret, t);
-}
-
-static int
-count(const alltypes_tree *t)
-{
-    int n = 1;
-
-    for (size_t i = 0; i < t->children.n; i++)
-        n += count(&t->children.items[i]);
-    return n;
-}
-
-static int
-count_nodes(epy_call *call, const alltypes_tree *t, int32_t *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    *ret = count(t);
-    return 0;
-}
-
-static int
-check(epy_call *call, const alltypes_scalars *v, alltypes_scalars *ret,
-      void *ctx)
-{
-    (void) ctx;
-    if (v->i32 < 0) {
-        alltypes_rejected r;
-
-        r.why = (char *) "negative i32";
-        r.got = *v;
-        return alltypes_rejected_raise(call, &r, "rejected");
-    }
-    return alltypes_scalars_copy(ret, v);
-}
+/* --- the server: copies arguments into results (alltypes-handlers.c) ----- */
 
 /* echo_generics answers later, from the same thread, through _reply(). */
 static int
@@ -101,7 +48,8 @@ static int
 serve(epy_link *link)
 {
     static const alltypes_handlers table = {
-        echo_scalars, echo_generics, echo_tree, count_nodes, check
+        example_echo_scalars, echo_generics, example_echo_tree,
+        example_count_nodes, example_check
     };
     epy_listener listener = { NULL, NULL, on_gone };
     epy_peer *peer = NULL;

@@ -25,7 +25,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "calc.epy.h"
+#include "calc-handlers.h"
 
 static int failures;
 
@@ -64,42 +64,6 @@ typedef struct server {
     sem_t gone;
 } server;
 
-static int
-srv_add(epy_call *call, int64_t a, int64_t b, int64_t *ret_result,
-        void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    *ret_result = a + b;
-    return 0;
-}
-
-static int
-srv_div(epy_call *call, double a, double b, calc_rounding r,
-        double *ret_result, void *ctx)
-{
-    (void) ctx;
-    if (b == 0) {
-        calc_divide_by_zero e = { (char *) "b is zero", (int64_t) a };
-
-        return calc_divide_by_zero_raise(call, &e, "division by zero");
-    }
-    *ret_result = r == CALC_ROUNDING_DOWN ? floor(a / b)
-                  : r == CALC_ROUNDING_UP ? ceil(a / b) : a / b;
-    return 0;
-}
-
-/* Answers with the caller's bytes as they are: no copy of them is made. */
-static int
-srv_echo(epy_call *call, const epy_bytes *data, epy_bytes *ret_result,
-         void *ctx)
-{
-    (void) ret_result;
-    (void) ctx;
-    calc_echo_reply(call, data);
-    return EPY_GEN_ANSWERED;
-}
-
 /* An event from the client: answer with an event of our own. */
 static int
 srv_tick(epy_call *call, uint64_t n, void *ctx)
@@ -117,61 +81,6 @@ srv_tick(epy_call *call, uint64_t n, void *ctx)
     return 0;
 }
 
-static int
-srv_mean(epy_call *call, const epy_double_list *xs, epy_double_opt *ret,
-         void *ctx)
-{
-    double sum = 0;
-
-    (void) call;
-    (void) ctx;
-    for (size_t i = 0; i < xs->n; i++)
-        sum += xs->items[i];
-    ret->has = xs->n > 0;
-    ret->value = xs->n > 0 ? sum / (double) xs->n : 0;
-    return 0;
-}
-
-static int
-srv_histogram(epy_call *call, const epy_string_list *words,
-              epy_int64_string_map *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    ret->items = epy_gen_alloc(words->n * sizeof *ret->items);
-    if (ret->items == NULL)
-        return EPY_ENOMEM;
-    ret->n = 0;
-    for (size_t i = 0; i < words->n; i++) {
-        size_t k;
-
-        for (k = 0; k < ret->n; k++)
-            if (strcmp(ret->items[k].key, words->items[i]) == 0)
-                break;
-        if (k == ret->n) {
-            ret->items[k].key = strdup(words->items[i]);
-            ret->items[k].value = 0;
-            ret->n++;
-        }
-        ret->items[k].value++;
-    }
-    return 0;
-}
-
-static int
-srv_centroid(epy_call *call, const calc_point_list *pts, calc_point *ret,
-             void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    ret->x = ret->y = 0;
-    for (size_t i = 0; i < pts->n; i++) {
-        ret->x += pts->items[i].x / (double) pts->n;
-        ret->y += pts->items[i].y / (double) pts->n;
-    }
-    return 0;
-}
-
 static void
 srv_disconnected(epy_peer *peer, int reason, void *ctx)
 {
@@ -184,10 +93,10 @@ srv_disconnected(epy_peer *peer, int reason, void *ctx)
 
 /* reset is left unhandled: the listener answers EPY_EUNSUPPORTED. */
 static const calc_handlers calc_table = {
-    .add = srv_add, .div = srv_div, .echo = srv_echo, .tick = srv_tick
+    .add = example_calc_add, .div = example_calc_div, .echo = example_calc_echo, .tick = srv_tick
 };
 static const calc_stats_handlers stats_table = {
-    srv_centroid, srv_mean, srv_histogram
+    example_calc_centroid, example_calc_mean, example_calc_histogram
 };
 
 /*

@@ -80,7 +80,7 @@ TESTS += %D%/demo %D%/tree %D%/alltypes
 noinst_PROGRAMS += %D%/kvserver
 TESTS += %D%/kvserver
 
-%C%_demo_SOURCES = %D%/demo.c
+%C%_demo_SOURCES = %D%/demo.c %D%/calc-handlers.c %D%/calc-handlers.h
 nodist_%C%_demo_SOURCES = $(IDL_CALC)
 %C%_demo_CPPFLAGS = $(IDL_EXAMPLES_CPPFLAGS)
 %C%_demo_CFLAGS = $(IDL_EXAMPLES_CFLAGS)
@@ -94,7 +94,8 @@ nodist_%C%_tree_SOURCES = $(IDL_TREE)
 %C%_tree_LDADD = $(IDL_EXAMPLES_LIBS)
 %C%_tree_LDFLAGS = $(AM_LDFLAGS) -no-install
 
-%C%_alltypes_SOURCES = %D%/alltypes.c
+%C%_alltypes_SOURCES = %D%/alltypes.c %D%/alltypes-handlers.c \
+	%D%/alltypes-handlers.h
 nodist_%C%_alltypes_SOURCES = $(IDL_ALLTYPES)
 %C%_alltypes_CPPFLAGS = $(IDL_EXAMPLES_CPPFLAGS)
 %C%_alltypes_CFLAGS = $(IDL_EXAMPLES_CFLAGS)

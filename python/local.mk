@@ -33,7 +33,8 @@ endif
 # The test: a script made here that knows the build's python, protoc and
 # folders, around test-peer.sh.
 EXTRA_PROGRAMS += %D%/test-server
-%C%_test_server_SOURCES = %D%/test-server.c
+%C%_test_server_SOURCES = %D%/test-server.c \
+	idl-examples/calc-handlers.c
 nodist_%C%_test_server_SOURCES = $(IDL_CALC)
 %C%_test_server_CPPFLAGS = $(IDL_EXAMPLES_CPPFLAGS)
 %C%_test_server_CFLAGS = $(IDL_EXAMPLES_CFLAGS)

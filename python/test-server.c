@@ -24,42 +24,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "calc.epy.h"
-
-static int
-srv_add(epy_call *call, int64_t a, int64_t b, int64_t *ret_result,
-        void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    *ret_result = a + b;
-    return 0;
-}
-
-static int
-srv_div(epy_call *call, double a, double b, calc_rounding r,
-        double *ret_result, void *ctx)
-{
-    (void) r;
-    (void) ctx;
-    if (b == 0) {
-        calc_divide_by_zero e = { (char *) "b is zero", (int64_t) a };
-
-        return calc_divide_by_zero_raise(call, &e, "division by zero");
-    }
-    *ret_result = a / b;
-    return 0;
-}
-
-static int
-srv_echo(epy_call *call, const epy_bytes *data, epy_bytes *ret_result,
-         void *ctx)
-{
-    (void) ret_result;
-    (void) ctx;
-    calc_echo_reply(call, data);
-    return EPY_GEN_ANSWERED;
-}
+#include "calc-handlers.h"
 
 static int
 srv_tick(epy_call *call, uint64_t n, void *ctx)
@@ -153,8 +118,8 @@ int
 main(int argc, char **argv)
 {
     static const calc_handlers calc_table = {
-        .add = srv_add, .div = srv_div, .reset = srv_reset,
-        .echo = srv_echo, .tick = srv_tick
+        .add = example_calc_add, .div = example_calc_div, .reset = srv_reset,
+        .echo = example_calc_echo, .tick = srv_tick
     };
     static const calc_stats_handlers stats_table = { .mean = srv_mean };
     epy_server_config cfg = EPY_SERVER_CONFIG_INIT;

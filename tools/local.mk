@@ -32,7 +32,8 @@ CLEANFILES += %D%/introspect.pb-c.c %D%/introspect.pb-c.h
 # The test's server (calc.idl and alltypes.idl on an address given on
 # its command line) and pcap reader.
 noinst_PROGRAMS += %D%/test-server
-%C%_test_server_SOURCES = %D%/test-server.c
+%C%_test_server_SOURCES = %D%/test-server.c \
+	idl-examples/calc-handlers.c idl-examples/alltypes-handlers.c
 nodist_%C%_test_server_SOURCES = $(IDL_CALC) $(IDL_ALLTYPES)
 %C%_test_server_CPPFLAGS = $(IDL_EXAMPLES_CPPFLAGS)
 %C%_test_server_CFLAGS = $(IDL_EXAMPLES_CFLAGS)

@@ -17,43 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "alltypes.epy.h"
-#include "calc.epy.h"
+#include "alltypes-handlers.h"
+#include "calc-handlers.h"
 
 /* --- calc ------------------------------------------------------------------- */
-
-static int
-srv_add(epy_call *call, int64_t a, int64_t b, int64_t *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    *ret = (int64_t) ((uint64_t) a + (uint64_t) b);
-    return 0;
-}
-
-static int
-srv_div(epy_call *call, double a, double b, calc_rounding r, double *ret,
-        void *ctx)
-{
-    (void) ctx;
-    if (b == 0) {
-        calc_divide_by_zero e = { (char *) "b is zero", (int64_t) a };
-
-        return calc_divide_by_zero_raise(call, &e, "division by zero");
-    }
-    *ret = r == CALC_ROUNDING_DOWN ? floor(a / b)
-           : r == CALC_ROUNDING_UP ? ceil(a / b) : a / b;
-    return 0;
-}
-
-static int
-srv_echo(epy_call *call, const epy_bytes *data, epy_bytes *ret, void *ctx)
-{
-    (void) ret;
-    (void) ctx;
-    calc_echo_reply(call, data);
-    return EPY_GEN_ANSWERED;
-}
 
 static int
 srv_tick(epy_call *call, uint64_t n, void *ctx)
@@ -64,79 +31,15 @@ srv_tick(epy_call *call, uint64_t n, void *ctx)
     return 0;
 }
 
-static int
-srv_mean(epy_call *call, const epy_double_list *xs, epy_double_opt *ret,
-         void *ctx)
-{
-    double sum = 0;
-
-    (void) call;
-    (void) ctx;
-    for (size_t i = 0; i < xs->n; i++)
-        sum += xs->items[i];
-    ret->has = xs->n > 0;
-    ret->value = xs->n > 0 ? sum / (double) xs->n : 0;
-    return 0;
-}
-
-static int
-srv_histogram(epy_call *call, const epy_string_list *words,
-              epy_int64_string_map *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    ret->items = epy_gen_alloc((words->n + 1) * sizeof *ret->items);
-    if (ret->items == NULL)
-        return EPY_ENOMEM;
-    ret->n = 0;
-    for (size_t i = 0; i < words->n; i++) {
-        size_t k;
-
-        for (k = 0; k < ret->n; k++)
-            if (strcmp(ret->items[k].key, words->items[i]) == 0)
-                break;
-        if (k == ret->n) {
-            ret->items[k].key = strdup(words->items[i]);
-            ret->items[k].value = 0;
-            ret->n++;
-        }
-        ret->items[k].value++;
-    }
-    return 0;
-}
-
-static int
-srv_centroid(epy_call *call, const calc_point_list *pts, calc_point *ret,
-             void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    ret->x = ret->y = 0;
-    for (size_t i = 0; i < pts->n; i++) {
-        ret->x += pts->items[i].x / (double) pts->n;
-        ret->y += pts->items[i].y / (double) pts->n;
-    }
-    return 0;
-}
-
 /* reset is left unhandled: its calls fail with EPY_EUNSUPPORTED. */
 static const calc_handlers calc_table = {
-    .add = srv_add, .div = srv_div, .echo = srv_echo, .tick = srv_tick
+    .add = example_calc_add, .div = example_calc_div, .echo = example_calc_echo, .tick = srv_tick
 };
 static const calc_stats_handlers stats_table = {
-    srv_centroid, srv_mean, srv_histogram
+    example_calc_centroid, example_calc_mean, example_calc_histogram
 };
 
 /* --- alltypes: every argument comes back as it came ------------------------ */
-
-static int
-echo_scalars(epy_call *call, const alltypes_scalars *v, alltypes_scalars *ret,
-             void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    return alltypes_scalars_copy(ret, v);
-}
 
 static int
 echo_generics(epy_call *call, const alltypes_generics *v,
@@ -147,51 +50,9 @@ echo_generics(epy_call *call, const alltypes_generics *v,
     return alltypes_generics_copy(ret, v);
 }
 
-static int
-echo_tree(epy_call *call, const alltypes_tree *t, alltypes_tree *ret,
-          void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    return alltypes_tree_copy(ret, t);
-}
-
-static int
-count(const alltypes_tree *t)
-{
-    int n = 1;
-
-    for (size_t i = 0; i < t->children.n; i++)
-        n += count(&t->children.items[i]);
-    return n;
-}
-
-static int
-count_nodes(epy_call *call, const alltypes_tree *t, int32_t *ret, void *ctx)
-{
-    (void) call;
-    (void) ctx;
-    *ret = count(t);
-    return 0;
-}
-
-static int
-check(epy_call *call, const alltypes_scalars *v, alltypes_scalars *ret,
-      void *ctx)
-{
-    (void) ctx;
-    if (v->i32 < 0) {
-        alltypes_rejected r;
-
-        r.why = (char *) "negative i32";
-        r.got = *v;
-        return alltypes_rejected_raise(call, &r, "rejected");
-    }
-    return alltypes_scalars_copy(ret, v);
-}
-
 static const alltypes_handlers alltypes_table = {
-    echo_scalars, echo_generics, echo_tree, count_nodes, check
+    example_echo_scalars, echo_generics, example_echo_tree,
+    example_count_nodes, example_check
 };
 
 static int
