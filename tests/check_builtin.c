@@ -465,13 +465,36 @@ START_TEST(test_monitor_permissions)
     seen_free(&s);
     epy_server_close(srv);
 
-    /* Anyone. */
+    /* Anyone, 16 at once at the most; starting twice counts once. */
     srv = monitored_server("tcp:127.0.0.1:0", EPY_MONITOR_ANY);
     snprintf(tcp, sizeof tcp, "%s", epy_server_url(srv));
-    m = watcher(tcp, &s);
-    ck_assert_int_eq(monitor_start(m, 0), 0);
-    epy_peer_close(m);
-    seen_free(&s);
+    {
+        epy_peer *ms[17];
+        seen ss[17];
+
+        for (int i = 0; i < 17; i++) {
+            ms[i] = watcher(tcp, &ss[i]);
+            ck_assert_int_eq(monitor_start(ms[i], 0), i < 16 ? 0 : EPY_EBUSY);
+        }
+        ck_assert_int_eq(monitor_start(ms[0], 0), 0);
+        /* One leaves: there is room again once the server has seen it
+         * go (its I/O thread notices the end of the connection). */
+        epy_peer_close(ms[0]);
+        {
+            int64_t until = tu_now_ms() + 5000 * tu_slow();
+            int rc;
+
+            while ((rc = monitor_start(ms[16], 0)) == EPY_EBUSY
+                   && tu_now_ms() < until)
+                rt_sleep_ms(5);
+            ck_assert_int_eq(rc, 0);
+        }
+        for (int i = 0; i < 17; i++) {
+            if (i > 0)
+                epy_peer_close(ms[i]);
+            seen_free(&ss[i]);
+        }
+    }
     epy_server_close(srv);
 }
 END_TEST

@@ -145,7 +145,9 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 not offered), EPY_MONITOR_OWNER (clients of a unix
  *                 socket whose uid is the server's effective uid or 0),
  *                 or EPY_MONITOR_ANY (every client that may connect).
- *                 Others get EPY_EPERM. A monitoring client receives the
+ *                 Others get EPY_EPERM; past 16 monitors at once (each
+ *                 costs a copy of every frame), EPY_EBUSY. A monitoring
+ *                 client receives the
  *                 event epyrpc.monitor.frame for each frame of the other
  *                 clients, queued within its @peer.max_send_queue; what
  *                 does not fit is dropped and counted, never waited for.

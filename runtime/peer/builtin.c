@@ -314,7 +314,8 @@ monitor(epy_call *call, const char *what)
         epy_call_reply(call, NULL, 0);
     else
         epy_call_fail(call, rc, NULL, rc == EPY_EPERM
-                      ? "monitoring is not allowed to this client" : NULL,
+                      ? "monitoring is not allowed to this client"
+                      : rc == EPY_EBUSY ? "too many monitors at once" : NULL,
                       NULL, 0);
 }
 

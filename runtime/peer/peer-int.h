@@ -763,7 +763,8 @@ void epy__intro_unref(epy__intro *in);
  * non-zero (@in: received; @iov, @n: the frame with its length prefix,
  * @total bytes; @env: its envelope, payload aside), on the thread that
  * reads or writes it, with no lock held. @start and @stop answer the
- * calls of the monitoring client @peer: 0, EPY_EPERM or EPY_ENOMEM.
+ * calls of the monitoring client @peer: 0, EPY_EPERM, EPY_EBUSY (too
+ * many monitors) or EPY_ENOMEM.
  */
 typedef struct epy__tap {
     void (*frame)(void *ctx, epy_peer *peer, bool in,

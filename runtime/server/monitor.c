@@ -25,6 +25,8 @@
 #include "introspect.pb-c.h"
 
 #define CALLS 4096              /* slots of the call table (power of 2) */
+#define MAX_WATCHERS 16         /* monitors at once: each costs a copy of
+                                 * every frame */
 #define SNAP_DEFAULT 65536      /* bytes of each frame kept, by default */
 
 typedef struct watcher {
@@ -233,6 +235,14 @@ on_start(void *ctx, epy_peer *peer, uint32_t snap)
         if (w->peer == peer)
             break;
     if (w == NULL) {
+        size_t n = 0;
+
+        for (watcher *v = m->watchers; v != NULL; v = v->next)
+            n++;
+        if (n >= MAX_WATCHERS) {
+            pthread_mutex_unlock(&m->lock);
+            return EPY_EBUSY;
+        }
         if (m->calls == NULL)
             m->calls = calloc(CALLS, sizeof *m->calls);
         w = m->calls != NULL ? calloc(1, sizeof *w) : NULL;
