@@ -6,6 +6,8 @@
 #include <config.h>
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -20,8 +22,10 @@
 typedef struct fd_transport {
     epy__transport base;
     int fd;
-    bool is_socket;
-    _Atomic int64_t timeout_ms;    /* as last set with SO_RCVTIMEO */
+    bool is_socket;                /* the writer's: sendmsg() works */
+    bool recv_socket;              /* a socket, as found when made */
+    bool nonblocking;              /* set_nonblocking() was called */
+    _Atomic int64_t timeout_ms;    /* of recv(); 0: none */
 } fd_transport;
 
 /*
@@ -121,18 +125,45 @@ fd_trysendv(epy__transport *t, const struct iovec *iov, int n)
     return w;
 }
 
+/*
+ * A socket is read without blocking, and waited for with poll() for
+ * POLLIN only when nothing is there. A read() blocked on a unix socket
+ * also wakes up when the other end takes in what this end sent (the
+ * socket's write space), finds nothing and sleeps again: with a call
+ * and its reply, one extra context switch on one side or the other of
+ * most round trips. poll() waits for readable data alone.
+ */
 static ssize_t
 fd_recv(epy__transport *t, void *buf, size_t len)
 {
     fd_transport *ft = (fd_transport *) t;
     ssize_t r;
 
-    do
-        r = read(ft->fd, buf, len);
-    while (r < 0 && errno == EINTR);
-    if (r < 0)
-        return errno == ECONNRESET ? 0 : errno == EWOULDBLOCK ? -EAGAIN : -errno;
-    return r;
+    for (;;) {
+        if (ft->recv_socket)
+            r = recv(ft->fd, buf, len, MSG_DONTWAIT);
+        else
+            r = read(ft->fd, buf, len);
+        if (r >= 0)
+            return r;
+        if (errno == EINTR)
+            continue;
+        if (errno == ECONNRESET)
+            return 0;
+        if ((errno == EAGAIN || errno == EWOULDBLOCK) && ft->recv_socket
+            && !ft->nonblocking) {
+            int64_t ms = atomic_load(&ft->timeout_ms);
+            struct pollfd pfd = { ft->fd, POLLIN, 0 };
+            int p = poll(&pfd, 1, ms > 0 ? (int) ms : -1);
+
+            if (p == 0)
+                return -EAGAIN;         /* the timeout passed */
+            if (p < 0 && errno != EINTR)
+                return -errno;
+            continue;
+        }
+        return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+    }
 }
 
 static void
@@ -158,19 +189,22 @@ static int
 fd_set_recv_timeout(epy__transport *t, int64_t ms)
 {
     fd_transport *ft = (fd_transport *) t;
-    struct timeval tv;
-    int64_t was = atomic_exchange(&ft->timeout_ms, ms);
 
-    if (was == ms)
-        return 0;       /* already so: no system call */
-    tv.tv_sec = (time_t) (ms / 1000);
-    tv.tv_usec = (suseconds_t) (ms % 1000) * 1000;
-    if (setsockopt(ft->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
-        int e = errno;
+    if (!ft->recv_socket)
+        return -ENOTSOCK;
+    atomic_store(&ft->timeout_ms, ms > INT_MAX ? INT_MAX : ms);
+    return 0;
+}
 
-        atomic_store(&ft->timeout_ms, was);
-        return -e;
-    }
+static int
+fd_set_nonblocking(epy__transport *t)
+{
+    fd_transport *ft = (fd_transport *) t;
+    int fl = fcntl(ft->fd, F_GETFL);
+
+    if (fl < 0 || fcntl(ft->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+        return -errno;
+    ft->nonblocking = true;
     return 0;
 }
 
@@ -182,6 +216,7 @@ static const epy__transport_ops fd_ops = {
     .destroy = fd_destroy,
     .set_recv_timeout = fd_set_recv_timeout,
     .trysendv = fd_trysendv,
+    .set_nonblocking = fd_set_nonblocking,
 };
 
 epy__transport *
@@ -194,6 +229,12 @@ epy__transport_fd_new(int fd)
     ft->base.ops = &fd_ops;
     ft->fd = fd;
     ft->is_socket = true;
+    {
+        int type;
+        socklen_t len = sizeof type;
+
+        ft->recv_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+    }
     atomic_init(&ft->timeout_ms, 0);
     return &ft->base;
 }

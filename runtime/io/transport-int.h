@@ -55,6 +55,12 @@ typedef struct epy__transport_ops {
      * with it can be driven by a poller (their descriptor is @fd).
      */
     ssize_t (*trysendv)(epy__transport *t, const struct iovec *iov, int n);
+    /*
+     * Optional (with trysendv): makes recv() return -EAGAIN at once when
+     * nothing is there, for a poller that reads when the descriptor is
+     * readable. Returns 0 or a negative errno. Before any thread reads.
+     */
+    int (*set_nonblocking)(epy__transport *t);
 } epy__transport_ops;
 
 struct epy__transport {

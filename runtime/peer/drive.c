@@ -13,7 +13,6 @@
 #include <config.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -245,10 +244,9 @@ txn_timer(void *owner)
 int
 epy__peer_drive_start(epy_peer *peer)
 {
-    int fl = fcntl(peer->fd, F_GETFL);
-
-    if (peer->tr->ops->trysendv == NULL || fl < 0
-        || fcntl(peer->fd, F_SETFL, fl | O_NONBLOCK) < 0)
+    if (peer->tr->ops->trysendv == NULL
+        || peer->tr->ops->set_nonblocking == NULL
+        || peer->tr->ops->set_nonblocking(peer->tr) < 0)
         return EPY_ESYSTEM;
     peer->idle_since = epy__now_ns();
     peer->txn.timer_hook = txn_timer;

@@ -45,11 +45,13 @@
  * when the connection has ended (the reader, not the caller, ends it).
  * Closing the peer kicks too.
  *
- * A caller reads with a blocking recv(), as the reader does (on these
- * machines, poll() before each read made a 64 KiB round trip twice as
- * slow: the reader woke for every piece of the frame), bounded by a read
- * timeout of OWN_READ_MS that the reader sets on the transport while it
- * lends the reading out, and clears when it reads for good again. So a
+ * A caller reads as the reader does, through the transport's recv():
+ * it reads what is there and waits only when nothing is (for a socket,
+ * with poll() for POLLIN: a blocked read() would also wake up whenever
+ * the other end takes in what this end sent, one context switch more per
+ * round trip; transport-fd.c). The wait is bounded by a read timeout of
+ * OWN_READ_MS that the reader sets on the transport while it lends the
+ * reading out, and clears when it reads for good again. So a
  * caller reads for OWN_READ_NS and one timeout more at the most; a call
  * whose deadline is nearer than OWN_READ_SKIP_NS waits for its reply
  * instead. Transports without set_recv_timeout are read by the reader
