@@ -86,7 +86,7 @@ START_TEST(test_item30_foreign_origin)
     stxn_init(&s);
     ck_assert_int_eq(epy__txn_begin(&mgr, &s.t), 0);
     ck_assert_int_eq(epy__txn_complete(&mgr, EPY_TXN_MAKE(EPY_ORIGIN_NECK, 1),
-                                       0, NULL, 0, NULL, NULL, NULL, 0),
+                                       0, NULL, 0, NULL, NULL, NULL, NULL, 0),
                      EPY_EFOREIGN);
     ck_assert(!epy__txn_known(&mgr, EPY_TXN_NONE));
     /* The foreign completion did not touch ours. */
@@ -107,7 +107,7 @@ START_TEST(test_item31_release_before_wait)
     stxn_init(&s);
     ck_assert_int_eq(epy__txn_begin(&mgr, &s.t), 0);
     ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, 0,
-                                       (const uint8_t *) "r", 1,
+                                       (const uint8_t *) "r", 1, NULL,
                                        NULL, NULL, NULL, 0), 0);
     t0 = tu_now_ms();
     ck_assert_int_eq(epy__txn_wait_sync(&mgr, &s.t, epy__deadline(5000)), 0);
@@ -138,7 +138,7 @@ START_TEST(test_item32_wait_times_out)
     ck_assert_int_eq(s.err.code, EPY_ETIMEDOUT);
     ck_assert(!epy__txn_known(&mgr, s.t.id));
     /* A late completion finds nothing (item 72's manager side). */
-    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, 0, NULL, 0, NULL, NULL,
+    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, 0, NULL, 0, NULL, NULL, NULL,
                                        NULL, 0), EPY_ENOTFOUND);
     stxn_clear(&s);
     mgr_down();
@@ -159,7 +159,7 @@ release_later(void *p)
 
     sem_wait(&r->waiting);
     nanosleep(&ts, NULL);   /* the waiter must really block first */
-    r->rc = epy__txn_complete(&mgr, r->id, 0, (const uint8_t *) "late", 4,
+    r->rc = epy__txn_complete(&mgr, r->id, 0, (const uint8_t *) "late", 4, NULL,
                               NULL, NULL, NULL, 0);
     return NULL;
 }
@@ -194,7 +194,7 @@ END_TEST
 START_TEST(test_item34_unknown_id)
 {
     mgr_up(EPY_ORIGIN_HEAD);
-    ck_assert_int_eq(epy__txn_complete(&mgr, EPY_TXN_MAKE(1, 77), 0, NULL, 0,
+    ck_assert_int_eq(epy__txn_complete(&mgr, EPY_TXN_MAKE(1, 77), 0, NULL, 0, NULL,
                                        NULL, NULL, NULL, 0), EPY_ENOTFOUND);
     ck_assert(!epy__txn_known(&mgr, EPY_TXN_MAKE(1, 77)));
     mgr_down();
@@ -279,9 +279,9 @@ START_TEST(test_first_completion_wins)
     mgr_up(EPY_ORIGIN_STANDARD);
     stxn_init(&s);
     ck_assert_int_eq(epy__txn_begin(&mgr, &s.t), 0);
-    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, EPY_EFAILED, NULL, 0,
+    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, EPY_EFAILED, NULL, 0, NULL,
                                        "x.err", "first", NULL, 0), 0);
-    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, 0, NULL, 0, NULL, NULL,
+    ck_assert_int_eq(epy__txn_complete(&mgr, s.t.id, 0, NULL, 0, NULL, NULL, NULL,
                                        NULL, 0), EPY_ENOTFOUND);
     ck_assert_int_eq(epy__txn_wait_sync(&mgr, &s.t, 0), EPY_EFAILED);
     ck_assert_str_eq(s.err.message, "first");
@@ -304,7 +304,7 @@ START_TEST(test_many_pending)
     }
     ck_assert_uint_eq(epy__txn_count(&mgr), N);
     for (int i = N - 1; i >= 0; i -= 2)
-        ck_assert_int_eq(epy__txn_complete(&mgr, s[i].t.id, 0, NULL, 0, NULL,
+        ck_assert_int_eq(epy__txn_complete(&mgr, s[i].t.id, 0, NULL, 0, NULL, NULL,
                                            NULL, NULL, 0), 0);
     ck_assert_uint_eq(epy__txn_count(&mgr), N / 2);
     for (int i = 0; i < N; i++) {

@@ -102,7 +102,7 @@ typedef enum epy_gen_kind {
     EPY_GEN_UINT8, EPY_GEN_UINT16, EPY_GEN_UINT32, EPY_GEN_UINT64,
     EPY_GEN_FLOAT, EPY_GEN_DOUBLE, EPY_GEN_STRING, EPY_GEN_BYTES,
     EPY_GEN_ENUM, EPY_GEN_STRUCT, EPY_GEN_LIST, EPY_GEN_OPTIONAL,
-    EPY_GEN_MAP
+    EPY_GEN_MAP, EPY_GEN_FD
 } epy_gen_kind;
 
 typedef struct epy_gen_type epy_gen_type;
@@ -169,6 +169,17 @@ EPY_API extern const epy_gen_type epy_gen_type_double;
 EPY_API extern const epy_gen_type epy_gen_type_string;
 EPY_API extern const epy_gen_type epy_gen_type_bytes;
 EPY_API extern const epy_gen_type epy_gen_type_enum;
+/*
+ * IDL `fd`: an int, -1 for none. On the wire a uint32, 0 for none and k
+ * for the k-th descriptor that came with the frame (SCM_RIGHTS). A
+ * decoded descriptor is the receiver's, and never below 3:
+ * epy_gen_clear() closes descriptors of 3 and more and sets them to -1
+ * (0, 1 and 2 are what a zeroed value holds, and the standard streams).
+ */
+EPY_API extern const epy_gen_type epy_gen_type_fd;
+
+/* The most descriptors one message may carry. */
+#define EPY_GEN_MAX_FDS 64
 
 /* malloc() and free() for generated code (headers include no libc). */
 EPY_API void *epy_gen_alloc(size_t size);
@@ -210,14 +221,26 @@ EPY_API int epy_gen_encode(const epy_gen_struct *st, const void *value,
 EPY_API int epy_gen_decode(const epy_gen_struct *st, const void *data,
                            size_t len, void *value);
 
-/** epy_gen_clear - free what @value (laid out as @st) owns; zero it. */
+/**
+ * epy_gen_decode_call - epy_gen_decode() of @call's request (@data,
+ * @len), taking the descriptors that came with it for its `fd` values.
+ * The generated handlers call it. EPY_EPROTO if a value names a
+ * descriptor that did not come.
+ */
+EPY_API int epy_gen_decode_call(epy_call *call, const epy_gen_struct *st,
+                                const void *data, size_t len, void *value);
+
+/**
+ * epy_gen_clear - free what @value (laid out as @st) owns, closing its
+ * descriptors (see epy_gen_type_fd); zero it (descriptors: -1).
+ */
 EPY_API void epy_gen_clear(const epy_gen_struct *st, void *value);
 
 /**
  * epy_gen_copy - make @dst a deep copy of @src (both laid out as @st):
  * strings and bytes duplicated, lists, maps and optionals copied with
- * their elements, nested structs alike; NULL strings and bytes
- * { NULL, 0 } stay so, empty bytes with a block get a block of their
+ * their elements, nested structs alike, descriptors duplicated (to 3
+ * or more); NULL strings and bytes { NULL, 0 } stay so, empty bytes with a block get a block of their
  * own, an empty list or map has NULL items. The copy is
  * built aside and moved into @dst only on success: on failure @dst is
  * untouched and nothing is left allocated. @dst is overwritten, not

@@ -112,6 +112,11 @@ typedef struct epy_interface {
  *                then go to the listener like any unhandled method. By
  *                default every peer answers it with @interfaces: their
  *                names, fingerprints, descriptions and sources.
+ * @no_fd_passing: do not take file descriptors (IDL `fd` values) from
+ *                the other end. By default a peer on a unix socket takes
+ *                them, at most 256 received and not yet taken by a call
+ *                or a reply at a time; over TCP and in-process pairs
+ *                they cannot travel (EPY_EUNSUPPORTED).
  */
 typedef struct epy_peer_config {
     int workers;
@@ -133,6 +138,7 @@ typedef struct epy_peer_config {
     size_t max_send_queue;
     int loop_mode;
     bool no_introspection;
+    bool no_fd_passing;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -147,7 +153,7 @@ typedef struct epy_peer_config {
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
       false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0, \
-      false }
+      false, false }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

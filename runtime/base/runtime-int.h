@@ -107,6 +107,22 @@ epy__list_del(epy__link *l)
 #define EPY__CONTAINER(ptr, type, member) \
     ((type *) (void *) ((char *) (ptr) - offsetof(type, member)))
 
+/* --- received descriptors ---------------------------------------------- */
+
+/*
+ * The descriptors that came with one frame (IDL `fd` values): owned by
+ * the set until taken (the taker sets the entry to -1).
+ */
+typedef struct epy__fdset {
+    int n;
+    int fd[];
+} epy__fdset;
+
+/* A set of @fds (@n > 0), which it takes: closed if out of memory (NULL). */
+epy__fdset *epy__fdset_new(const int *fds, int n);
+/* Closes the descriptors not taken and frees @s; NULL is accepted. */
+void epy__fdset_free(epy__fdset *s);
+
 /* --- logging ----------------------------------------------------------- */
 
 void epy__log(epy_peer *peer, epy_log_level level, const char *fmt, ...)

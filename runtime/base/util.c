@@ -1,11 +1,14 @@
 /*
- * Small helpers shared by the runtime: clocks, name checks, byte buffers.
+ * Small helpers shared by the runtime: clocks, name checks, byte buffers,
+ * sets of received descriptors.
  */
 #include <config.h>
 
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "runtime-int.h"
 
@@ -152,4 +155,42 @@ epy_buf_set(epy_buf *buf, const void *data, size_t len)
         memcpy(buf->data, data, len);
     buf->len = len;
     return 0;
+}
+
+epy__fdset *
+epy__fdset_new(const int *fds, int n)
+{
+    epy__fdset *s = malloc(sizeof *s + sizeof (int) * (size_t) n);
+
+    if (s == NULL) {
+        for (int i = 0; i < n; i++)
+            close(fds[i]);
+        return NULL;
+    }
+    s->n = n;
+    memcpy(s->fd, fds, sizeof (int) * (size_t) n);
+    /*
+     * Never 0, 1 or 2 (a process that closed its standard streams): a
+     * zeroed value holds those, and epy_gen_clear() leaves them alone.
+     */
+    for (int i = 0; i < n; i++) {
+        if (s->fd[i] >= 0 && s->fd[i] < 3) {
+            int up = fcntl(s->fd[i], F_DUPFD_CLOEXEC, 3);
+
+            close(s->fd[i]);
+            s->fd[i] = up;      /* -1 if none was left: a value naming it fails */
+        }
+    }
+    return s;
+}
+
+void
+epy__fdset_free(epy__fdset *s)
+{
+    if (s == NULL)
+        return;
+    for (int i = 0; i < s->n; i++)
+        if (s->fd[i] >= 0)
+            close(s->fd[i]);
+    free(s);
 }

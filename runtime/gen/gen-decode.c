@@ -61,6 +61,7 @@ typedef struct dec_ctx {
     size_t chunk;               /* the size of the next chunk */
     arena_block *blocks;        /* the arena's blocks but the first */
     ProtobufCAllocator pb;      /* the arena, for protobuf-c */
+    epy__fdset *fds;            /* that came with the message, or NULL */
 } dec_ctx;
 
 /* What malloc() takes for @size bytes (glibc: 16-byte steps, 32 least). */
@@ -324,6 +325,22 @@ dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
     case EPY_GEN_DOUBLE:
         memcpy(cv, slot, t->size);
         return 0;
+    case EPY_GEN_FD: {
+        uint32_t k;
+        int v = -1;
+
+        memcpy(&k, slot, sizeof k);
+        if (k != 0) {
+            /* Each descriptor that came is taken once, by one value. */
+            if (d->fds == NULL || k > (uint32_t) d->fds->n
+                || d->fds->fd[k - 1] < 0)
+                return EPY_EPROTO;
+            v = d->fds->fd[k - 1];
+            d->fds->fd[k - 1] = -1;
+        }
+        memcpy(cv, &v, sizeof v);
+        return 0;
+    }
     case EPY_GEN_STRING: {
         const char *p;
         char *copy;
@@ -483,7 +500,11 @@ dec_field(dec_ctx *d, const epy_gen_field *f, const ProtobufCMessage *msg,
     }
     case EPY_GEN_STRING:
     case EPY_GEN_STRUCT:
-        /* An absent string reads as "", never NULL; a struct as empty. */
+    case EPY_GEN_FD:
+        /*
+         * An absent string reads as "", never NULL; a struct as empty; a
+         * descriptor as -1.
+         */
         return dec_one(d, t, slot, fd, cv);
     default:
         if (!pb_present(msg, fd))
@@ -605,6 +626,13 @@ int
 epy_gen_decode(const epy_gen_struct *st, const void *data, size_t len,
                void *value)
 {
+    return epy__gen_decode_fds(st, data, len, value, NULL);
+}
+
+int
+epy__gen_decode_fds(const epy_gen_struct *st, const void *data, size_t len,
+                    void *value, epy__fdset *fds)
+{
     arena_unit first[ARENA_STACK / sizeof(arena_unit)];
     ProtobufCMessage *msg;
     dec_ctx d;
@@ -618,6 +646,7 @@ epy_gen_decode(const epy_gen_struct *st, const void *data, size_t len,
     if (len > 0 && !depth_ok(st->pb, data, len))
         return EPY_EPROTO;
     dec_init(&d, len, first, sizeof first);
+    d.fds = fds;
     msg = protobuf_c_message_unpack(st->pb, &d.pb, len,
                                     data != NULL ? data
                                                  : (const void *) "");

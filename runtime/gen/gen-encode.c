@@ -13,20 +13,38 @@
 
 /* --- scratch memory for the messages being packed ----------------------- */
 
-struct epy__gen_scratch {
-    struct epy__gen_scratch *next;
+typedef struct scratch_chunk {
+    struct scratch_chunk *next;
     max_align_t data[];
+} scratch_chunk;
+
+/* Made by the first allocation: the chunks, and the descriptors met. */
+struct epy__gen_scratch {
+    scratch_chunk *chunks;
+    int n_fds;
+    int fds[EPY_GEN_MAX_FDS];
 };
+
+static bool
+scratch_init(epy__gen_scratch **s)
+{
+    if (*s == NULL)
+        *s = calloc(1, sizeof **s);
+    return *s != NULL;
+}
 
 static void *
 scratch_alloc(epy__gen_scratch **s, size_t size)
 {
-    epy__gen_scratch *c = calloc(1, sizeof *c + (size != 0 ? size : 1));
+    scratch_chunk *c;
 
+    if (!scratch_init(s))
+        return NULL;
+    c = calloc(1, sizeof *c + (size != 0 ? size : 1));
     if (c == NULL)
         return NULL;
-    c->next = *s;
-    *s = c;
+    c->next = (*s)->chunks;
+    (*s)->chunks = c;
     return c->data;
 }
 
@@ -34,12 +52,22 @@ scratch_alloc(epy__gen_scratch **s, size_t size)
 void
 epy__gen_scratch_free(epy__gen_scratch *s)
 {
-    while (s != NULL) {
-        epy__gen_scratch *next = s->next;
+    if (s == NULL)
+        return;
+    while (s->chunks != NULL) {
+        scratch_chunk *next = s->chunks->next;
 
-        free(s);
-        s = next;
+        free(s->chunks);
+        s->chunks = next;
     }
+    free(s);
+}
+
+int
+epy__gen_scratch_fds(const epy__gen_scratch *s, const int **ret_fds)
+{
+    *ret_fds = s != NULL ? s->fds : NULL;
+    return s != NULL ? s->n_fds : 0;
 }
 
 /* --- C layout -> protobuf-c --------------------------------------------- */
@@ -131,6 +159,23 @@ enc_one(epy__gen_scratch **s, const epy_gen_type *t, const void *cv,
         d.len = b.len;
         d.data = b.data;
         memcpy(slot, &d, sizeof d);
+        return 0;
+    }
+    case EPY_GEN_FD: {
+        int v;
+        uint32_t k = 0;
+
+        memcpy(&v, cv, sizeof v);
+        if (v >= 0) {
+            /* The k-th descriptor of the frame, counted from 1. */
+            if (!scratch_init(s))
+                return EPY_ENOMEM;
+            if ((*s)->n_fds == EPY_GEN_MAX_FDS)
+                return EPY_ETOOBIG;
+            (*s)->fds[(*s)->n_fds++] = v;
+            k = (uint32_t) (*s)->n_fds;
+        }
+        memcpy(slot, &k, sizeof k);
         return 0;
     }
     case EPY_GEN_STRUCT:
@@ -307,6 +352,8 @@ epy_gen_encode(const epy_gen_struct *st, const void *value, epy_buf *out)
     if (out == NULL)
         return EPY_EPARAM;
     rc = epy__gen_build_message(&s, st, value, &msg);
+    if (rc == 0 && s->n_fds > 0)
+        rc = EPY_EPARAM;        /* descriptors travel with calls only */
     if (rc == 0) {
         size_t len = protobuf_c_message_get_packed_size(msg);
 

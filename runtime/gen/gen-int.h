@@ -15,6 +15,8 @@
 
 #include <epyrpc/gen.h>
 
+#include "runtime-int.h"
+
 /* The common header of every generated list and map. */
 typedef struct epy__gen_list {
     size_t n;
@@ -50,5 +52,17 @@ int epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
                            const void *value, ProtobufCMessage **ret_msg);
 /* Frees @s and every message built in it; NULL is accepted. */
 void epy__gen_scratch_free(epy__gen_scratch *s);
+/* The descriptors of the `fd` values met building in @s: their count. */
+int epy__gen_scratch_fds(const epy__gen_scratch *s, const int **ret_fds);
+
+/* --- decoding (gen-decode.c) --------------------------------------------- */
+
+/*
+ * epy_gen_decode() with the descriptors that came with the message
+ * (@fds, NULL for none): an `fd` value takes its own (its entry becomes
+ * -1); one that names a descriptor not there is EPY_EPROTO.
+ */
+int epy__gen_decode_fds(const epy_gen_struct *st, const void *data,
+                        size_t len, void *value, epy__fdset *fds);
 
 #endif /* EPYRPC_GEN_INT_H */

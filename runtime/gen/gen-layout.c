@@ -7,8 +7,11 @@
  */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gen-int.h"
 
@@ -30,6 +33,7 @@ SCALAR(double, EPY_GEN_DOUBLE, double);
 SCALAR(string, EPY_GEN_STRING, char *);
 SCALAR(bytes, EPY_GEN_BYTES, epy_bytes);
 SCALAR(enum, EPY_GEN_ENUM, int);
+SCALAR(fd, EPY_GEN_FD, int);
 
 /* --- layouts next to protobuf-c's --------------------------------------- */
 
@@ -129,6 +133,16 @@ static void
 clear_value(const epy_gen_type *t, void *cv)
 {
     switch (t->kind) {
+    case EPY_GEN_FD: {
+        int v;
+
+        memcpy(&v, cv, sizeof v);
+        if (v > 2)
+            close(v);
+        v = -1;
+        memcpy(cv, &v, sizeof v);
+        return;
+    }
     case EPY_GEN_STRING: {
         char *p;
 
@@ -198,6 +212,21 @@ static int
 copy_value(const epy_gen_type *t, void *dst, const void *src)
 {
     switch (t->kind) {
+    case EPY_GEN_FD: {
+        int v;
+
+        memcpy(&v, src, sizeof v);
+        if (v >= 0) {
+            v = fcntl(v, F_DUPFD_CLOEXEC, 3);
+            if (v < 0)
+                return errno == EMFILE || errno == ENFILE ? EPY_ENOMEM
+                                                          : EPY_EPARAM;
+        } else {
+            v = -1;
+        }
+        memcpy(dst, &v, sizeof v);
+        return 0;
+    }
     case EPY_GEN_STRING: {
         const char *s;
         char *d;

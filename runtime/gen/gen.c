@@ -41,6 +41,7 @@ build_args(epy__gen_scratch **s, const epy_gen_struct *st, const void *args,
     p->msg = msg;
     p->deadline = 0;
     p->post = false;
+    p->n_fds = epy__gen_scratch_fds(*s, &p->fds);
     return 0;
 }
 
@@ -60,10 +61,11 @@ typedef struct result_sink {
 } result_sink;
 
 static int
-decode_result(void *ctx, const uint8_t *data, size_t len)
+decode_result(void *ctx, const uint8_t *data, size_t len, epy__fdset *fds)
 {
     result_sink *r = ctx;
-    int rc = epy_gen_decode(r->st, data, data != NULL ? len : 0, r->value);
+    int rc = epy__gen_decode_fds(r->st, data, data != NULL ? len : 0,
+                                 r->value, fds);
 
     r->bad = rc < 0;
     return rc;
@@ -165,7 +167,8 @@ epy_gen_result(epy_async *async, const epy_gen_struct *result_st,
     tmp = malloc(result_st->size != 0 ? result_st->size : 1);
     if (tmp == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
-    rc = epy_gen_decode(result_st, data, data != NULL ? len : 0, tmp);
+    rc = epy__gen_decode_fds(result_st, data, data != NULL ? len : 0, tmp,
+                             async->fds);
     if (rc == 0)
         memcpy(ret_result, tmp, result_st->size);
     else
@@ -182,7 +185,7 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
 {
     epy__gen_scratch *s = NULL;
     ProtobufCMessage *msg = NULL;
-    epy__payload p = { NULL, 0, NULL, 0, false };
+    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0 };
     int rc;
 
     if (call == NULL)
@@ -196,9 +199,26 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
         return rc;
     }
     p.msg = msg;
+    p.n_fds = epy__gen_scratch_fds(s, &p.fds);
+    if (p.n_fds > 0 && !epy__peer_passes_fds(epy_call_peer(call))) {
+        epy__gen_scratch_free(s);
+        rc = EPY_EUNSUPPORTED;
+        epy_call_fail(call, rc, NULL, "the result holds descriptors, which "
+                      "cannot travel over this connection", NULL, 0);
+        return rc;
+    }
     rc = epy__call_reply_payload(call, &p);
     epy__gen_scratch_free(s);
     return rc;
+}
+
+int
+epy_gen_decode_call(epy_call *call, const epy_gen_struct *st,
+                    const void *data, size_t len, void *value)
+{
+    if (call == NULL)
+        return epy_gen_decode(st, data, len, value);
+    return epy__gen_decode_fds(st, data, len, value, call->fds);
 }
 
 int

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -22,6 +23,12 @@
 typedef struct fd_transport {
     epy__transport base;
     int fd;
+    bool unix_socket;              /* can pass descriptors */
+    bool fds_overflow;             /* more came than the queue keeps */
+    const int *attached;           /* attach_fds(): for the next write */
+    int n_attached;
+    int fdq[EPY__FDS_QUEUED];      /* received, not yet taken: a ring */
+    unsigned fdq_head, fdq_len;
     bool is_socket;                /* the writer's: sendmsg() works */
     bool recv_socket;              /* a socket, as found when made */
     bool nonblocking;              /* set_nonblocking() was called */
@@ -52,6 +59,35 @@ wait_writable(int fd, int64_t deadline)
     }
 }
 
+/* The control message that carries @n descriptors (SCM_RIGHTS). */
+typedef union fds_cmsg {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof (int) * EPY__FDS_PER_WRITE)];
+} fds_cmsg;
+
+/*
+ * Puts the attached descriptors, if any, into @msg (with @cm as its
+ * control buffer); they go with this write only.
+ */
+static void
+put_attached(fd_transport *ft, struct msghdr *msg, fds_cmsg *cm)
+{
+    struct cmsghdr *c;
+    size_t len;
+
+    if (ft->n_attached == 0)
+        return;
+    len = sizeof (int) * (size_t) ft->n_attached;
+    memset(cm, 0, sizeof *cm);
+    msg->msg_control = cm->buf;
+    msg->msg_controllen = CMSG_SPACE(len);
+    c = CMSG_FIRSTHDR(msg);
+    c->cmsg_level = SOL_SOCKET;
+    c->cmsg_type = SCM_RIGHTS;
+    c->cmsg_len = CMSG_LEN(len);
+    memcpy(CMSG_DATA(c), ft->attached, len);
+}
+
 static int
 fd_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 {
@@ -63,16 +99,19 @@ fd_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 
         if (ft->is_socket) {
             struct msghdr msg = { 0 };
+            fds_cmsg cm;
 
             msg.msg_iov = iov;
             msg.msg_iovlen = (size_t) n;
+            if (!sent)
+                put_attached(ft, &msg, &cm);
             /*
              * With a deadline the socket is written without blocking,
              * and waited for with poll() until the deadline.
              */
             w = sendmsg(ft->fd, &msg,
                         MSG_NOSIGNAL | (deadline != 0 ? MSG_DONTWAIT : 0));
-            if (w < 0 && errno == ENOTSOCK) {
+            if (w < 0 && errno == ENOTSOCK && ft->n_attached == 0) {
                 ft->is_socket = false;
                 continue;
             }
@@ -84,17 +123,23 @@ fd_sendv(epy__transport *t, struct iovec *iov, int n, int64_t deadline)
 
             if (errno == EINTR)
                 continue;
-            if (errno != EAGAIN || deadline == 0 || !ft->is_socket)
+            if (errno != EAGAIN || deadline == 0 || !ft->is_socket) {
+                ft->n_attached = 0;
                 return -errno;
+            }
             rc = wait_writable(ft->fd, deadline);
             if (rc == -ETIMEDOUT && sent)
                 return -ECANCELED;
-            if (rc < 0)
+            if (rc < 0) {
+                ft->n_attached = 0;
                 return rc;
+            }
             continue;
         }
-        if (w > 0)
+        if (w > 0) {
             sent = true;
+            ft->n_attached = 0;
+        }
         while (n > 0 && (size_t) w >= iov->iov_len) {
             w -= (ssize_t) iov->iov_len;
             iov++;
@@ -113,16 +158,111 @@ fd_trysendv(epy__transport *t, const struct iovec *iov, int n)
 {
     fd_transport *ft = (fd_transport *) t;
     struct msghdr msg = { 0 };
+    fds_cmsg cm;
     ssize_t w;
 
     msg.msg_iov = (struct iovec *) iov;
     msg.msg_iovlen = (size_t) n;
+    put_attached(ft, &msg, &cm);
     do
         w = sendmsg(ft->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
     while (w < 0 && errno == EINTR);
+    ft->n_attached = 0;
     if (w < 0)
         return errno == EWOULDBLOCK ? -EAGAIN : -errno;
     return w;
+}
+
+/*
+ * Reads a unix socket without blocking, keeping the descriptors that
+ * come with the bytes in the queue. Returns as recv(), or -EPROTO when
+ * the queue overflows or the descriptors did not fit (the kernel closed
+ * those that did not: the stream cannot be followed).
+ */
+static ssize_t
+recv_fds(fd_transport *ft, void *buf, size_t len)
+{
+    struct iovec v = { buf, len };
+    struct msghdr msg = { 0 };
+    fds_cmsg cm;
+    ssize_t r;
+
+    if (ft->fds_overflow)
+        return -EPROTO;
+    msg.msg_iov = &v;
+    msg.msg_iovlen = 1;
+    msg.msg_control = cm.buf;
+    msg.msg_controllen = sizeof cm.buf;
+    r = recvmsg(ft->fd, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+    if (r < 0)
+        return -1;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL;
+         c = CMSG_NXTHDR(&msg, c)) {
+        size_t n;
+
+        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+            continue;
+        n = (c->cmsg_len - CMSG_LEN(0)) / sizeof (int);
+        for (size_t i = 0; i < n; i++) {
+            int fd;
+
+            memcpy(&fd, CMSG_DATA(c) + i * sizeof fd, sizeof fd);
+            if (ft->fdq_len == EPY__FDS_QUEUED) {
+                close(fd);
+                ft->fds_overflow = true;
+                continue;
+            }
+            ft->fdq[(ft->fdq_head + ft->fdq_len++) % EPY__FDS_QUEUED] = fd;
+        }
+    }
+    if (msg.msg_flags & MSG_CTRUNC)
+        ft->fds_overflow = true;
+    return ft->fds_overflow ? -EPROTO : r;
+}
+
+ssize_t
+epy__transport_fd_drain(epy__transport *t, void *buf, size_t len)
+{
+    fd_transport *ft = (fd_transport *) t;
+    ssize_t r;
+
+    do
+        r = ft->unix_socket ? recv_fds(ft, buf, len)
+                            : recv(ft->fd, buf, len, MSG_DONTWAIT);
+    while (r == -1 && errno == EINTR);
+    if (r == -1)
+        return errno == ECONNRESET ? 0 : errno == EWOULDBLOCK ? -EAGAIN
+                                                              : -errno;
+    return r;
+}
+
+static int
+fd_attach_fds(epy__transport *t, const int *fds, int n)
+{
+    fd_transport *ft = (fd_transport *) t;
+
+    if (!ft->unix_socket)
+        return -EOPNOTSUPP;
+    if (n < 0 || n > EPY__FDS_PER_WRITE)
+        return -EINVAL;
+    ft->attached = fds;
+    ft->n_attached = n;
+    return 0;
+}
+
+static int
+fd_take_fds(epy__transport *t, int *fds, int n)
+{
+    fd_transport *ft = (fd_transport *) t;
+
+    if (n < 0 || (unsigned) n > ft->fdq_len)
+        return -EPROTO;
+    for (int i = 0; i < n; i++) {
+        fds[i] = ft->fdq[ft->fdq_head];
+        ft->fdq_head = (ft->fdq_head + 1) % EPY__FDS_QUEUED;
+        ft->fdq_len--;
+    }
+    return 0;
 }
 
 /*
@@ -140,11 +280,15 @@ fd_recv(epy__transport *t, void *buf, size_t len)
     ssize_t r;
 
     for (;;) {
-        if (ft->recv_socket)
+        if (ft->unix_socket)
+            r = recv_fds(ft, buf, len);
+        else if (ft->recv_socket)
             r = recv(ft->fd, buf, len, MSG_DONTWAIT);
         else
             r = read(ft->fd, buf, len);
         if (r >= 0)
+            return r;
+        if (r < -1)
             return r;
         if (errno == EINTR)
             continue;
@@ -181,6 +325,11 @@ fd_destroy(epy__transport *t)
 
     if (ft == NULL)
         return;
+    while (ft->fdq_len > 0) {
+        close(ft->fdq[ft->fdq_head]);
+        ft->fdq_head = (ft->fdq_head + 1) % EPY__FDS_QUEUED;
+        ft->fdq_len--;
+    }
     close(ft->fd);
     free(ft);
 }
@@ -217,6 +366,8 @@ static const epy__transport_ops fd_ops = {
     .set_recv_timeout = fd_set_recv_timeout,
     .trysendv = fd_trysendv,
     .set_nonblocking = fd_set_nonblocking,
+    .attach_fds = fd_attach_fds,
+    .take_fds = fd_take_fds,
 };
 
 epy__transport *
@@ -234,6 +385,10 @@ epy__transport_fd_new(int fd)
         socklen_t len = sizeof type;
 
         ft->recv_socket = getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) == 0;
+        len = sizeof type;
+        ft->unix_socket = ft->recv_socket
+                          && getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &type, &len) == 0
+                          && type == AF_UNIX;
     }
     atomic_init(&ft->timeout_ms, 0);
     return &ft->base;

@@ -61,7 +61,33 @@ typedef struct epy__transport_ops {
      * readable. Returns 0 or a negative errno. Before any thread reads.
      */
     int (*set_nonblocking)(epy__transport *t);
+    /*
+     * Optional: descriptors to send with the next bytes written (the
+     * next sendv() or trysendv() that writes anything), as SCM_RIGHTS;
+     * they stay the caller's (the kernel takes its own references when
+     * they are sent). At most EPY__FDS_PER_WRITE. The writer, with the
+     * write lock held, just before the write. Returns 0 or a negative
+     * errno (-EOPNOTSUPP: the transport cannot pass descriptors).
+     */
+    int (*attach_fds)(epy__transport *t, const int *fds, int n);
+    /*
+     * Optional (with attach_fds): moves the next @n descriptors received
+     * into @fds, in the order they were sent; the caller owns them then.
+     * Only descriptors that came with bytes recv() has returned are
+     * there. Returns 0, or -EPROTO if fewer than @n are there (none is
+     * taken then). The holder of the reading.
+     */
+    int (*take_fds)(epy__transport *t, int *fds, int n);
 } epy__transport_ops;
+
+/* The most descriptors one write carries (SCM_MAX_FD is 253). */
+#define EPY__FDS_PER_WRITE 64
+/*
+ * The most descriptors received and not yet taken that a transport
+ * keeps: past it, recv() fails with -EPROTO (a peer that sends
+ * descriptors no frame claims, to fill this process's table).
+ */
+#define EPY__FDS_QUEUED 256
 
 struct epy__transport {
     const epy__transport_ops *ops;
@@ -69,6 +95,15 @@ struct epy__transport {
 
 /* A transport on a connected stream socket; takes @fd. NULL on ENOMEM. */
 epy__transport *epy__transport_fd_new(int fd);
+
+/*
+ * The descriptor transport's socket read without waiting: reads what is
+ * there (at most @len bytes), keeping the descriptors that came with it
+ * for take_fds(). Returns the count, 0 at the end of the stream, -EAGAIN
+ * if nothing is there, or a negative errno (-EPROTO: too many
+ * descriptors wait). For transports built on it (transport-shm.c).
+ */
+ssize_t epy__transport_fd_drain(epy__transport *t, void *buf, size_t len);
 
 /* A transport that discards what is sent and delivers nothing. */
 epy__transport *epy__transport_null_new(void);

@@ -385,7 +385,7 @@ epy_api_call(epy_api *api, const char *method, const void *req,
              size_t req_len, const epy_call_opts *opts, epy_buf *ret_reply,
              epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false };
+    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0 };
 
     return epy__api_call(api, method, &p, opts, ret_reply, NULL, NULL,
                          ret_err);
@@ -412,7 +412,7 @@ epy__api_call(epy_api *api, const char *method, const epy__payload *p,
     if (!s.solicited) {
         rc = send_event(api, full, p, s.timeout_ms, ret_err);
         if (rc == 0 && decode != NULL)
-            rc = decode(decode_ctx, NULL, 0);
+            rc = decode(decode_ctx, NULL, 0, NULL);
         else if (rc == 0 && ret_reply != NULL)
             ret_reply->len = 0;
         return rc;
@@ -528,7 +528,7 @@ epy_api_call_async(epy_api *api, const char *method, const void *req,
                    size_t req_len, const epy_call_opts *opts,
                    epy_async **ret_async, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false };
+    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0 };
 
     return epy__api_call_async(api, method, &p, opts, ret_async, ret_err);
 }
@@ -554,7 +554,7 @@ epy_api_invoke(epy_api *api, const char *method, const void *req,
                epy_async **ret_async, epy_error *ret_err)
 {
     char full[EPY_NAME_MAX + 1];
-    epy__payload p = { req, req_len, NULL, 0, false };
+    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0 };
     settings s;
     epy_async *a = NULL;
     bool sync;
@@ -582,7 +582,7 @@ int
 epy_api_send(epy_api *api, const char *method, const void *req,
              size_t req_len, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false };
+    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0 };
 
     return epy__api_send(api, method, &p, ret_err);
 }

@@ -50,6 +50,7 @@ finish(epy_call *call)
     }
     epy__registry_done(peer->reg, &call->target);
     epy__rbuf_unref(call->lender);
+    epy__fdset_free(call->fds);
     epy__limits_give_mem(peer->limits, call->charged);
     free(call);
     epy__peer_unref(peer);
@@ -84,7 +85,7 @@ send_answer(epy_call *call, int code, const epy__payload *data,
     env.has_txn = true;
     env.txn = call->txn;
     if (code == 0) {
-        epy__payload none = { NULL, 0, NULL, 0, false };
+        epy__payload none = { NULL, 0, NULL, 0, false, NULL, 0 };
 
         env.kind = EPYRPC__KIND__REPLY;
         rc = epy__peer_send_payload(call->peer, &env,
@@ -138,7 +139,7 @@ answer(epy_call *call, int code, const epy__payload *data,
 int
 epy_call_reply(epy_call *call, const void *data, size_t len)
 {
-    epy__payload p = { data, len, NULL, 0, false };
+    epy__payload p = { data, len, NULL, 0, false, NULL, 0 };
 
     if (data == NULL && len > 0)
         return EPY_EPARAM;
@@ -402,7 +403,7 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
 int
 epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                    const uint8_t *payload, size_t len, const uint8_t *lender,
-                   epy_call **ret_call)
+                   epy__fdset **fds, epy_call **ret_call)
 {
     bool solicited = env->kind == EPYRPC__KIND__CALL;
     size_t mlen;
@@ -471,6 +472,8 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
         if (len > 0)
             memcpy((uint8_t *) call->req, payload, len);
     }
+    call->fds = *fds;           /* the handler's to take */
+    *fds = NULL;
     epy__list_init(&call->link);
     call->job.run = run_call;
     pthread_mutex_lock(&peer->calls_lock);

@@ -203,6 +203,7 @@ epy__async_unref(epy_async *a)
                                                memory_order_acq_rel) != 1)
         return;
     epy_buf_clear(&a->reply);
+    epy__fdset_free(a->fds);
     epy_error_clear(&a->err);
     pthread_cond_destroy(&a->cond);
     epy__peer_unref(a->peer);

@@ -47,6 +47,8 @@ void epy__limits_give_mem(epy__limits *l, size_t n);
 typedef struct epy__outchunk {
     struct epy__outchunk *next;
     size_t off, len, cap;
+    int n_fds;                  /* descriptors for its next write (dups) */
+    int fds[EPY__FDS_PER_WRITE];
     uint8_t data[];
 } epy__outchunk;
 
@@ -184,7 +186,8 @@ enum { EPY__TXN_PENDING = 0, EPY__TXN_COMPLETING = 1, EPY__TXN_DONE = 2 };
  * synchronous caller's decoder). Returns 0 or a negative status, which
  * becomes the call's.
  */
-typedef int (*epy__decode_fn)(void *ctx, const uint8_t *data, size_t len);
+typedef int (*epy__decode_fn)(void *ctx, const uint8_t *data, size_t len,
+                              epy__fdset *fds);
 
 typedef struct epy__txn {
     epy_txn_id id;
@@ -267,11 +270,12 @@ bool epy__txn_abort(epy__txnmgr *m, epy__txn *t);
 int epy__txn_wait_sync(epy__txnmgr *m, epy__txn *t, int64_t deadline);
 /*
  * Completes transaction @id with @rc and either the @payload (rc 0) or
- * the error fields. Returns 0; EPY_EFOREIGN (the id is of another
+ * the error fields. The descriptors *@fds (may be NULL) that came with
+ * the reply go to its caller (*@fds is then NULL). Returns 0; EPY_EFOREIGN (the id is of another
  * origin); EPY_ENOTFOUND (not in the table, or completed already).
  */
 int epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
-                      const uint8_t *payload, size_t len,
+                      const uint8_t *payload, size_t len, epy__fdset **fds,
                       const char *type, const char *message,
                       const uint8_t *err_payload, size_t err_len);
 /* Fails every pending transaction with @code; with @close, refuses new ones. */
@@ -292,6 +296,7 @@ struct epy_async {
     pthread_cond_t cond;        /* with the txnmgr lock */
     epy_async_status status;
     epy_buf reply;
+    epy__fdset *fds;            /* that came with the reply */
     epy_error err;
     epy_async_fn callback;
     void *callback_ctx;
@@ -391,6 +396,7 @@ struct epy_call {
     size_t req_len;
     const uint8_t *req;
     const uint8_t *lender;      /* the read buffer @req lies in, held; or NULL */
+    epy__fdset *fds;            /* that came with the request, or NULL */
     size_t charged;             /* bytes counted in peer->limits */
     char method[];              /* then the request bytes, unless lent */
 };
@@ -403,7 +409,8 @@ struct epy_call {
  */
 int epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                        const uint8_t *payload, size_t len,
-                       const uint8_t *lender, epy_call **ret_call);
+                       const uint8_t *lender, epy__fdset **fds,
+                       epy_call **ret_call);
 /*
  * The read buffer's count (reader.c): a call built with a @lender (the
  * read buffer @payload lies in) holds it instead of copying the request,
@@ -472,6 +479,8 @@ struct epy_peer {
     atomic_bool closing;        /* epy_peer_close() has begun */
     atomic_bool leaving;        /* this end disconnects: the end is ECLOSED */
     atomic_bool remote_zlib;
+    bool local_fds;             /* the transport passes descriptors */
+    atomic_bool remote_fds;     /* the other end takes them (its hello) */
     atomic_size_t remote_max_frame;
 
     pthread_mutex_t state_lock;
@@ -689,6 +698,8 @@ typedef struct epy__payload {
     const ProtobufCMessage *msg;
     int64_t deadline;           /* the write gives up then (ns; 0: never) */
     bool post;                  /* queued, never waited for (epy__peer_post) */
+    const int *fds;             /* descriptors sent with it (SCM_RIGHTS) */
+    int n_fds;
 } epy__payload;
 /* The payload's size on the wire (before compression). */
 static inline size_t
@@ -697,6 +708,8 @@ epy__payload_len(const epy__payload *p)
     return p->msg != NULL ? protobuf_c_message_get_packed_size(p->msg)
                           : p->len;
 }
+/* True if descriptors can be sent to the other end (both ends offer). */
+bool epy__peer_passes_fds(epy_peer *peer);
 /* epy__peer_send() with @p as the payload (@env has none of its own). */
 int epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
                            const epy__payload *p);

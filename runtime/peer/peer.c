@@ -222,6 +222,8 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
      * the other end always gets it, even when this end refuses its own.
      * A failure shows as the end of the connection.
      */
+    peer->local_fds = !cfg->no_fd_passing && tr->ops->attach_fds != NULL
+                      && tr->ops->attach_fds(tr, NULL, 0) == 0;
     epy__peer_send_hello(peer);
     peer->lead_job.run = epy__peer_lead_run;
     peer->flush_job.run = epy__peer_flush_run;
@@ -453,7 +455,8 @@ stop_connection(epy_peer *peer)
          */
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
         epy__payload none = { NULL, 0, NULL,
-                              epy__deadline(EPY__GOODBYE_MS), false };
+                              epy__deadline(EPY__GOODBYE_MS), false,
+                              NULL, 0 };
 
         env.kind = EPYRPC__KIND__DISCONNECT;
         epy__peer_send_payload(peer, &env, &none);
@@ -551,7 +554,7 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
             epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms),
-                                  false };
+                                  false, NULL, 0 };
 
             env.kind = EPYRPC__KIND__DISCONNECT;
             env.has_txn = true;

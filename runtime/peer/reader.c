@@ -95,6 +95,13 @@ epy__arena_reset(epy__arena *a)
 
 /* --- receiving ------------------------------------------------------------- */
 
+static int take_fds(epy_peer *peer, uint32_t n, epy__fdset **ret, char *why,
+                    size_t whylen);
+static int dispatch_fds(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
+                        const uint8_t *payload, size_t len,
+                        const uint8_t *lender, epy__fdset **fds,
+                        epy_call **ret_call, char *why, size_t whylen);
+
 /*
  * Handles one decoded frame. Returns 0 to go on, or the code that ends
  * the connection.
@@ -105,6 +112,50 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
 {
     const uint8_t *payload = env->has_payload ? env->payload.data : NULL;
     size_t len = env->has_payload ? env->payload.len : 0;
+    epy__fdset *fds = NULL;
+    int rc = 0;
+
+    if (env->has_fds && env->fds > 0) {
+        rc = take_fds(peer, env->fds, &fds, why, whylen);
+        if (rc < 0)
+            return rc;
+    }
+    rc = dispatch_fds(peer, env, size, payload, len, lender, &fds,
+                      ret_call, why, whylen);
+    epy__fdset_free(fds);       /* those no call or reply took */
+    return rc;
+}
+
+/*
+ * The @n descriptors that came with a frame, in *@ret. Returns 0 or
+ * EPY_EPROTO (this end takes none, too many, or fewer came).
+ */
+static int
+take_fds(epy_peer *peer, uint32_t n, epy__fdset **ret, char *why,
+         size_t whylen)
+{
+    int fds[EPY__FDS_PER_WRITE];
+
+    if (!peer->local_fds || n > EPY__FDS_PER_WRITE) {
+        snprintf(why, whylen, "frame with %u descriptors, where this end "
+                 "takes %s", n, peer->local_fds ? "64 at most" : "none");
+        return EPY_EPROTO;
+    }
+    if (peer->tr->ops->take_fds(peer->tr, fds, (int) n) < 0) {
+        snprintf(why, whylen, "frame with %u descriptors that did not come "
+                 "with it", n);
+        return EPY_EPROTO;
+    }
+    *ret = epy__fdset_new(fds, (int) n);
+    return *ret != NULL ? 0 : EPY_ENOMEM;
+}
+
+/* dispatch(), with the frame's descriptors in *@fds (taken if used). */
+static int
+dispatch_fds(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
+             const uint8_t *payload, size_t len, const uint8_t *lender,
+             epy__fdset **fds, epy_call **ret_call, char *why, size_t whylen)
+{
     uint8_t *inflated = NULL;
     int rc = 0;
 
@@ -162,7 +213,8 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
     case EPYRPC__KIND__CALL:
     case EPYRPC__KIND__EVENT:
         rc = epy__call_dispatch(peer, env, payload, len,
-                                inflated == NULL ? lender : NULL, ret_call);
+                                inflated == NULL ? lender : NULL, fds,
+                                ret_call);
         if (rc == EPY_EPROTO)
             snprintf(why, whylen, "call frame without method or transaction");
         break;
@@ -177,7 +229,7 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
             rc = EPY_EPROTO;
             break;
         }
-        r = epy__txn_complete(&peer->txn, env->txn, code, payload, len,
+        r = epy__txn_complete(&peer->txn, env->txn, code, payload, len, fds,
                               env->error_type, env->message,
                               env->has_error_payload ? env->error_payload.data : NULL,
                               env->has_error_payload ? env->error_payload.len : 0);

@@ -411,7 +411,7 @@ epy__txn_wait_sync(epy__txnmgr *m, epy__txn *t, int64_t deadline)
 
 int
 epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
-                  const uint8_t *payload, size_t len,
+                  const uint8_t *payload, size_t len, epy__fdset **fds,
                   const char *type, const char *message,
                   const uint8_t *err_payload, size_t err_len)
 {
@@ -439,7 +439,8 @@ epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
     /* Fill the result outside the lock: the caller is blocked or polling. */
     if (a == NULL) {
         if (rc == 0 && t->decode != NULL)
-            rc = t->decode(t->decode_ctx, payload, len);
+            rc = t->decode(t->decode_ctx, payload, len,
+                           fds != NULL ? *fds : NULL);
         else if (rc == 0 && t->reply != NULL
                  && epy_buf_set(t->reply, payload, len) < 0)
             rc = EPY_ENOMEM;
@@ -452,6 +453,10 @@ epy__txn_complete(epy__txnmgr *m, epy_txn_id id, int rc,
     }
     if (rc == 0 && epy_buf_set(&a->reply, payload, len) < 0)
         rc = EPY_ENOMEM;
+    if (rc == 0 && fds != NULL) {
+        a->fds = *fds;          /* epy_gen_result() takes them */
+        *fds = NULL;
+    }
     if (rc < 0)
         epy__error_fill(&a->err, rc, type, message, err_payload, err_len);
 

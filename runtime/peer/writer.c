@@ -12,6 +12,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -144,11 +145,13 @@ write_failed(epy_peer *peer, int rc)
  * never moves while it is written.
  */
 static bool
-out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total)
+out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total,
+           const int *fds, int n_fds)
 {
     epy__outchunk *t = peer->out_tail;
 
-    if (t == NULL || t->cap - t->len < total) {
+    if (t == NULL || t->cap - t->len < total
+        || t->n_fds + n_fds > EPY__FDS_PER_WRITE) {
         size_t cap = total > CHUNK_SIZE ? total : CHUNK_SIZE;
 
         t = malloc(sizeof *t + cap);
@@ -157,11 +160,27 @@ out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total)
         t->next = NULL;
         t->off = t->len = 0;
         t->cap = cap;
+        t->n_fds = 0;
         if (peer->out_tail != NULL)
             peer->out_tail->next = t;
         else
             peer->out_head = t;
         peer->out_tail = t;
+    }
+    /*
+     * A frame's descriptors go with the chunk's next write, which comes
+     * before the frame's end: the other end has them when it has the
+     * frame. They are duplicated: the sender's own may close meanwhile.
+     */
+    for (int i = 0; i < n_fds; i++) {
+        int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
+
+        if (d < 0) {
+            while (i-- > 0)
+                close(t->fds[--t->n_fds]);
+            return false;
+        }
+        t->fds[t->n_fds++] = d;
     }
     for (int i = 0; i < n; i++) {
         memcpy(t->data + t->len, iov[i].iov_base, iov[i].iov_len);
@@ -169,6 +188,32 @@ out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total)
     }
     peer->out_bytes += total;
     return true;
+}
+
+/* Closes the first @n descriptors of @c, which are sent. qlock held. */
+static void
+chunk_fds_sent(epy__outchunk *c, int n)
+{
+    for (int i = 0; i < n; i++)
+        close(c->fds[i]);
+    memmove(c->fds, c->fds + n, sizeof (int) * (size_t) (c->n_fds - n));
+    c->n_fds -= n;
+}
+
+/*
+ * Attaches @c's descriptors to the next write (a copy in @fds: other
+ * threads may append more meanwhile). Returns their count. qlock held.
+ */
+static int
+chunk_attach(epy_peer *peer, epy__outchunk *c, int *fds)
+{
+    int n = c->n_fds;
+
+    if (n > 0) {
+        memcpy(fds, c->fds, sizeof (int) * (size_t) n);
+        peer->tr->ops->attach_fds(peer->tr, fds, n);
+    }
+    return n;
 }
 
 /* Drops what waits (the connection has ended). qlock held. */
@@ -179,6 +224,7 @@ out_drop(epy_peer *peer)
         epy__outchunk *c = peer->out_head;
 
         peer->out_head = c->next;
+        chunk_fds_sent(c, c->n_fds);
         free(c);
     }
     peer->out_tail = NULL;
@@ -204,11 +250,13 @@ flush_pending(epy_peer *peer, int64_t deadline)
         epy__outchunk *c;
         struct iovec v;
         size_t n;
-        int rc;
+        int rc, fds[EPY__FDS_PER_WRITE], nf = 0;
 
         pthread_mutex_lock(&peer->qlock);
         c = peer->out_head;
         n = c != NULL ? c->len - c->off : 0;
+        if (n > 0)
+            nf = chunk_attach(peer, c, fds);
         pthread_mutex_unlock(&peer->qlock);
         if (n == 0 && (c == NULL || c->next == NULL))
             return 0;
@@ -226,6 +274,7 @@ flush_pending(epy_peer *peer, int64_t deadline)
         if (rc < 0) {
             out_drop(peer);     /* nobody will read them */
         } else {
+            chunk_fds_sent(c, nf);
             c->off += n;
             peer->out_bytes -= n;
             if (c->off == c->len) {
@@ -321,6 +370,7 @@ flush_nb_locked(epy_peer *peer)
     for (;;) {
         epy__outchunk *c;
         ssize_t w;
+        int nf;
 
         pthread_mutex_lock(&peer->qlock);
         c = peer->out_head;
@@ -344,7 +394,11 @@ flush_nb_locked(epy_peer *peer)
             return epy__peer_check(peer);
         {
             struct iovec v = { c->data + c->off, c->len - c->off };
+            int fds[EPY__FDS_PER_WRITE];
 
+            pthread_mutex_lock(&peer->qlock);
+            nf = chunk_attach(peer, c, fds);
+            pthread_mutex_unlock(&peer->qlock);
             w = peer->tr->ops->trysendv(peer->tr, &v, 1);
         }
         if (w == -EAGAIN || w == 0)
@@ -352,6 +406,7 @@ flush_nb_locked(epy_peer *peer)
         if (w < 0)
             return write_failed(peer, (int) w);
         pthread_mutex_lock(&peer->qlock);
+        chunk_fds_sent(c, nf);
         c->off += (size_t) w;
         peer->out_bytes -= (size_t) w;
         peer->out_since = epy__now_ns();    /* the other end reads */
@@ -399,7 +454,8 @@ epy__peer_flush_until(epy_peer *peer, int64_t deadline)
  * connection.
  */
 static int
-write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post)
+write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post,
+         const int *fds, int n_fds)
 {
     size_t sent = 0;
     bool waiting = false;
@@ -412,13 +468,18 @@ write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post)
     if (rc == 0)
         rc = flush_nb_locked(peer);
     if (rc == 0 && !epy__peer_out_waiting(peer)) {
-        ssize_t w = peer->tr->ops->trysendv(peer->tr, iov, n);
+        ssize_t w;
 
+        if (n_fds > 0)
+            peer->tr->ops->attach_fds(peer->tr, fds, n_fds);
+        w = peer->tr->ops->trysendv(peer->tr, iov, n);
         if (w < 0 && w != -EAGAIN)
             rc = write_failed(peer, (int) w);
         else if (w > 0)
             sent = (size_t) w;
     }
+    if (sent > 0)
+        n_fds = 0;      /* they went with the first bytes */
     if (rc == 0 && sent < total) {
         size_t left = sent;
 
@@ -448,7 +509,7 @@ write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post)
         } else {
             if (peer->out_bytes == 0)
                 peer->out_since = epy__now_ns();
-            if (!out_append(peer, iov, n, total - sent))
+            if (!out_append(peer, iov, n, total - sent, fds, n_fds))
                 rc = EPY_ENOMEM;
             else
                 waiting = true;
@@ -475,7 +536,8 @@ write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post)
  * peer's status once the connection has ended.
  */
 static int
-write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
+write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
+            const int *fds, int n_fds)
 {
     size_t total = 0;
     int rc;
@@ -486,9 +548,9 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
         bool left = false;
 
         pthread_mutex_lock(&peer->qlock);
-        if (peer->writing && total <= COALESCE_MAX
+        if (peer->writing && total <= COALESCE_MAX && n_fds == 0
             && peer->out_bytes + total <= PEND_CAP)
-            left = out_append(peer, iov, n, total);
+            left = out_append(peer, iov, n, total, NULL, 0);
         pthread_mutex_unlock(&peer->qlock);
         if (left)
             return 0;
@@ -509,6 +571,8 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
     if (rc == 0)
         rc = epy__peer_check(peer);
     if (rc == 0) {
+        if (n_fds > 0)
+            peer->tr->ops->attach_fds(peer->tr, fds, n_fds);
         rc = peer->tr->ops->sendv(peer->tr, iov, n, deadline);
         if (rc == -ETIMEDOUT)
             rc = EPY_ETIMEDOUT;
@@ -525,7 +589,8 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline)
  * if the frame alone is larger than that.
  */
 static int
-post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total)
+post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total,
+           const int *fds, int n_fds)
 {
     bool queue = false;
     int rc = 0;
@@ -535,7 +600,7 @@ post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total)
     pthread_mutex_lock(&peer->qlock);
     if (peer->out_bytes + total > peer->cfg.max_send_queue)
         rc = EPY_EBUSY;
-    else if (!out_append(peer, iov, n, total))
+    else if (!out_append(peer, iov, n, total, fds, n_fds))
         rc = EPY_ENOMEM;
     else if (!peer->writing && !peer->flush_queued)
         queue = peer->flush_queued = true;
@@ -565,9 +630,16 @@ int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
-    epy__payload p = { payload, len, NULL, 0, false };
+    epy__payload p = { payload, len, NULL, 0, false, NULL, 0 };
 
     return epy__peer_send_payload(peer, env, &p);
+}
+
+bool
+epy__peer_passes_fds(epy_peer *peer)
+{
+    return peer != NULL && peer->tr->ops->attach_fds != NULL
+           && atomic_load(&peer->remote_fds);
 }
 
 int
@@ -585,6 +657,15 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     rc = epy__peer_check(peer);
     if (rc != 0)
         return rc;
+    if (pl->n_fds > 0) {
+        /* Refused before anything is sent: the connection goes on. */
+        if (pl->n_fds > EPY__FDS_PER_WRITE)
+            return EPY_ETOOBIG;
+        if (!epy__peer_passes_fds(peer))
+            return EPY_EUNSUPPORTED;
+        env->has_fds = true;
+        env->fds = (uint32_t) pl->n_fds;
+    }
     if (msg != NULL) {
         msg_len = protobuf_c_message_get_packed_size(msg);
         if (msg_len > peer_max_frame(peer))
@@ -669,11 +750,11 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     if (b.failed)
         rc = EPY_ENOMEM;
     else if (peer->driven)
-        rc = write_nb(peer, b.iov, b.n, size + 4, pl->post);
+        rc = write_nb(peer, b.iov, b.n, size + 4, pl->post, pl->fds, pl->n_fds);
     else if (pl->post)
-        rc = post_frame(peer, b.iov, b.n, size + 4);
+        rc = post_frame(peer, b.iov, b.n, size + 4, pl->fds, pl->n_fds);
     else
-        rc = write_frame(peer, b.iov, b.n, pl->deadline);
+        rc = write_frame(peer, b.iov, b.n, pl->deadline, pl->fds, pl->n_fds);
     free(b.block);
     free(zbuf);
     free(packed);
@@ -722,6 +803,8 @@ epy__peer_send_hello(epy_peer *peer)
     hello.zlib = peer->cfg.compress_threshold > 0;
     hello.has_max_frame = true;
     hello.max_frame = peer->cfg.max_frame;
+    hello.has_fds = true;
+    hello.fds = peer->local_fds;
     env.kind = EPYRPC__KIND__HELLO;
     env.hello = &hello;
     return epy__peer_send(peer, &env, NULL, 0);
