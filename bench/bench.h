@@ -2,7 +2,8 @@
  * The benchmark programs' shared parts: clocks, CPU time, resident
  * memory, percentiles and medians, framed blocking I/O, and the
  * measurements themselves (raw.c: the baselines without epyrpc; epy.c:
- * epyrpc through the code idlc generates from calc.idl).
+ * epyrpc through the code idlc generates from calc.idl; big.c: 16 MiB
+ * payloads, with bench/blob.idl; idlc.c: idlc itself).
  *
  * Every measurement fills a bench_sample: its figures in v[] (what each
  * index holds is documented with the function), and the CPU time and
@@ -155,6 +156,12 @@ void raw_thread_pingpong(size_t payload, size_t warm, size_t n,
 size_t epy_add_args_size(void);
 size_t epy_tick_args_size(void);
 
+/* Both ends of every later measurement of this file offer shared
+ * memory (epy_peer_config.shm) when @shm, with shm_spin_us = @spin_us
+ * (0: the default spin; negative: none). Off until called; main.c sets
+ * it in each measuring process. */
+void epy_set_shm(bool shm, int spin_us);
+
 /* calc_add() across fork, sync: latencies (P50, P99). */
 void epy_sync(size_t warm, size_t n, bench_sample *s);
 
@@ -207,5 +214,55 @@ void epy_memory(size_t warm, size_t n, size_t n_async, bench_sample *s);
  * (bytes); v[2]: the answering process's, per deferred call.
  */
 void epy_pending(size_t pending, bench_sample *s);
+
+/* --- 16 MiB payloads (big.c) --------------------------------------------- */
+
+/*
+ * Every big measurement makes @warm echoes of @size bytes, then @n more,
+ * each timed. v[BIG_MS], v[BIG_P99_MS]: milliseconds per echo, median
+ * and p99, of the @n. v[BIG_RSS]: the growth of the calling process's
+ * resident memory (RssAnon + RssShmem, KiB) from the @warm echoes to
+ * the @n, per echo: the highest sampled after each echo of the @n less
+ * the highest of the @warm, divided by @n (see big.c).
+ */
+#define BIG_MS 0
+#define BIG_P99_MS 1
+#define BIG_RSS 2
+/* v[BIG_FDS]: the descriptors both processes gained over the same
+ * echoes (a line on stderr when any). */
+#define BIG_FDS 3
+
+/* The baseline: @size bytes written to the other process over a
+ * socketpair and written back (a write loop and a read loop each way). */
+void raw_big(size_t size, size_t warm, size_t n, bench_sample *s);
+
+/*
+ * epyrpc across fork, both ends with max_frame BIG_MAX_FRAME.
+ * BIG_BYTES: calc_echo() of @size bytes over the socket; BIG_BYTES_SHM:
+ * the same with shm on both ends; BIG_MEMFD: blob_echo_fd() of a memfd
+ * of @size bytes, which the caller writes whole before each call, then
+ * maps the descriptor that comes back and checks its first and last
+ * bytes. Returns false if it cannot run here (no memfd_create, or the
+ * first blob_echo_fd() fails: descriptors do not travel; said on
+ * stderr).
+ */
+#define BIG_BYTES 0
+#define BIG_BYTES_SHM 1
+#define BIG_MEMFD 2
+#define BIG_MAX_FRAME ((size_t) 64 << 20)
+bool big_echo(int mode, size_t size, size_t warm, size_t n,
+              bench_sample *s);
+
+/* --- idlc (idlc.c) -------------------------------------------------------- */
+
+/*
+ * Runs @idlc (protoc-c: @protoc, "" for idlc's own choice) @runs times
+ * on an IDL of 100 namespaces of 20 methods in a temporary folder, then
+ * removes it: s[i].v[0] is run i's wall time, s[i].cpu_us its CPU time
+ * (idlc and protoc-c), both in seconds. A progress line per run on
+ * stderr, with the seconds since @start_ns.
+ */
+void bench_idlc_runs(const char *idlc, const char *protoc, int runs,
+                     int64_t start_ns, bench_sample *s);
 
 #endif /* EPYRPC_BENCH_H */

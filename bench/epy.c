@@ -17,7 +17,8 @@
  *
  * The answering side runs in a child process forked for each
  * measurement (or, for epy_inproc(), on the other peer of an in-process
- * pair) with the default configuration: 4 workers.
+ * pair) with the default configuration: 4 workers; epy_set_shm() makes
+ * both ends offer shared memory.
  */
 #include <config.h>
 
@@ -84,6 +85,17 @@ xcalloc(size_t n, size_t size)
     return p;
 }
 
+/* What epy_set_shm() asked for: both ends' shm and shm_spin_us. */
+static bool cfg_shm;
+static int cfg_spin_us;
+
+void
+epy_set_shm(bool shm, int spin_us)
+{
+    cfg_shm = shm;
+    cfg_spin_us = spin_us;
+}
+
 static void
 peer_config(epy_peer_config *cfg, unsigned origin)
 {
@@ -91,6 +103,8 @@ peer_config(epy_peer_config *cfg, unsigned origin)
     cfg->origin = origin;
     cfg->interfaces = &calc_interface;
     cfg->n_interfaces = 1;
+    cfg->shm = cfg_shm;
+    cfg->shm_spin_us = cfg_spin_us;
 }
 
 /* --- the answering side --------------------------------------------------- */

@@ -5,7 +5,8 @@
 #   make bench-peers           only ZeroMQ and NNG beside the raw baseline
 #                              (bench/results-peers.csv)
 # BENCH_FLAGS passes more options to bench/bench (see bench/main.c), e.g.
-# BENCH_FLAGS=--only=rtt,rate.
+# BENCH_FLAGS=--only=rtt,rate, or --only=shm,big: shared memory and
+# 16 MiB payloads (bytes, and a memfd passed as an IDL `fd`; big.c).
 #
 # The peers are compiled by the rules below, at `make bench` time, only
 # when their libraries are installed: libzmq through pkg-config; NNG
@@ -13,15 +14,30 @@
 # its header and -lnng. Nothing else in the build depends on them.
 
 EXTRA_PROGRAMS += %D%/bench
-%C%_bench_SOURCES = %D%/main.c %D%/raw.c %D%/epy.c %D%/util.c %D%/bench.h
-nodist_%C%_bench_SOURCES = $(IDL_CALC)
-%C%_bench_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples
+%C%_bench_SOURCES = %D%/main.c %D%/raw.c %D%/epy.c %D%/big.c %D%/idlc.c \
+	%D%/util.c %D%/bench.h
+nodist_%C%_bench_SOURCES = $(IDL_CALC) $(IDL_BLOB)
+%C%_bench_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples \
+	-I%D% -I$(srcdir)/%D%
 %C%_bench_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(PTHREAD_CFLAGS)
 %C%_bench_LDADD = libepyrpc.la $(PROTOBUF_C_LIBS) $(PTHREAD_LIBS) -lm
 %C%_bench_LDFLAGS = $(AM_LDFLAGS) -no-install
-# epy.c includes the generated headers: make them first, even when
-# `make bench` is the first command after configure.
+# epy.c and big.c include the generated headers: make them first, even
+# when `make bench` is the first command after configure.
 %D%/bench-epy.$(OBJEXT): $(IDL_CALC)
+%D%/bench-big.$(OBJEXT): $(IDL_CALC) $(IDL_BLOB)
+
+# blob.idl: the large-payload service of big.c (bytes and a descriptor
+# echoed), generated here like idl-examples/local.mk's files.
+%D%/blob.stamp: %D%/blob.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D% && $(IDLC_RUN) -o %D% $(srcdir)/%D%/blob.idl \
+	    && touch $@
+%D%/blob.epy.c %D%/blob.epy.h %D%/blob.pb-c.c %D%/blob.pb-c.h: %D%/blob.stamp
+	@test -f $@ || { rm -f %D%/blob.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/blob.stamp; }
+IDL_BLOB = %D%/blob.epy.c %D%/blob.epy.h %D%/blob.pb-c.c %D%/blob.pb-c.h
+CLEANFILES += $(IDL_BLOB) %D%/blob.proto %D%/blob.stamp
+EXTRA_DIST += %D%/blob.idl
 
 EXTRA_DIST += %D%/peer-zmq.c %D%/peer-nng.c
 CLEANFILES += %D%/bench$(EXEEXT) %D%/peer-zmq$(EXEEXT) \

@@ -16,11 +16,13 @@
  * Usage: bench [--quick] [--csv=FILE] [--only=GROUP,...] [--runs=N]
  *              [--idlc=PATH] [--protoc-c=PATH] [--zmq=PATH] [--nng=PATH]
  *              [--no-zmq=WHY] [--no-nng=WHY]
- * Groups: rtt rate 64k events inproc threads memory idlc peers.
+ * Groups: rtt rate 64k events inproc threads memory shm big idlc peers
+ * (shm: shared memory offered on both ends; big: 16 MiB echoes, bytes
+ * and a memfd passed as an `fd`, and memory per echo).
  * --quick runs ten times fewer calls (the pending-call count and the
- * idlc input stay as they are). The peers' rows need --zmq and --nng:
- * the paths of bench/peer-zmq and bench/peer-nng, built by `make bench`
- * when their libraries are there.
+ * idlc input stay as they are) and 4 big echoes (twice) instead of 16.
+ * The peers' rows need --zmq and --nng: the paths of bench/peer-zmq and
+ * bench/peer-nng, built by `make bench` when their libraries are there.
  */
 #include <config.h>
 
@@ -28,7 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,7 +271,7 @@ peer_run(peer_prog *p, size_t warm, size_t n, size_t payload, bench_sample *s)
 typedef enum kind {
     RAW_PINGPONG, RAW_PIPELINED, RAW_ONEWAY, RAW_THREADED, RAW_THREAD_PP,
     EPY_SYNC, EPY_ASYNC_CB, EPY_ASYNC_SEM, EPY_ECHO, EPY_EVENTS, EPY_INPROC,
-    EPY_THREADS, EPY_MEMORY, EPY_PENDING, PEER
+    EPY_THREADS, EPY_MEMORY, EPY_PENDING, RAW_BIG, EPY_BIG, PEER
 } kind;
 
 typedef struct side {
@@ -278,7 +279,10 @@ typedef struct side {
     kind kind;
     size_t payload, window, warm, n, n2;
     int threads, pin;
+    int mode;                   /* EPY_BIG: BIG_BYTES, ... */
     bool latency;
+    bool shm;                   /* EPY_*: epy_set_shm(shm, spin_us) */
+    int spin_us;
     peer_prog *peer;
     const char *unit;           /* of v[0], in the progress lines */
     bool off;                   /* not run: its group is not wanted */
@@ -290,6 +294,7 @@ typedef struct side {
 static bool
 measure(const side *sd, bench_sample *s)
 {
+    epy_set_shm(sd->shm, sd->spin_us);
     switch (sd->kind) {
     case RAW_PINGPONG:
         return raw_pingpong(sd->payload, sd->pin, sd->warm, sd->n, s);
@@ -333,6 +338,11 @@ measure(const side *sd, bench_sample *s)
     case EPY_PENDING:
         epy_pending(sd->n, s);
         break;
+    case RAW_BIG:
+        raw_big(sd->payload, sd->warm, sd->n, s);
+        break;
+    case EPY_BIG:
+        return big_echo(sd->mode, sd->payload, sd->warm, sd->n, s);
     case PEER:
         break;
     }
@@ -406,112 +416,21 @@ run_group(const char *group, side *sides, size_t n)
     }
 }
 
-/* --- idlc ----------------------------------------------------------------- */
-
-#define IDLC_NS 100
-#define IDLC_METHODS 20
-
-/* Writes an IDL of IDLC_NS namespaces of IDLC_METHODS methods each. */
-static void
-write_big_idl(const char *path)
-{
-    static const char *const sig[10][2] = {
-        { "int64", "add(int64 a, int64 b);" },
-        { "double", "div(double a, double b) raises (failed);" },
-        { "void", "reset();" },
-        { "event", "tick(uint64 n);" },
-        { "point", "centroid(list<point> pts);" },
-        { "optional<double>", "mean(list<double> xs);" },
-        { "map<string, int64>", "histogram(list<string> words);" },
-        { "item", "lookup(string name, mode m) [timeout = 500ms];" },
-        { "bytes", "echo(bytes data) [async];" },
-        { "list<item>", "search(map<string, string> filter, uint32 limit);" },
-    };
-    FILE *f = fopen(path, "w");
-
-    if (f == NULL)
-        bench_die("%s: %s", path, strerror(errno));
-    for (int n = 0; n < IDLC_NS; n++) {
-        fprintf(f, "/// Namespace %d of the idlc benchmark.\n"
-                "namespace ns%03d {\n"
-                "    defaults { timeout = 2s; sync; solicited; }\n"
-                "    enum mode { OFF = 0; ON = 1; AUTO = 2; }\n"
-                "    struct point { double x; double y; }\n"
-                "    struct item { string name; int64 count; list<point> path;"
-                " optional<mode> m; }\n"
-                "    error failed { string detail; int32 code; }\n", n, n);
-        for (int m = 0; m < IDLC_METHODS; m++) {
-            fprintf(f, "    /// Method %d.\n    %s m%02d_%s\n", m,
-                    sig[m % 10][0], m, sig[m % 10][1]);
-        }
-        fprintf(f, "}\n\n");
-    }
-    if (fclose(f) != 0)
-        bench_die("%s: %s", path, strerror(errno));
-}
-
-/* Runs idlc on @idl into @dir: wall seconds; CPU seconds in *@cpu. */
-static double
-idlc_run(const char *idlc, const char *protoc, const char *dir,
-         const char *idl, double *cpu)
-{
-    char popt[4096];
-    struct rusage ru;
-    int64_t t0 = bench_now_ns();
-    pid_t pid;
-
-    snprintf(popt, sizeof popt, "--protoc-c=%s", protoc);
-    fflush(NULL);
-    pid = fork();
-    if (pid < 0)
-        bench_die("fork: %s", strerror(errno));
-    if (pid == 0) {
-        if (protoc[0] != '\0')
-            execl(idlc, idlc, "-o", dir, popt, idl, (char *) NULL);
-        else
-            execl(idlc, idlc, "-o", dir, idl, (char *) NULL);
-        fprintf(stderr, "bench: %s: %s\n", idlc, strerror(errno));
-        _exit(127);
-    }
-    bench_wait_child(pid, &ru);
-    *cpu = bench_rusage_s(&ru);
-    return (double) (bench_now_ns() - t0) / 1e9;
-}
+/* --- idlc (its runs: idlc.c) --------------------------------------------- */
 
 static void
 bench_idlc(const char *idlc, const char *protoc)
 {
-    static const char *const out[] = { "big.proto", "big.pb-c.c", "big.pb-c.h",
-                                       "big.epy.c", "big.epy.h" };
     static const char *what = "idlc on 100 namespaces x 20 methods, "
                               "protoc-c included (wall)";
-    char dir[] = "/tmp/epybench-idlc-XXXXXX", idl[64], path[128];
     bench_sample s[MAX_RUNS];
-    struct stat st;
     row *r;
 
     if (idlc == NULL || access(idlc, X_OK) != 0) {
         row_skip("idlc_2000_methods_s", "s", what, "idlc is not built");
         return;
     }
-    if (mkdtemp(dir) == NULL)
-        bench_die("mkdtemp: %s", strerror(errno));
-    snprintf(idl, sizeof idl, "%s/big.idl", dir);
-    write_big_idl(idl);
-    for (int i = 0; i < runs; i++) {
-        s[i].v[0] = idlc_run(idlc, protoc, dir, idl, &s[i].cpu_us);
-        fprintf(stderr, "bench: idlc    round %d/%d (%3.0f s): %.3f s\n",
-                i + 1, runs, (double) (bench_now_ns() - start_ns) / 1e9,
-                s[i].v[0]);
-    }
-    for (size_t i = 0; i < sizeof out / sizeof out[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", dir, out[i]);
-        if (stat(path, &st) != 0 || st.st_size == 0)
-            bench_die("idlc wrote no %s", out[i]);
-        unlink(path);
-    }
-    unlink(idl);
-    rmdir(dir);
+    bench_idlc_runs(idlc, protoc, runs, start_ns, s);
     r = add_row("idlc_2000_methods_s", "s", what);
     row_value(r, med(s, 0), -1);
     r = add_row("idlc_2000_methods_cpu_s", "s",
@@ -871,6 +790,93 @@ main(int argc, char **argv)
         r = add_row("bytes_per_deferred_call_server", "B",
                     "answering process RSS (anon) per deferred call");
         row_value(r, med(g[1].s, 2), -1);
+    }
+
+    /* Shared memory offered on both ends (the socket carries on until
+     * both switch): round trips spinning or not, beside the socket's;
+     * pipelined calls; events. Each against its raw baseline. */
+    if (want("shm")) {
+        size_t n = 200000 / div, w = n / 10;
+        side g[] = {
+            { .name = "raw", .kind = RAW_PINGPONG, .payload = p16,
+              .pin = BENCH_PIN_NONE, .warm = w, .n = n, .unit = "us" },
+            { .name = "shm", .kind = EPY_SYNC, .shm = true, .warm = w,
+              .n = n, .unit = "us" },
+            { .name = "shm no spin", .kind = EPY_SYNC, .shm = true,
+              .spin_us = -1, .warm = w, .n = n, .unit = "us" },
+            { .name = "socket", .kind = EPY_SYNC, .warm = w, .n = n,
+              .unit = "us" },
+            { .name = "raw pipelined", .kind = RAW_PIPELINED, .payload = p16,
+              .window = 128, .warm = w, .n = n, .unit = "/s" },
+            { .name = "shm async", .kind = EPY_ASYNC_CB, .shm = true,
+              .window = 128, .warm = w, .n = n, .unit = "/s" },
+            { .name = "raw one way", .kind = RAW_ONEWAY, .payload = ptick,
+              .warm = w, .n = n, .unit = "/s" },
+            { .name = "shm events", .kind = EPY_EVENTS, .shm = true,
+              .warm = w, .n = n, .unit = "/s" },
+        };
+        static const char *const m[3] = { "shm", "shm_nospin", "shm_off" };
+        static const char *const what[3] = {
+            "calc_add() sync, shm on both ends (raw)",
+            "calc_add() sync, shm, shm_spin_us = -1 (raw)",
+            "calc_add() sync, shm off: the socket (raw)" };
+        static char metric[3][2][40];
+
+        run_group("shm", g, NSIDES(g));
+        for (int k = 0; k < 3; k++) {
+            snprintf(metric[k][0], 40, "%s_sync_rtt_p50_us", m[k]);
+            snprintf(metric[k][1], 40, "%s_sync_rtt_p99_us", m[k]);
+            compare(metric[k][0], "us", what[k], &g[1 + k], &g[0], BENCH_P50);
+            compare(metric[k][1], "us", "the same, p99 (raw p99)", &g[1 + k],
+                    &g[0], BENCH_P99);
+        }
+        compare("shm_async_calls_per_s", "calls/s",
+                "calc_add_async_cb(), 128 in flight, shm (raw pipelined)",
+                &g[5], &g[4], BENCH_RATE);
+        compare("shm_events_per_s", "events/s",
+                "calc_tick_send() one way, shm (raw one way)", &g[7], &g[6],
+                BENCH_RATE);
+    }
+
+    /* 16 MiB echoed (big.c): N echoes, then N timed; memory N to 2N. */
+    if (want("big")) {
+        size_t n = quick ? 4 : 16, sz = (size_t) 16 << 20;
+        side g[] = {
+            { .name = "raw", .kind = RAW_BIG, .payload = sz, .warm = n,
+              .n = n, .unit = "ms" },
+            { .name = "bytes", .kind = EPY_BIG, .mode = BIG_BYTES,
+              .payload = sz, .warm = n, .n = n, .unit = "ms" },
+            { .name = "bytes shm", .kind = EPY_BIG, .mode = BIG_BYTES_SHM,
+              .payload = sz, .warm = n, .n = n, .unit = "ms" },
+            { .name = "memfd", .kind = EPY_BIG, .mode = BIG_MEMFD,
+              .payload = sz, .warm = n, .n = n, .unit = "ms" },
+        };
+        static const char *const m[3][2] = {
+            { "echo_16m_ms", "echo_16m_rss_kib_per_call" },
+            { "echo_16m_shm_ms", "echo_16m_shm_rss_kib_per_call" },
+            { "echo_fd_16m_ms", "echo_fd_16m_rss_kib_per_call" } };
+        static const char *const what[3][2] = {
+            { "calc_echo() sync, 16 MiB bytes, socket (raw)",
+              "caller RSS growth per echo, peak of echoes N+1..2N less "
+              "that of 1..N, / N (N: 16, quick 4)" },
+            { "calc_echo() sync, 16 MiB bytes, shm on both ends (raw)",
+              "the same, shm" },
+            { "blob_echo_fd(): 16 MiB written to a memfd, passed, the "
+              "echoed fd mapped (raw)", "the same, memfd" } };
+
+        run_group("big", g, NSIDES(g));
+        compare("raw_echo_16m_ms", "ms",
+                "raw socketpair, 16 MiB there and back", &g[0], NULL, BIG_MS);
+        for (int k = 0; k < 3; k++)
+            compare(m[k][0], "ms", what[k][0], &g[1 + k], &g[0], BIG_MS);
+        for (int k = 0; k < 3; k++)
+            if (!g[1 + k].skipped)
+                row_value(add_row(m[k][1], "KiB", what[k][1]),
+                          med(g[1 + k].s, BIG_RSS), -1);
+        if (!g[3].skipped)
+            row_value(add_row("echo_fd_16m_fds_gained", "fds",
+                              "descriptors both processes gained, echo N to "
+                              "2N (leaks)"), med(g[3].s, BIG_FDS), -1);
     }
 
     if (want("idlc"))

@@ -183,6 +183,9 @@ method_protos(cgen *g, const idlc_decl *m)
         if (owner != NULL)
             idlc_buf_printf(&extra, " * The caller owns it: free it with "
                             "%s.\n", owner);
+        else if (m->result->kind == TK_FD)
+            idlc_buf_puts(&extra, " * The caller owns the descriptor (-1: "
+                          "none): close() it.\n");
         idlc_buf_puts(&extra, " * Returns 0 or a negative EPY_E* code (see "
                       "epy_api_call()).\n");
         for (const idlc_raise *r = m->raises; r != NULL; r = r->next)

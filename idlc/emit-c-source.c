@@ -411,7 +411,7 @@ src_handlers(cgen *g, const idlc_decl *m)
     if (m->result->kind != TK_VOID)
         P("    %s;\n", cg_member_decl(g, m->result, "result"));
     S("    int rc;\n\n");
-    P("    rc = epy_gen_decode(&%s_args_desc_, req, req_len, %s);\n"
+    P("    rc = epy_gen_decode_call(call, &%s_args_desc_, req, req_len, %s);\n"
       "    if (rc < 0)\n        return rc;\n", c,
       m->fields != NULL ? "&args" : "NULL");
     if (m->result->kind != TK_VOID)

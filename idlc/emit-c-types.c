@@ -199,6 +199,32 @@ cg_clear_stmt(cgen *g, const idlc_type *t, const char *x)
     }
 }
 
+static const char *copy_table(cgen *g, const idlc_type *t, int depth);
+static void init_items(cgen *g, const char *const *items, size_t n,
+                       size_t indent);
+
+/*
+ * The layout of a one-field struct holding the generic @t, as locals
+ * epy_field and epy_st: for epy_gen_copy() and epy_gen_clear().
+ */
+static void
+holder_layout(cgen *g, const idlc_type *t)
+{
+    const char *m = idlc_type_mangle(g->ctx, t);
+    const char *st[5];
+
+    P("    static const epy_gen_field epy_field = { 1, 0, %s };\n",
+      copy_table(g, t, 0));
+    S("    static const epy_gen_struct epy_st = {\n");
+    st[0] = idlc_printf(&g->ctx->arena, "\"%s\"", m);
+    st[1] = "NULL";
+    st[2] = idlc_printf(&g->ctx->arena, "sizeof(%s)", m);
+    st[3] = "1";
+    st[4] = "&epy_field";
+    init_items(g, st, 5, 8);
+    S("    };\n\n");
+}
+
 void
 cg_def_clear(cgen *g, const idlc_type *t)
 {
@@ -206,8 +232,15 @@ cg_def_clear(cgen *g, const idlc_type *t)
     const char *e, *k;
 
     P("#ifndef EPY_GEN_CLEAR_%s\n#define EPY_GEN_CLEAR_%s\n", m, m);
-    P("/* Frees what @v owns and empties it. */\n"
-      "static inline void\n%s_clear(%s *v)\n{\n", m, m);
+    P("/* Frees what @v owns%s and empties it. */\n"
+      "static inline void\n%s_clear(%s *v)\n{\n",
+      t->elem->kind == TK_FD ? " (closes its descriptors)" : "", m, m);
+    if (t->elem->kind == TK_FD) {
+        /* The runtime closes descriptors: its clear, on the layout. */
+        holder_layout(g, t);
+        S("    epy_gen_clear(&epy_st, v);\n}\n#endif\n\n");
+        return;
+    }
     switch (t->kind) {
     case TK_LIST:
         e = cg_clear_stmt(g, t->elem, "v->items[i]");
@@ -324,23 +357,14 @@ void
 cg_def_copy(cgen *g, const idlc_type *t)
 {
     const char *m = idlc_type_mangle(g->ctx, t);
-    const char *st[5];
 
     if (!cg_owns_memory(t))
         return;
     P("\n#ifndef EPY_GEN_COPY_%s\n#define EPY_GEN_COPY_%s\n", m, m);
     S(COPY_DOC);
     P("static inline int\n%s_copy(%s *dst, const %s *src)\n{\n", m, m, m);
-    P("    static const epy_gen_field epy_field = { 1, 0, %s };\n",
-      copy_table(g, t, 0));
-    S("    static const epy_gen_struct epy_st = {\n");
-    st[0] = idlc_printf(&g->ctx->arena, "\"%s\"", m);
-    st[1] = "NULL";
-    st[2] = idlc_printf(&g->ctx->arena, "sizeof(%s)", m);
-    st[3] = "1";
-    st[4] = "&epy_field";
-    init_items(g, st, 5, 8);
-    S("    };\n\n    return epy_gen_copy(&epy_st, dst, src);\n}\n#endif\n");
+    holder_layout(g, t);
+    S("    return epy_gen_copy(&epy_st, dst, src);\n}\n#endif\n");
 }
 
 /* Walks the declarations below @root in file order, entering namespaces. */
@@ -485,13 +509,31 @@ cg_visit(cgen *g, const idlc_decl *ns, visit_fn fn)
     }
 }
 
+/* True if a value of @t holds an fd itself (not in a struct). */
+static bool
+holds_fd(const idlc_type *t)
+{
+    while (idlc_is_generic(t->kind))
+        t = t->elem;
+    return t->kind == TK_FD;
+}
+
 void
 cg_clear_protos(cgen *g, const idlc_decl *d)
 {
+    bool fds = false;
+
     if ((d->kind != DK_STRUCT && d->kind != DK_ERROR) || !cg_mine(g, d))
         return;
-    P("/* Frees what @value owns (strings, lists, ...) and zeroes it. */\n"
-      "void %s_clear(%s *value);\n", d->cname, d->cname);
+    for (const idlc_field *f = d->fields; f != NULL; f = f->next)
+        fds = fds || holds_fd(f->type);
+    if (fds)
+        S("/*\n * Frees what @value owns (strings, lists, ...), closes its "
+          "descriptors\n * and zeroes it.\n */\n");
+    else
+        S("/* Frees what @value owns (strings, lists, ...) and zeroes it. "
+          "*/\n");
+    P("void %s_clear(%s *value);\n", d->cname, d->cname);
     S(COPY_DOC);
     P("int %s_copy(%s *dst, const %s *src);\n", d->cname, d->cname,
       d->cname);

@@ -9,6 +9,7 @@
  *   bool, intN, uintN, float, double   bool, intN_t, uintN_t, float, double
  *   string                              char * (NUL-terminated, malloc'd)
  *   bytes                               epy_bytes { uint8_t *data; size_t len; }
+ *   fd                                  int (-1: none; the holder closes it)
  *   enum E, struct S                    ns_E, ns_S
  *   list<T>                             { size_t n; T *items; }
  *   optional<T>                         { bool has; T value; }
@@ -193,6 +194,7 @@ cg_ctype(cgen *g, const idlc_type *t)
     case TK_DOUBLE: return "double";
     case TK_STRING: return "char *";
     case TK_BYTES: return "epy_bytes";
+    case TK_FD: return "int";
     case TK_ENUM:
     case TK_STRUCT:
         return t->decl->cname;
@@ -204,7 +206,7 @@ cg_ctype(cgen *g, const idlc_type *t)
 bool
 cg_by_value(const idlc_type *t)
 {
-    return (t->kind <= TK_DOUBLE) || t->kind == TK_ENUM;
+    return (t->kind <= TK_DOUBLE) || t->kind == TK_ENUM || t->kind == TK_FD;
 }
 
 /* "int64_t a", "const char *s", "const calc_point *p". */
@@ -399,9 +401,10 @@ cg_collect_ns(cgen *g, const idlc_decl *ns)
 }
 
 /*
- * True if a value of @t may own memory: strings, bytes, structs (each
- * has a _copy), lists, maps, and optionals of those. The generics that
- * do get a _copy; optionals of numbers, bools and enums are assigned.
+ * True if a value of @t may own memory or a descriptor: strings, bytes,
+ * fds, structs (each has a _copy), lists, maps, and optionals of those.
+ * The generics that do get a _copy; optionals of numbers, bools and
+ * enums are assigned.
  */
 bool
 cg_owns_memory(const idlc_type *t)
@@ -409,6 +412,7 @@ cg_owns_memory(const idlc_type *t)
     switch (t->kind) {
     case TK_STRING:
     case TK_BYTES:
+    case TK_FD:
     case TK_STRUCT:
     case TK_LIST:
     case TK_MAP:

@@ -4,6 +4,7 @@
  * wrapper messages protobuf needs for nested generics:
  *
  *   list<T>      repeated T            optional<T>  optional T
+ *   fd           uint32: 0 none, k the frame's k-th descriptor
  *   map<K,V>     repeated NAME_entry { optional K key = 1; V value = 2; }
  *   a generic used as an element (list<list<T>>): a message NAME with
  *   the generic as its single field `value = 1`.
@@ -181,6 +182,7 @@ elem_type(pgen *g, const idlc_type *t)
     case TK_DOUBLE: return "double";
     case TK_STRING: return "string";
     case TK_BYTES: return "bytes";
+    case TK_FD: return "uint32";    /* an index: see FD_NOTE */
     case TK_ENUM:
     case TK_STRUCT:
         return idlc_printf(&ctx->arena, ".%s.%s",
@@ -193,6 +195,12 @@ elem_type(pgen *g, const idlc_type *t)
     }
 }
 
+/*
+ * What a field carrying fds says after its `;`: descriptors travel
+ * beside the frame (SCM_RIGHTS), the message holds their positions.
+ */
+#define FD_NOTE " // fd: 0 none, k the frame's k-th descriptor"
+
 /* Writes the field @name = @num of type @t to @out. */
 static void
 write_field(pgen *g, idlc_buf *out, const idlc_type *t, const char *name,
@@ -202,13 +210,15 @@ write_field(pgen *g, idlc_buf *out, const idlc_type *t, const char *name,
 
     switch (t->kind) {
     case TK_LIST:
-        idlc_buf_printf(out, "%srepeated %s %s = %u%s;\n", indent,
+        idlc_buf_printf(out, "%srepeated %s %s = %u%s;%s\n", indent,
                         elem_type(g, t->elem), name, (unsigned) num,
-                        is_packable(t->elem->kind) ? " [packed = true]" : "");
+                        is_packable(t->elem->kind) ? " [packed = true]" : "",
+                        t->elem->kind == TK_FD ? FD_NOTE : "");
         break;
     case TK_OPTIONAL:
-        idlc_buf_printf(out, "%soptional %s %s = %u;\n", indent,
-                        elem_type(g, t->elem), name, (unsigned) num);
+        idlc_buf_printf(out, "%soptional %s %s = %u;%s\n", indent,
+                        elem_type(g, t->elem), name, (unsigned) num,
+                        t->elem->kind == TK_FD ? FD_NOTE : "");
         break;
     case TK_MAP: {
         const char *m = idlc_type_mangle(ctx, t);
@@ -219,8 +229,9 @@ write_field(pgen *g, idlc_buf *out, const idlc_type *t, const char *name,
         break;
     }
     default:
-        idlc_buf_printf(out, "%soptional %s %s = %u;\n", indent,
-                        elem_type(g, t), name, (unsigned) num);
+        idlc_buf_printf(out, "%soptional %s %s = %u;%s\n", indent,
+                        elem_type(g, t), name, (unsigned) num,
+                        t->kind == TK_FD ? FD_NOTE : "");
         break;
     }
 }

@@ -90,7 +90,8 @@ typedef enum idlc_tkind {
     TK_UINT8, TK_UINT16, TK_UINT32, TK_UINT64,
     TK_FLOAT, TK_DOUBLE, TK_STRING, TK_BYTES,
     TK_VOID, TK_NAMED, TK_LIST, TK_OPTIONAL, TK_MAP,
-    TK_ENUM, TK_STRUCT       /* resolved forms of TK_NAMED */
+    TK_ENUM, TK_STRUCT,      /* resolved forms of TK_NAMED */
+    TK_FD                    /* a file descriptor: a scalar, C int */
 } idlc_tkind;
 
 typedef struct idlc_type {

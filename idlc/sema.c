@@ -16,7 +16,7 @@
 static const char *const tkind_names[] = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
     "uint64", "float", "double", "string", "bytes", "void", "named",
-    "list", "optional", "map", "enum", "struct"
+    "list", "optional", "map", "enum", "struct", "fd"
 };
 
 const char *
@@ -28,7 +28,7 @@ idlc_tkind_name(idlc_tkind k)
 bool
 idlc_is_scalar(idlc_tkind k)
 {
-    return k <= TK_BYTES || k == TK_ENUM;
+    return k <= TK_BYTES || k == TK_ENUM || k == TK_FD;
 }
 
 bool
@@ -294,8 +294,9 @@ unknown_name(idlc_ctx *ctx, idlc_decl *ns, const char *name, idlc_loc loc,
             break;
     }
     if (!want_error && last == NULL)
-        for (int k = TK_BOOL; k <= TK_BYTES; k++)
-            idlc__consider(&s, tkind_names[k], NULL);
+        for (int k = TK_BOOL; k <= TK_FD; k++)
+            if (k <= TK_BYTES || k == TK_FD)
+                idlc__consider(&s, tkind_names[k], NULL);
     if (s.name != NULL) {
         const char *full = prefix != NULL
             ? idlc_printf(&ctx->arena, "%s.%s", prefix, s.name) : s.name;
@@ -334,6 +335,12 @@ resolve_type(idlc_ctx *ctx, idlc_decl *ns, idlc_type *t, bool top,
         if (!resolve_type(ctx, ns, t->key, false, "as a map key")
             || !resolve_type(ctx, ns, t->elem, false, "as a map value"))
             return false;
+        if (t->key->kind == TK_FD) {
+            idlc_error(ctx, t->key->loc, "map keys must be an integer type, "
+                       "bool or string, not 'fd': a file descriptor can "
+                       "be a map's value, not its key");
+            return false;
+        }
         if (!(t->key->kind <= TK_UINT64 || t->key->kind == TK_STRING)) {
             const char *kn = t->key->kind == TK_STRUCT || t->key->kind
                 == TK_ENUM ? t->key->decl->qname : tkind_names[t->key->kind];

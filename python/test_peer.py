@@ -12,6 +12,7 @@ import os
 import queue
 import select
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -279,6 +280,42 @@ def main():
         expect_raises(ConnectionError, lambda: epyrpc.connect(
             srv.address, interfaces=ifaces, timeout=2))
     check("the server killed in the middle of a call", killed)
+
+    def fds():
+        desc = ("namespace io\n"
+                "struct io.sink out:fd=1 name:string=2\n"
+                "method io.open( path:string=1 ) -> fd\n"
+                "method io.attach( sinks:list<io.sink>=1 ) -> void\n"
+                "method io.name( ) -> string\n"
+                "event io.handed( f:optional<fd>=1 )\n")
+        expect(epyrpc.wire.fd_path(desc, "io.open") == "the result",
+               "io.open")
+        expect(epyrpc.wire.fd_path(desc, "io.attach") == "args.sinks[].out",
+               repr(epyrpc.wire.fd_path(desc, "io.attach")))
+        expect(epyrpc.wire.fd_path(desc, "io.name") is None, "io.name")
+        a, b = socket.socketpair()
+        io = {"io": (epyrpc.fingerprint(desc), desc)}
+        one = epyrpc.Peer(a, interfaces=io)
+        two = epyrpc.Peer(b, interfaces=io)
+        try:
+            one.wait_ready(5)
+            two.wait_ready(5)
+            e = expect_raises(epyrpc.CallError, lambda: one.call_raw(
+                "io.attach", b"", timeout=1))
+            expect(e.code == epyrpc.EPY_EUNSUPPORTED, e.status_name)
+            expect("io.attach: args.sinks[].out passes a file descriptor"
+                   in str(e), str(e))
+            expect_raises(epyrpc.CallError, lambda: one.send_event(
+                "io.handed", b"", timeout=1))
+            expect_raises(ValueError, lambda: two.serve(
+                "io.open", None, lambda args: None))
+            two.serve("io.name", None, lambda args: b"")
+            expect(one.call_raw("io.name", b"", timeout=2) == b"",
+                   "io.name")
+        finally:
+            one.close()
+            two.close()
+    check("methods passing file descriptors are refused", fds)
 
     for p in peers:
         p.close()

@@ -18,6 +18,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/io/poller.c \
 	%D%/io/transport-fd.c \
 	%D%/io/transport-queue.c \
+	%D%/io/ring-int.h %D%/io/ring.c %D%/io/transport-shm.h %D%/io/transport-shm.c \
 	%D%/wire/schema.h \
 	%D%/wire/schema-int.h \
 	%D%/wire/schema.c \
@@ -40,6 +41,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/peer.c \
 	%D%/peer/api.c \
 	%D%/peer/builtin.c \
+	%D%/peer/shm.c \
 	%D%/server/net-int.h \
 	%D%/server/server-int.h \
 	%D%/server/address.c \

@@ -1,6 +1,6 @@
 #!/bin/sh
 # epyctl against tools/test-server (calc.idl and alltypes.idl on a unix
-# socket): introspection compared with the IDL, calls of every type
+# socket, and fdt described, passing file descriptors): introspection compared with the IDL, calls of every type
 # (JSON in, JSON out), typed errors, exit statuses, events, ping, and
 # the monitor (text, JSON and pcap) watching a burst of calls of another
 # client. Run by `make check` from the build folder; skipped (77) when
@@ -190,6 +190,44 @@ esac
 expect "typed error alltypes.rejected with a struct in its payload" 4 \
     '{"code":-4,"status":"EPY_EFAILED","error_type":"alltypes.rejected","message":"rejected","payload":{"why":"negative i32","got":{"b":false,"i8":0,"i16":0,"i32":-1,"i64":0,"u8":0,"u16":0,"u32":0,"u64":0,"f":0,"d":0,"s":"no","raw":""}}}' \
     call "$A" alltypes.check '{"v": {"i32": -1, "s": "no"}}'
+# fdt (described by the test server, not served) passes descriptors.
+run call "$A" fdt.open '{"path": "/x"}'
+case $rc:$err in
+    64:*'fdt.open: the result passes a file descriptor; epyctl cannot'*)
+        ok "a method returning an fd: refused, exit 64" ;;
+    *) bad "a method returning an fd: refused, exit 64" "exit $rc" "$err" ;;
+esac
+run call "$A" fdt.attach
+case $rc:$err in
+    64:*'fdt.attach: args.sinks[].out passes a file descriptor'*)
+        ok "an fd in a struct in a list: refused, its path named" ;;
+    *) bad "an fd in a struct in a list: refused, its path named" \
+           "exit $rc" "$err" ;;
+esac
+run call "$A" fdt.spare
+case $rc:$err in
+    64:*'fdt.spare: result.out passes a file descriptor'*)
+        ok "an fd in the result's struct: refused" ;;
+    *) bad "an fd in the result's struct: refused" "exit $rc" "$err" ;;
+esac
+run send "$A" fdt.handed '{}'
+case $rc:$err in
+    64:*'fdt.handed: args.f passes a file descriptor'*)
+        ok "an event passing an fd: refused" ;;
+    *) bad "an event passing an fd: refused" "exit $rc" "$err" ;;
+esac
+run introspect "$A" fdt.open
+case $out in
+    *'"result":"fd"'*) ok "introspect: the type fd" ;;
+    *) bad "introspect: the type fd" "exit $rc" "$out" "$err" ;;
+esac
+run introspect --proto "$A" fdt
+note="// fd: 0 none, k the frame's k-th descriptor"
+case $out in
+    *"optional uint32 out = 1; $note"*"optional uint32 value = 1; $note"*)
+        ok "introspect --proto: fd as uint32" ;;
+    *) bad "introspect --proto: fd as uint32" "exit $rc" "$out" "$err" ;;
+esac
 run call "$A" calc.nope '{}'
 [ "$rc" = 3 ] && ok "an unknown method: exit 3 (EPY_EUNSUPPORTED)" \
     || bad "an unknown method: exit 3 (EPY_EUNSUPPORTED)" "exit $rc" "$err"

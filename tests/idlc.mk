@@ -11,6 +11,15 @@ check_PROGRAMS += %D%/idlc/check_idlc
 %C%_idlc_check_idlc_LDADD = idlc/libidlc.la $(CHECK_LIBS)
 %C%_idlc_check_idlc_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+# The IDL type fd: its spellings, description, diagnostics and retypes.
+check_PROGRAMS += %D%/idlc/check_idlc_fd
+%C%_idlc_check_idlc_fd_SOURCES = %D%/idlc/check_idlc_fd.c %D%/testutil.c \
+	%D%/testutil.h
+%C%_idlc_check_idlc_fd_CPPFLAGS = $(AM_CPPFLAGS) -I$(top_srcdir)/idlc
+%C%_idlc_check_idlc_fd_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_idlc_check_idlc_fd_LDADD = idlc/libidlc.la $(CHECK_LIBS)
+%C%_idlc_check_idlc_fd_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 # The compile tests run as a script with this build's paths filled in.
 check_SCRIPTS += %D%/idlc/compile-test
 TESTS += %D%/idlc/compile-test
@@ -159,3 +168,28 @@ check_PROGRAMS += %D%/idlc/check_evolution
 %C%_idlc_check_evolution_CFLAGS = $(EPY_TEST_CCFLAGS)
 %C%_idlc_check_evolution_LDADD = idlc/libidlc.la $(EPY_TEST_LIBS)
 %C%_idlc_check_evolution_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# IDL `fd` values end to end: pipes and memfds through a socketpair and a
+# unix-socket server; refused over TCP.
+%D%/idlc/files.stamp: %D%/idlc/files.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(top_builddir)/idlc/idlc$(EXEEXT) \
+	    --protoc-c='$(PROTOC_C)' -o %D%/idlc $(srcdir)/%D%/idlc/files.idl \
+	    && touch $@
+%D%/idlc/files.epy.c %D%/idlc/files.epy.h %D%/idlc/files.pb-c.c \
+	    %D%/idlc/files.pb-c.h: %D%/idlc/files.stamp
+	@test -f $@ || { rm -f %D%/idlc/files.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/idlc/files.stamp; }
+BUILT_SOURCES += %D%/idlc/files.epy.h %D%/idlc/files.pb-c.h
+CLEANFILES += %D%/idlc/files.epy.c %D%/idlc/files.epy.h %D%/idlc/files.pb-c.c \
+	%D%/idlc/files.pb-c.h %D%/idlc/files.proto %D%/idlc/files.stamp
+EXTRA_DIST += %D%/idlc/files.idl
+
+check_PROGRAMS += %D%/idlc/check_fds
+%C%_idlc_check_fds_SOURCES = %D%/idlc/check_fds.c %D%/testutil.c \
+	%D%/testutil.h
+nodist_%C%_idlc_check_fds_SOURCES = %D%/idlc/files.epy.c %D%/idlc/files.epy.h \
+	%D%/idlc/files.pb-c.c %D%/idlc/files.pb-c.h
+%C%_idlc_check_fds_CPPFLAGS = $(AM_CPPFLAGS) -I%D%/idlc
+%C%_idlc_check_fds_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
+%C%_idlc_check_fds_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_fds_LDFLAGS = $(EPY_TEST_LINKFLAGS)

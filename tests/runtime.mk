@@ -71,3 +71,10 @@ check_PROGRAMS += %D%/check_builtin
 %C%_check_builtin_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_builtin_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_builtin_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# The shared-memory transport and its ring (internal: runtime/io).
+check_PROGRAMS += %D%/check_shm
+%C%_check_shm_SOURCES = %D%/check_shm.c %D%/testutil.c %D%/testutil.h
+%C%_check_shm_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_shm_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_shm_LDFLAGS = $(EPY_TEST_LINKFLAGS)

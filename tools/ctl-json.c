@@ -322,6 +322,8 @@ from_elem(ctl_codec *c, ctl_arena *a, const ProtobufCFieldDescriptor *fd,
         free(raw);
         return 0;
     }
+    case SC_FD:
+        return fail(c, "a file descriptor: epyctl cannot pass one");
     case SC_NAMED:
         if (decl_of(c, t)->kind == SC_ENUM)
             return get_enum(c, decl_of(c, t), v, slot);
@@ -619,6 +621,7 @@ to_elem(ctl_codec *c, const ProtobufCFieldDescriptor *fd, const sc_type *t,
     case SC_UINT8:
     case SC_UINT16:
     case SC_UINT32:
+    case SC_FD:                 /* its index: 0 none, k the k-th passed */
         return json_object_new_int64(*(const uint32_t *) slot);
     case SC_UINT64:
         return ctl_json_uint64(*(const uint64_t *) slot);

@@ -103,7 +103,8 @@ elem_type(pgen *g, const sc_type *t, ctl_str *out)
 {
     static const char *const pb[] = {
         "bool", "int32", "int32", "int32", "int64", "uint32", "uint32",
-        "uint32", "uint64", "float", "double", "string", "bytes"
+        "uint32", "uint64", "float", "double", "string", "bytes",
+        "uint32"                     /* fd: see FD_NOTE */
     };
 
     if (t->kind < SC_VOID) {
@@ -131,6 +132,9 @@ elem_type(pgen *g, const sc_type *t, ctl_str *out)
     }
 }
 
+/* After the `;` of a field of fds, as idlc writes it. */
+#define FD_NOTE " // fd: 0 none, k the frame's k-th descriptor"
+
 static void
 write_field(pgen *g, ctl_str *out, const sc_type *t, const char *name,
             int64_t num)
@@ -139,10 +143,11 @@ write_field(pgen *g, ctl_str *out, const sc_type *t, const char *name,
 
     if (t->kind == SC_LIST) {
         elem_type(g, t->elem, &type);
-        ctl_str_printf(out, "    repeated %s %s = %lld%s;\n", type.data, name,
-                       (long long) num,
-                       t->elem->kind < SC_STRING || is_enum(g, t->elem)
-                       ? " [packed = true]" : "");
+        ctl_str_printf(out, "    repeated %s %s = %lld%s;%s\n", type.data,
+                       name, (long long) num,
+                       t->elem->kind < SC_STRING || t->elem->kind == SC_FD
+                       || is_enum(g, t->elem) ? " [packed = true]" : "",
+                       t->elem->kind == SC_FD ? FD_NOTE : "");
     } else if (t->kind == SC_MAP) {
         ctl_str m = { NULL, 0, 0 };
 
@@ -172,9 +177,12 @@ write_field(pgen *g, ctl_str *out, const sc_type *t, const char *name,
                        name, (long long) num);
         ctl_str_free(&m);
     } else {
-        elem_type(g, t->kind == SC_OPTIONAL ? t->elem : t, &type);
-        ctl_str_printf(out, "    optional %s %s = %lld;\n", type.data, name,
-                       (long long) num);
+        const sc_type *e = t->kind == SC_OPTIONAL ? t->elem : t;
+
+        elem_type(g, e, &type);
+        ctl_str_printf(out, "    optional %s %s = %lld;%s\n", type.data,
+                       name, (long long) num,
+                       e->kind == SC_FD ? FD_NOTE : "");
     }
     ctl_str_free(&type);
 }

@@ -29,7 +29,7 @@
 
 static const char *const scalar_names[] = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-    "uint64", "float", "double", "string", "bytes", "void"
+    "uint64", "float", "double", "string", "bytes", "fd", "void"
 };
 
 const char *
@@ -212,7 +212,7 @@ packable(const ctl_codec *c, const sc_type *t)
 {
     if (t->kind == SC_NAMED)
         return t->decl >= 0 && c->schema->decls[t->decl].kind == SC_ENUM;
-    return t->kind < SC_STRING;
+    return t->kind < SC_STRING || t->kind == SC_FD;
 }
 
 /* Sets @fd's type for one value of @t. */
@@ -225,7 +225,8 @@ set_elem(builder *b, ProtobufCFieldDescriptor *fd, const sc_type *t)
         PROTOBUF_C_TYPE_UINT32, PROTOBUF_C_TYPE_UINT32,
         PROTOBUF_C_TYPE_UINT64, PROTOBUF_C_TYPE_FLOAT,
         PROTOBUF_C_TYPE_DOUBLE, PROTOBUF_C_TYPE_STRING,
-        PROTOBUF_C_TYPE_BYTES
+        PROTOBUF_C_TYPE_BYTES,
+        PROTOBUF_C_TYPE_UINT32       /* fd: its index among the frame's */
     };
     ctl_codec *c = b->c;
 
@@ -504,4 +505,106 @@ ctl_msg_result(ctl_codec *c, const sc_decl *method)
     }
     ctl_str_free(&key);
     return run(&b, m);
+}
+
+/* --- file descriptors ------------------------------------------------------- */
+
+/*
+ * What a value of @t holds: 1 an fd (itself or in generics), else 0 and
+ * in *@ret_decl the struct or error it holds (through generics), or -1;
+ * *@many: a list or map lies on the way.
+ */
+static int
+fd_or_struct(const ctl_codec *c, const sc_type *t, long *ret_decl,
+             bool *many)
+{
+    *ret_decl = -1;
+    *many = false;
+    while (t->kind == SC_LIST || t->kind == SC_OPTIONAL
+           || t->kind == SC_MAP) {
+        *many = *many || t->kind != SC_OPTIONAL;
+        t = t->elem;
+    }
+    if (t->kind == SC_FD)
+        return 1;
+    if (t->kind == SC_NAMED && t->decl >= 0
+        && c->schema->decls[t->decl].kind != SC_ENUM)
+        *ret_decl = t->decl;
+    return 0;
+}
+
+bool
+ctl_fd_path(ctl_codec *c, const sc_decl *method, ctl_str *out)
+{
+    size_t n = c->schema->n_decls, head = 0, tail = 0;
+    long *queue = ctl_xmalloc((n + 1) * sizeof *queue);
+    long *parent = ctl_xmalloc((n + 1) * sizeof *parent);
+    const char **via = ctl_xmalloc((n + 1) * sizeof *via);
+    bool found = false;
+
+    for (size_t i = 0; i < n; i++)
+        via[i] = NULL;
+    /* The parameters and the result, then the types they hold, breadth
+     * first: the path found is a shortest one. */
+    for (size_t k = 0; !found && k <= method->n_mems; k++) {
+        const sc_type *t = k < method->n_mems ? method->mems[k].type
+                                              : method->result;
+        const char *name = k < method->n_mems ? method->mems[k].name : NULL;
+        long d;
+        bool many;
+
+        if (t == NULL)
+            continue;
+        if (fd_or_struct(c, t, &d, &many)) {
+            if (name != NULL)
+                ctl_str_printf(out, "args.%s", name);
+            else
+                ctl_str_puts(out, "the result");
+            found = true;
+        } else if (d >= 0 && via[d] == NULL) {
+            ctl_str p = { NULL, 0, 0 };
+
+            ctl_str_printf(&p, "%s%s%s", name != NULL ? "args." : "result",
+                           name != NULL ? name : "", many ? "[]" : "");
+            via[d] = ctl_strndup(&c->arena, p.data, p.len);
+            ctl_str_free(&p);
+            parent[d] = -1;
+            queue[tail++] = d;
+        }
+    }
+    while (!found && head < tail) {
+        long at = queue[head++];
+        const sc_decl *x = &c->schema->decls[at];
+
+        for (size_t k = 0; !found && k < x->n_mems; k++) {
+            long d;
+            bool many;
+
+            if (x->mems[k].type == NULL)
+                continue;
+            if (fd_or_struct(c, x->mems[k].type, &d, &many)) {
+                /* The path: the fields from the root to @at, then this. */
+                size_t depth = 0;
+
+                for (long y = at; y >= 0; y = parent[y])
+                    queue[depth++] = y;     /* the queue is done with */
+                while (depth-- > 0)
+                    ctl_str_printf(out, "%s.", via[queue[depth]]);
+                ctl_str_puts(out, x->mems[k].name);
+                found = true;
+            } else if (d >= 0 && via[d] == NULL) {
+                ctl_str p = { NULL, 0, 0 };
+
+                ctl_str_printf(&p, "%s%s", x->mems[k].name, many ? "[]" : "");
+                via[d] = ctl_strndup(&c->arena, p.data, p.len);
+                ctl_str_free(&p);
+                parent[d] = at;
+                queue[tail++] = d;
+            }
+        }
+    }
+    free(queue);
+    free(parent);
+    free(via);
+    return found;
 }

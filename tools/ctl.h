@@ -143,6 +143,13 @@ const ctl_msg *ctl_msg_result(ctl_codec *c, const sc_decl *method);
 void ctl_type_spell(const sc_type *t, ctl_str *out);
 /* The name of a scalar kind ("int64"). */
 const char *ctl_scalar_name(int kind);
+/*
+ * Whether the method or event @method passes a file descriptor (IDL
+ * `fd`) in its parameters or result, in a struct they hold included:
+ * then true, with where in @out ("args.s.out", "the result"). epyctl
+ * cannot pass descriptors.
+ */
+bool ctl_fd_path(ctl_codec *c, const sc_decl *method, ctl_str *out);
 
 /* --- JSON and messages (ctl-json.c) ----------------------------------- */
 

@@ -148,6 +148,7 @@ cmd_call(ctl_conn *c, const char *name, const char *arg, bool event,
     uint8_t *req = NULL;
     size_t req_len = 0;
     const char *dot = strrchr(name, '.');
+    ctl_str where = { NULL, 0, 0 };
     int rc;
 
     if (dot == NULL || dot == name || dot[1] == '\0')
@@ -190,6 +191,10 @@ cmd_call(ctl_conn *c, const char *name, const char *arg, bool event,
     } else if (d->kind == SC_EVENT && !event) {
         rc = -CTL_EXIT_USAGE;
         ctl_warn("%s is an event: send it with 'epyctl send'", name);
+    } else if (ctl_fd_path(&codec, d, &where)) {
+        rc = -CTL_EXIT_USAGE;
+        ctl_warn("%s: %s passes a file descriptor; epyctl cannot", name,
+                 where.data);
     } else if ((m = ctl_msg_args(&codec, d)) == NULL) {
         rc = EPY_EPROTO;
         ctl_warn("%s: %s", name, codec.err);
@@ -238,6 +243,7 @@ cmd_call(ctl_conn *c, const char *name, const char *arg, bool event,
         epy_error_clear(&err);
     }
     free(req);
+    ctl_str_free(&where);
     ctl_codec_close(&codec);
     json_object_put(args);
     return rc;

@@ -1,7 +1,8 @@
 /*
  * The server, client and pcap reader of tests/check-epyctl.sh.
  *
- *   test-server serve ADDR        serve calc.idl and alltypes.idl at ADDR,
+ *   test-server serve ADDR        serve calc.idl and alltypes.idl at ADDR
+ *                                 (and describe fdt, which passes fds),
  *                                 monitoring allowed, until SIGINT/SIGTERM
  *   test-server burst ADDR N      make N calls calc.add(i, 1000), i = 0..N-1
  *   test-server pcap FILE         check a pcap file of epyctl monitor and
@@ -55,10 +56,28 @@ static const alltypes_handlers alltypes_table = {
     example_count_nodes, example_check
 };
 
+/*
+ * --- fdt: an interface passing file descriptors, described only (no
+ * handlers: epyctl refuses to call it). --------------------------------
+ */
+
+static const char *const fdt_text[] = {
+    "namespace fdt\n",
+    "struct fdt.sink out:fd=1 name:string=2\n",
+    "method fdt.open( path:string=1 ) -> fd\n",
+    "method fdt.attach( sinks:list<fdt.sink>=1 n:int32=2 ) -> void\n",
+    "method fdt.spare( ) -> optional<fdt.sink>\n",
+    "event fdt.handed( f:optional<fd>=1 )\n",
+    NULL
+};
+static const epy_interface fdt_interface = {
+    "fdt", "00000000000000000000000000000000", fdt_text
+};
+
 static int
 serve(const char *addr)
 {
-    static epy_interface ifaces[2];
+    static epy_interface ifaces[3];
     epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
     epy_error err = EPY_ERROR_INIT;
     epy_server *srv;
@@ -71,8 +90,9 @@ serve(const char *addr)
     pthread_sigmask(SIG_BLOCK, &set, NULL);     /* before any thread */
     ifaces[0] = calc_interface;
     ifaces[1] = alltypes_interface;
+    ifaces[2] = fdt_interface;
     cfg.peer.interfaces = ifaces;
-    cfg.peer.n_interfaces = 2;
+    cfg.peer.n_interfaces = 3;
     cfg.peer.start_paused = true;
     cfg.monitor = EPY_MONITOR_OWNER;
     if (epy_server_new(addr, &cfg, &srv, &err) < 0

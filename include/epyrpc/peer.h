@@ -117,6 +117,20 @@ typedef struct epy_interface {
  *                them, at most 256 received and not yet taken by a call
  *                or a reply at a time; over TCP and in-process pairs
  *                they cannot travel (EPY_EUNSUPPORTED).
+ * @shm:          offer shared memory to the other end of a unix socket
+ *                or socketpair: when both ends offer it, frames travel
+ *                through two rings in a sealed memfd after the hellos,
+ *                and the socket carries only wake-ups, descriptors and
+ *                the other end's death. Each such connection costs two
+ *                rings of @shm_ring_size bytes of shared memory. Off by
+ *                default; a peer that does not offer it (or speaks
+ *                another language) keeps the socket.
+ * @shm_ring_size: bytes of each ring, a power of two from 4 KiB to
+ *                64 MiB (0 gives the default, 256 KiB).
+ * @shm_spin_us:  how long a reader (or a writer facing a full ring)
+ *                spins on the ring before it sleeps, at most; the spin
+ *                adapts below it when it keeps failing. 0 gives the
+ *                default (20 us); negative: no spin.
  */
 typedef struct epy_peer_config {
     int workers;
@@ -139,6 +153,9 @@ typedef struct epy_peer_config {
     int loop_mode;
     bool no_introspection;
     bool no_fd_passing;
+    bool shm;
+    size_t shm_ring_size;
+    int shm_spin_us;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -153,7 +170,7 @@ typedef struct epy_peer_config {
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
       false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0, \
-      false, false }
+      false, false, false, 0, 0 }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

@@ -243,7 +243,9 @@ class Peer:
         method's _args, or bytes) and returns the reply decoded as
         @result_cls (its _result message), or None for a method returning
         void (@result_cls None). Raises CallError (CallTimeout after
-        @timeout seconds, default the peer's) or Disconnected."""
+        @timeout seconds, default the peer's; EPY_EUNSUPPORTED, before
+        sending, for a method that passes a file descriptor by either
+        end's description: see fd_path()) or Disconnected."""
         payload = self.call_raw(method, _payload_of(args), timeout)
         if result_cls is None:
             return None
@@ -258,6 +260,7 @@ class Peer:
         timeout = self._timeout(timeout)
         if not wire.valid_name(method):
             raise CallError(EPY_EPARAM, "invalid method name %r" % (method,))
+        self._refuse_fds(method)
         deadline = time.monotonic() + timeout
         p = _Pending()
         with self._lock:
@@ -297,10 +300,29 @@ class Peer:
         timeout = self._timeout(timeout)
         if not wire.valid_name(method):
             raise CallError(EPY_EPARAM, "invalid method name %r" % (method,))
+        self._refuse_fds(method)
         if self._error is not None:
             raise self._error
         env = wire.Envelope(kind=wire.EVENT, method=method)
         self._send(env, _payload_of(args), time.monotonic() + timeout, method)
+
+    def fd_path(self, method):
+        """Where @method passes a file descriptor (IDL `fd`) by the
+        descriptions of either end ("args.x", "the result"), or None."""
+        for ifaces in (self.remote_interfaces, self._ifaces):
+            for ns in self._prefixes(method):
+                v = ifaces.get(ns)
+                where = wire.fd_path(v[1], method) if v else None
+                if where is not None:
+                    return where
+        return None
+
+    def _refuse_fds(self, method):
+        where = self.fd_path(method)
+        if where is not None:
+            raise CallError(EPY_EUNSUPPORTED, "%s: %s passes a file "
+                            "descriptor; the Python peer cannot"
+                            % (method, where))
 
     def _timeout(self, timeout):
         if timeout is None:
@@ -346,6 +368,10 @@ class Peer:
     def _register(self, method, entry):
         if not wire.valid_name(method):
             raise ValueError("invalid method name %r" % (method,))
+        where = self.fd_path(method)
+        if where is not None:
+            raise ValueError("%s: %s passes a file descriptor; the Python "
+                             "peer cannot" % (method, where))
         if method == "epyrpc" or method.startswith("epyrpc."):
             raise ValueError("the namespace 'epyrpc' is reserved")
         with self._lock:

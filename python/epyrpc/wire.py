@@ -6,6 +6,7 @@ epyrpc.Envelope (envelope.proto, compiled by protoc into
 envelope_pb2, which is installed beside this module).
 """
 
+import re
 import socket
 import struct
 import zlib
@@ -133,6 +134,62 @@ def valid_name(name):
             if not (c.isascii() and (c.isalnum() or c == "_")):
                 return False
     return True
+
+
+# --- interface descriptions -------------------------------------------------------
+
+_TYPE_WORDS = re.compile(r"[A-Za-z0-9_.]+")
+
+
+def _describe_members(words):
+    """{name: type} of the "name:type=number" words of a description."""
+    members = []
+    for w in words:
+        name, colon, rest = w.partition(":")
+        if colon:
+            members.append((name, rest.rpartition("=")[0]))
+    return members
+
+
+def fd_path(description, method):
+    """Where method or event @method (dotted) of an interface description
+    (doc/wire.md, the hello's descriptions) passes a file descriptor
+    (IDL `fd`) in its parameters or result, a struct they hold included:
+    "args.s.out", "the result", or None when it passes none or the text
+    does not describe it. The Python peer cannot pass descriptors."""
+    types = {}
+    target = None
+    for line in (description or "").splitlines():
+        words = line.split()
+        if len(words) < 2:
+            continue
+        if words[0] in ("struct", "error"):
+            types[words[1]] = _describe_members(words[2:])
+        elif words[0] in ("method", "event") and \
+                words[1].partition("(")[0] == method:
+            members = _describe_members(words[2:])
+            if "->" in words[:-1]:
+                members.append((None, words[words.index("->") + 1]))
+            target = members
+    if target is None:
+        return None
+    # Breadth first from the parameters and the result.
+    todo = [("args." + n if n is not None else "the result", t, n is None)
+            for n, t in target]
+    seen = set()
+    while todo:
+        where, spelled, is_result = todo.pop(0)
+        words = _TYPE_WORDS.findall(spelled)
+        if "fd" in words:
+            return where
+        many = "list" in words or "map" in words
+        for w in words:
+            if w in types and w not in seen:
+                seen.add(w)
+                base = ("result" if is_result else where) + \
+                    ("[]" if many else "")
+                todo.extend((base + "." + n, t, False) for n, t in types[w])
+    return None
 
 
 # --- frames ---------------------------------------------------------------------

@@ -335,6 +335,9 @@ send_event(epy_api *api, const char *full, const epy__payload *p,
                ? epy_error_setf(err, rc, "event '%s': the other end read "
                                 "nothing for %lld ms", full,
                                 (long long) timeout_ms)
+               : rc == EPY_EUNSUPPORTED
+               ? epy_error_setf(err, rc, "event '%s' passes file descriptors, "
+                                "which this connection cannot carry", full)
                : epy_error_set(err, rc, NULL);
     return 0;
 }
@@ -375,6 +378,11 @@ call_failed(int rc, const char *full, size_t len, epy_error *err)
     case EPY_ETIMEDOUT:
         return epy_error_setf(err, rc, "call '%s' timed out: the other end "
                               "read nothing of it", full);
+    case EPY_EUNSUPPORTED:
+        return epy_error_setf(err, rc, "call '%s' passes file descriptors, "
+                              "which this connection cannot carry (TCP, an "
+                              "in-process pair, or the other end takes "
+                              "none)", full);
     default:
         return epy_error_setf(err, rc, "call '%s': %s", full, epy_strerror(rc));
     }

@@ -54,10 +54,29 @@ void epy__hello_free(epy_peer *peer);
 int epy__hello_check(epy_peer *peer, const Epyrpc__Hello *h, char *why,
                      size_t whylen);
 
+/* --- shm.c -------------------------------------------------------------- */
+
+/* Sends this end's hello, with the ring it reads if it offers one. */
+int epy__peer_send_hello(epy_peer *peer);
+/*
+ * The other end's hello @h has been accepted, with the descriptors @fds
+ * of its frame: if both ends offer shared memory, takes the other's ring
+ * and switches the writing to it.
+ */
+void epy__shm_hello_read(epy_peer *peer, const Epyrpc__Hello *h,
+                         epy__fdset *fds);
+/*
+ * A SWITCH frame was read: the reading moves to the shared ring after
+ * it. Returns 0, or EPY_EPROTO with @why (not offered, or a second).
+ */
+int epy__shm_switch_read(epy_peer *peer, char *why, size_t whylen);
+/* True once this end reads the shared ring. */
+bool epy__peer_shm_active(const epy_peer *peer);
+
 /* --- writer.c ----------------------------------------------------------- */
 
-/* Sends this end's hello. */
-int epy__peer_send_hello(epy_peer *peer);
+/* Sends the SWITCH frame and moves the writing to the shared ring. */
+int epy__peer_send_switch(epy_peer *peer);
 /* The job that sends what a writer whose deadline passed left behind. */
 void epy__peer_flush_run(epy__job *job);
 /*

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "conn-int.h"
+#include "transport-shm.h"
 
 /* Frames read in one turn before the loop serves other connections. */
 #define FRAMES_PER_TURN 64
@@ -132,8 +133,12 @@ settle(epy_peer *peer)
 {
     uint32_t want = peer->io_paused ? 0 : EPOLLIN;
 
+    /*
+     * Room in a shared ring is told by a wake-up byte on the socket
+     * (transport-shm.c): the socket itself is always writable.
+     */
     if (epy__peer_out_waiting(peer))
-        want |= EPOLLOUT;
+        want |= epy__shm_tx_switched(peer->tr) ? EPOLLIN : EPOLLOUT;
     peer->pent.deadline = next_deadline(peer);
     return (int) want;
 }
@@ -145,6 +150,13 @@ drive_ready(epy__pollent *e, uint32_t events)
     char why[256] = "";
     int rc = 0, n;
 
+    if ((events & EPOLLIN) && epy__transport_is_shm(peer->tr)) {
+        /* Wake-ups: room in the ring written, or frames in the one read. */
+        if (epy__shm_drain(peer->tr) < 0)
+            return finish(peer, EPY_EPROTO, "descriptors that no frame claims");
+        if (epy__peer_out_waiting(peer))
+            events |= EPY__POLL_KICK;
+    }
     if (events & (EPOLLOUT | EPY__POLL_KICK)) {
         rc = epy__peer_flush_nb(peer);
         if (rc < 0)

@@ -480,6 +480,9 @@ struct epy_peer {
     atomic_bool leaving;        /* this end disconnects: the end is ECLOSED */
     atomic_bool remote_zlib;
     bool local_fds;             /* the transport passes descriptors */
+    bool shm_offered;           /* the hello sent a ring (shm.c) */
+    bool shm_rx;                /* the reader: a SWITCH frame was read */
+    bool shm_rx_on;             /* the reader: it reads the ring */
     atomic_bool remote_fds;     /* the other end takes them (its hello) */
     atomic_size_t remote_max_frame;
 
@@ -643,6 +646,8 @@ epy__peer_set_hello(epy_peer *peer, bool got)
 }
 /* Fills @cred from a connected socket. */
 void epy__socket_credentials(int fd, epy_credentials *cred);
+/* True if @fd is a unix socket (shm.c). */
+bool epy__socket_is_unix(int fd);
 /* The registry functions behind epy_peer_handle() and friends. */
 int epy__registry_set(epy__registry *r, const char *name, bool ns,
                       epy_handler_fn fn, void *ctx, epy_error *err);

@@ -17,6 +17,7 @@
 #include <epyrpc/loop.h>
 
 #include "conn-int.h"
+#include "transport-shm.h"
 
 /* --- construction ---------------------------------------------------------- */
 
@@ -82,6 +83,12 @@ check_config(const epy_peer_config *cfg, epy_error *err)
         return epy_error_set(err, EPY_EPARAM, "negative close_timeout_ms");
     if (cfg->loop_mode < 0 || cfg->loop_mode > EPY_LOOP_WORKERS)
         return epy_error_set(err, EPY_EPARAM, "unknown loop_mode");
+    if (cfg->shm_ring_size != 0
+        && (cfg->shm_ring_size < EPY__SHM_RING_MIN
+            || cfg->shm_ring_size > EPY__SHM_RING_MAX
+            || (cfg->shm_ring_size & (cfg->shm_ring_size - 1)) != 0))
+        return epy_error_set(err, EPY_EPARAM, "shm_ring_size must be a power "
+                             "of two from 4 KiB to 64 MiB");
     return 0;
 }
 
@@ -272,13 +279,24 @@ epy__peer_new_fd(int fd, const epy_peer_config *cfg,
     rc = check_config(cfg, ret_err);
     if (rc < 0)
         return rc;
-    tr = epy__transport_fd_new(fd);
+    if (cfg->shm && epy__socket_is_unix(fd)) {
+        /* A socket transport until both hellos agree (shm.c). */
+        epy__shm_opts so = {
+            cfg->shm_ring_size != 0 ? cfg->shm_ring_size : EPY__SHM_RING_DEFAULT,
+            cfg->shm_spin_us < 0 ? 0 : cfg->shm_spin_us == 0
+                ? EPY__SHM_SPIN_DEFAULT_NS : (int64_t) cfg->shm_spin_us * 1000
+        };
+
+        tr = epy__transport_shm_new(fd, &so);
+    } else {
+        tr = epy__transport_fd_new(fd);
+    }
     if (tr == NULL)
         return epy_error_set(ret_err, EPY_ENOMEM, NULL);
     epy__socket_credentials(fd, &cred);
     rc = peer_new(tr, fd, cfg, opts, &cred, ret_peer, ret_err);
     if (rc < 0)
-        free(tr);   /* not destroy: the caller keeps @fd */
+        epy__transport_forget(tr);  /* the caller keeps @fd */
     return rc;
 }
 

@@ -20,6 +20,7 @@
 #include <zlib.h>
 
 #include "conn-int.h"
+#include "transport-shm.h"
 
 /* Frames from this size on have their payload used in place. */
 #define ZERO_COPY_RECV_MIN ((size_t) 4096)
@@ -95,8 +96,8 @@ epy__arena_reset(epy__arena *a)
 
 /* --- receiving ------------------------------------------------------------- */
 
-static int take_fds(epy_peer *peer, uint32_t n, epy__fdset **ret, char *why,
-                    size_t whylen);
+static int take_fds(epy_peer *peer, Epyrpc__Kind kind, uint32_t n,
+                    epy__fdset **ret, char *why, size_t whylen);
 static int dispatch_fds(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
                         const uint8_t *payload, size_t len,
                         const uint8_t *lender, epy__fdset **fds,
@@ -116,7 +117,7 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
     int rc = 0;
 
     if (env->has_fds && env->fds > 0) {
-        rc = take_fds(peer, env->fds, &fds, why, whylen);
+        rc = take_fds(peer, env->kind, env->fds, &fds, why, whylen);
         if (rc < 0)
             return rc;
     }
@@ -131,12 +132,13 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
  * EPY_EPROTO (this end takes none, too many, or fewer came).
  */
 static int
-take_fds(epy_peer *peer, uint32_t n, epy__fdset **ret, char *why,
-         size_t whylen)
+take_fds(epy_peer *peer, Epyrpc__Kind kind, uint32_t n, epy__fdset **ret,
+         char *why, size_t whylen)
 {
     int fds[EPY__FDS_PER_WRITE];
 
-    if (!peer->local_fds || n > EPY__FDS_PER_WRITE) {
+    if ((!peer->local_fds && kind != EPYRPC__KIND__HELLO)
+        || n > EPY__FDS_PER_WRITE || peer->tr->ops->take_fds == NULL) {
         snprintf(why, whylen, "frame with %u descriptors, where this end "
                  "takes %s", n, peer->local_fds ? "64 at most" : "none");
         return EPY_EPROTO;
@@ -168,6 +170,7 @@ dispatch_fds(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
         if (rc < 0)
             return rc;
         peer->got_hello = true;
+        epy__shm_hello_read(peer, env->hello, *fds);
         peer->idle_since = epy__now_ns();
         if (peer->tr->ops->set_recv_timeout != NULL)
             peer->tr->ops->set_recv_timeout(peer->tr, peer->idle_ms);
@@ -259,6 +262,9 @@ dispatch_fds(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
     case EPYRPC__KIND__HELLO:
         snprintf(why, whylen, "second hello");
         rc = EPY_EPROTO;
+        break;
+    case EPYRPC__KIND__SWITCH:
+        rc = epy__shm_switch_read(peer, why, whylen);
         break;
     default:
         snprintf(why, whylen, "unknown frame kind %d", (int) env->kind);
@@ -436,6 +442,8 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
                 epy__peer_read_for_good(peer);
             continue;
         }
+        if (n == -EPROTO)
+            return EPY_EPROTO;  /* a broken ring, descriptors past the limit */
         if (n < 0)
             return EPY_ESYSTEM;
         peer->rend += (size_t) n;
@@ -680,6 +688,10 @@ epy__peer_read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char
     if (rc != 0) {
         if (rc == EPY_EDISCONNECTED && peer->rend > peer->rstart)
             snprintf(why, whylen, "the stream ended inside a frame");
+        else if (rc == EPY_EPROTO)
+            snprintf(why, whylen, "the other end broke the stream: %s",
+                     peer->shm_rx_on ? "the shared ring's indices are out "
+                     "of range" : "descriptors that no frame claims");
         return rc;
     }
     if (peer->idle_ms != 0)
@@ -689,6 +701,15 @@ epy__peer_read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char
     if (rc == EPY__FRAME_HOLD)
         return rc;      /* the frame stays, to be read again */
     peer->rstart += 4 + size;
+    if (peer->shm_rx && !peer->shm_rx_on) {
+        /*
+         * The last frame of the socket: what follows it there is
+         * wake-ups; the frames are in the shared ring.
+         */
+        peer->shm_rx_on = true;
+        peer->rstart = peer->rend;
+        epy__shm_switch_rx(peer->tr);
+    }
     if (peer->rstart == peer->rend)
         peer->rstart = peer->rend = 0;
     if (peer->rcap > (peer->driven ? 1 : 4) * peer->rchunk && peer->rend == 0

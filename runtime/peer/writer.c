@@ -22,6 +22,7 @@
 #include <zlib.h>
 
 #include "conn-int.h"
+#include "transport-shm.h"
 
 /* Frames up to this size may wait for another thread's write. */
 #define COALESCE_MAX ((size_t) 4096)
@@ -788,24 +789,61 @@ epy__peer_send_cancel(void *owner, epy_txn_id id)
     epy__peer_send(peer, &env, NULL, 0);
 }
 
+/*
+ * Sends the SWITCH frame, the last this end writes on the socket, and
+ * moves the writing to the shared ring (shm.c), frames queued meanwhile
+ * included. A driven peer whose queue does not empty at once stays on
+ * the socket (EPY_EBUSY).
+ */
 int
-epy__peer_send_hello(epy_peer *peer)
+epy__peer_send_switch(epy_peer *peer)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-    Epyrpc__Hello hello = EPYRPC__HELLO__INIT;
+    uint8_t frame[16];
+    struct iovec v;
+    size_t size;
+    int64_t deadline = epy__deadline(EPY__GOODBYE_MS);
+    int rc;
 
-    hello.version = EPY_PROTOCOL_VERSION;
-    hello.n_interfaces = peer->n_hello_ifaces;
-    hello.interfaces = peer->hello_ifaces;
-    hello.n_descriptions = peer->n_hello_ifaces;
-    hello.descriptions = peer->hello_descs;
-    hello.has_zlib = true;
-    hello.zlib = peer->cfg.compress_threshold > 0;
-    hello.has_max_frame = true;
-    hello.max_frame = peer->cfg.max_frame;
-    hello.has_fds = true;
-    hello.fds = peer->local_fds;
-    env.kind = EPYRPC__KIND__HELLO;
-    env.hello = &hello;
-    return epy__peer_send(peer, &env, NULL, 0);
+    env.kind = EPYRPC__KIND__SWITCH;
+    size = epyrpc__envelope__pack(&env, frame + 4);
+    frame[0] = (uint8_t) size;
+    frame[1] = frame[2] = frame[3] = 0;
+    v.iov_base = frame;
+    v.iov_len = size + 4;
+    pthread_mutex_lock(&peer->wlock);
+    if (peer->driven) {
+        rc = flush_nb_locked(peer);
+        if (rc == 0 && epy__peer_out_waiting(peer))
+            rc = EPY_EBUSY;
+        if (rc == 0) {
+            int w = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
+
+            if (w == 0)
+                epy__shm_switch_tx(peer->tr);
+            else if (w == -ETIMEDOUT)
+                rc = EPY_ETIMEDOUT;
+            else
+                rc = write_failed(peer, w);
+        }
+        pthread_mutex_unlock(&peer->wlock);
+        return rc;
+    }
+    pthread_mutex_lock(&peer->qlock);
+    peer->writing = true;
+    pthread_mutex_unlock(&peer->qlock);
+    rc = flush_pending(peer, deadline);
+    if (rc == 0)
+        rc = epy__peer_check(peer);
+    if (rc == 0) {
+        rc = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
+        if (rc == 0)
+            epy__shm_switch_tx(peer->tr);   /* before the queue's rest */
+        else if (rc == -ETIMEDOUT)
+            rc = EPY_ETIMEDOUT;
+        else
+            rc = write_failed(peer, rc);
+    }
+    writer_leave(peer, deadline, rc == 0 || rc == EPY_ETIMEDOUT);
+    return rc;
 }

@@ -15,10 +15,13 @@
 /* Declaration kinds, in the order of their words. */
 enum { SC_NAMESPACE, SC_ENUM, SC_STRUCT, SC_ERROR, SC_METHOD, SC_EVENT };
 
-/* Type kinds: the scalars in the order of their names, then the rest. */
+/*
+ * Type kinds: the scalars in the order of their names (SC_FD, a file
+ * descriptor, is one but cannot be a map key), then the rest.
+ */
 enum {
     SC_BOOL, SC_INT8, SC_INT16, SC_INT32, SC_INT64, SC_UINT8, SC_UINT16,
-    SC_UINT32, SC_UINT64, SC_FLOAT, SC_DOUBLE, SC_STRING, SC_BYTES,
+    SC_UINT32, SC_UINT64, SC_FLOAT, SC_DOUBLE, SC_STRING, SC_BYTES, SC_FD,
     SC_VOID, SC_NAMED, SC_LIST, SC_OPTIONAL, SC_MAP
 };
 

@@ -235,7 +235,7 @@ parse_int(const char *p, size_t n, int64_t min, int64_t max, int64_t *ret)
 
 static const char *const scalar_names[] = {
     "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
-    "uint64", "float", "double", "string", "bytes", "void"
+    "uint64", "float", "double", "string", "bytes", "fd", "void"
 };
 
 /*
@@ -281,6 +281,8 @@ parse_type(parser *ps, const char **pp, const char *e, int depth,
             /* (Which keeps a type's spelling linear in its depth.) */
             if (t->key->kind >= SC_VOID)
                 return fail(ps, "map keys are scalars");
+            if (t->key->kind == SC_FD)
+                return fail(ps, "a map key cannot be an fd");
             if (p >= e || *p != ',')
                 return fail(ps, "',' expected after the key of a map");
             p++;

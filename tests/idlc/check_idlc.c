@@ -925,6 +925,7 @@ START_TEST(test_mutations)
         IDLC_TEST_SRCDIR "/ok/edge.idl",
         IDLC_TEST_SRCDIR "/ok/tree.idl",
         IDLC_TEST_SRCDIR "/ok/common.idl",
+        IDLC_TEST_SRCDIR "/ok/fds.idl",
     };
     char *tmp = make_tmpdir();
     char path[4096], out[4096];
@@ -949,7 +950,7 @@ START_TEST(test_mutations)
     rng_state = UINT64_C(0x9e3779b97f4a7c15);
     for (int i = 0; i < 2000; i++) {
         size_t len;
-        char *src = slurp(seeds[i % 5], &len);
+        char *src = slurp(seeds[i % (sizeof seeds / sizeof *seeds)], &len);
         int edits = (int) rnd(8) + 1;
         pid_t pid;
         int status;

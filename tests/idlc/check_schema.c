@@ -360,6 +360,51 @@ START_TEST(test_symmetric_retyped)
 }
 END_TEST
 
+/* The IDL type fd: a scalar of its own, a retype either way breaks. */
+START_TEST(test_fd)
+{
+    static const char fds[] =
+        "namespace io\n"
+        "struct io.sink out:fd=1 spare:optional<fd>=2 name:string=3\n"
+        "method io.open( path:string=1 ) -> fd\n"
+        "method io.attach( s:io.sink=1 extra:list<fd>=2 "
+        "named:map<string,fd>=3 ) -> map<int32,list<fd>>\n"
+        "event io.handed( f:fd=1 )\n";
+    static const char ints[] =
+        "namespace io\n"
+        "struct io.sink out:int32=1 spare:optional<fd>=2 name:string=3\n"
+        "method io.open( path:string=1 ) -> uint32\n"
+        "method io.attach( s:io.sink=1 extra:list<fd>=2 "
+        "named:map<string,fd>=3 ) -> map<int32,list<fd>>\n"
+        "event io.handed( f:fd=1 )\n";
+    int n;
+    char *got;
+
+    epy__schema_free(parse_ok(fds));
+    parse_bad("struct a.s x:map<fd,int32>=1\n", 30, "map key");
+    parse_bad("struct a.s x:fd<int32>=1\n", 25, "not a generic");
+    got = compare(fds, fds, true, &n);
+    ck_assert_int_eq(n, 0);
+    ck_assert_str_eq(got, "");
+    free(got);
+    expect(fds, ints, false, 2,
+           "B+ io.sink/out: field 'out' of struct 'io.sink' changed type "
+           "from fd to int32\n"
+           "B+ io.open/: result of method 'io.open' changed from fd to "
+           "uint32\n");
+    expect(ints, fds, true, 2,
+           "B+ io.sink/out: field 'out' of struct 'io.sink' is int32 in "
+           "one version and fd in the other\n"
+           "B+ io.open/: method 'io.open' returns uint32 in one version and "
+           "fd in the other\n");
+    /* Inside generics too: list<fd> against list<uint32>. */
+    expect("namespace a\nmethod a.f( x:list<fd>=1 ) -> void\n",
+           "namespace a\nmethod a.f( x:list<uint32>=1 ) -> void\n", false,
+           1, "B+ a.f/x: parameter 'x' of method 'a.f' changed type from "
+           "list<fd> to list<uint32>\n");
+}
+END_TEST
+
 /* --- recursive types ----------------------------------------------------- */
 
 START_TEST(test_recursive)
@@ -563,6 +608,7 @@ schema_suite(void)
     tc = tcase_create("compare");
     tcase_add_test(tc, test_symmetric_one_sided);
     tcase_add_test(tc, test_symmetric_retyped);
+    tcase_add_test(tc, test_fd);
     tcase_add_test(tc, test_recursive);
     tcase_add_test(tc, test_long_chain);
     tcase_add_test(tc, test_directional);
