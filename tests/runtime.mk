@@ -78,3 +78,7 @@ check_PROGRAMS += %D%/check_shm
 %C%_check_shm_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
 %C%_check_shm_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_shm_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# The runtime suites over shared memory (needs them built: check_PROGRAMS).
+TESTS += %D%/check-shm.sh
+EXTRA_DIST += %D%/check-shm.sh

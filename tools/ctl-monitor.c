@@ -37,7 +37,7 @@ kind_name(uint32_t kind)
 {
     static const char *const names[] = {
         "?", "HELLO", "CALL", "EVENT", "REPLY", "ERROR", "CANCEL",
-        "DISCONNECT"
+        "DISCONNECT", "SWITCH"
     };
 
     return kind < sizeof names / sizeof *names ? names[kind] : "?";

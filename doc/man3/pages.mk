@@ -73,6 +73,7 @@ dist_man3_MANS = \
 	%D%/epy_peer_set_ignore_unhandled.3 \
 	%D%/epy_peer_set_listener.3 \
 	%D%/epy_peer_set_user.3 \
+	%D%/epy_peer_shm.3 \
 	%D%/epy_peer_start.3 \
 	%D%/epy_peer_status.3 \
 	%D%/epy_peer_txn_pending.3 \

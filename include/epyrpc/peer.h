@@ -298,6 +298,14 @@ EPY_API epy_peer *epy_peer_close(epy_peer *peer);
 EPY_API bool epy_peer_is_connected(const epy_peer *peer);
 
 /**
+ * epy_peer_shm - true once this end writes and reads its frames through
+ * shared memory (epy_peer_config.shm offered by both ends, both rings
+ * taken): from the other end's SWITCH frame on.
+ * Thread safety: any thread.
+ */
+EPY_API bool epy_peer_shm(const epy_peer *peer);
+
+/**
  * epy_peer_status - 0 while connected; else why the connection ended:
  * EPY_EDISCONNECTED (the other end closed or died), EPY_EPROTO (it sent
  * something malformed), EPY_EVERSION (hello mismatch), EPY_ECLOSED

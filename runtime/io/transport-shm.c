@@ -639,6 +639,15 @@ epy__shm_tx_switched(const epy__transport *t)
            && atomic_load_explicit(&st->tx_on, memory_order_acquire);
 }
 
+bool
+epy__shm_rx_switched(const epy__transport *t)
+{
+    const shm_transport *st = (const shm_transport *) t;
+
+    return epy__transport_is_shm(t)
+           && atomic_load_explicit(&st->rx_on, memory_order_acquire);
+}
+
 int
 epy__shm_drain(epy__transport *t)
 {

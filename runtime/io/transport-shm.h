@@ -94,6 +94,8 @@ void epy__shm_switch_rx(epy__transport *t);
  * Any thread.
  */
 bool epy__shm_tx_switched(const epy__transport *t);
+/* True once switch_rx() was called. */
+bool epy__shm_rx_switched(const epy__transport *t);
 
 /*
  * For a poller that found the socket readable: reads the doorbells

@@ -56,6 +56,9 @@ int epy__hello_check(epy_peer *peer, const Epyrpc__Hello *h, char *why,
 
 /* --- shm.c -------------------------------------------------------------- */
 
+/* True if $EPYRPC_SHM is "1": every peer offers shared memory. */
+bool epy__shm_env(void);
+
 /* Sends this end's hello, with the ring it reads if it offers one. */
 int epy__peer_send_hello(epy_peer *peer);
 /*
@@ -70,8 +73,6 @@ void epy__shm_hello_read(epy_peer *peer, const Epyrpc__Hello *h,
  * it. Returns 0, or EPY_EPROTO with @why (not offered, or a second).
  */
 int epy__shm_switch_read(epy_peer *peer, char *why, size_t whylen);
-/* True once this end reads the shared ring. */
-bool epy__peer_shm_active(const epy_peer *peer);
 
 /* --- writer.c ----------------------------------------------------------- */
 

@@ -279,7 +279,7 @@ epy__peer_new_fd(int fd, const epy_peer_config *cfg,
     rc = check_config(cfg, ret_err);
     if (rc < 0)
         return rc;
-    if (cfg->shm && epy__socket_is_unix(fd)) {
+    if ((cfg->shm || epy__shm_env()) && epy__socket_is_unix(fd)) {
         /* A socket transport until both hellos agree (shm.c). */
         epy__shm_opts so = {
             cfg->shm_ring_size != 0 ? cfg->shm_ring_size : EPY__SHM_RING_DEFAULT,

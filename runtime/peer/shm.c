@@ -17,6 +17,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -32,6 +33,14 @@ epy__socket_is_unix(int fd)
 
     return getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &len) == 0
            && domain == AF_UNIX;
+}
+
+bool
+epy__shm_env(void)
+{
+    const char *e = getenv("EPYRPC_SHM");
+
+    return e != NULL && strcmp(e, "1") == 0;
 }
 
 int
@@ -53,7 +62,7 @@ epy__peer_send_hello(epy_peer *peer)
     hello.max_frame = peer->cfg.max_frame;
     hello.has_fds = true;
     hello.fds = peer->local_fds;
-    if (peer->cfg.shm && epy__transport_is_shm(peer->tr)
+    if ((peer->cfg.shm || epy__shm_env()) && epy__transport_is_shm(peer->tr)
         && peer->tr->ops->attach_fds(peer->tr, NULL, 0) == 0) {
         rc = epy__shm_make_rx(peer->tr, &ring);
         if (rc < 0)
@@ -112,7 +121,8 @@ epy__shm_switch_read(epy_peer *peer, char *why, size_t whylen)
 }
 
 bool
-epy__peer_shm_active(const epy_peer *peer)
+epy_peer_shm(const epy_peer *peer)
 {
-    return epy__transport_is_shm(peer->tr) && peer->shm_rx;
+    return peer != NULL && peer->tr != NULL
+           && epy__shm_tx_switched(peer->tr) && epy__shm_rx_switched(peer->tr);
 }

@@ -662,7 +662,10 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
         /* Refused before anything is sent: the connection goes on. */
         if (pl->n_fds > EPY__FDS_PER_WRITE)
             return EPY_ETOOBIG;
-        if (!epy__peer_passes_fds(peer))
+        /* A hello's (its ring) goes before the other end has said. */
+        if (env->kind == EPYRPC__KIND__HELLO
+                ? peer->tr->ops->attach_fds == NULL
+                : !epy__peer_passes_fds(peer))
             return EPY_EUNSUPPORTED;
         env->has_fds = true;
         env->fds = (uint32_t) pl->n_fds;

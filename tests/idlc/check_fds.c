@@ -126,6 +126,7 @@ config(epy_peer_config *cfg)
     epy_peer_config_init(cfg);
     cfg->interfaces = &files_interface;
     cfg->n_interfaces = 1;
+    cfg->shm = getenv("SHM") != NULL;
 }
 
 static void
@@ -228,6 +229,8 @@ pipes_both_ways(void)
     ck_assert_int_eq(files_write_to(api, p[1], "through the pipe", &wrote,
                                     &err), 0);
     ck_assert_uint_eq(wrote, 16);
+    /* With $SHM (make check-shm), the reply came through the ring. */
+    ck_assert(epy_peer_shm(cli) == (getenv("SHM") != NULL));
     close(p[1]);        /* this end's: the other end closed its own */
     ck_assert_uint_eq(read_all(p[0], buf, sizeof buf), 16);
     ck_assert_int_eq(memcmp(buf, "through the pipe", 16), 0);
