@@ -15,6 +15,8 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <check.h>
@@ -403,6 +405,69 @@ START_TEST(test_refused_by_peer)
 }
 END_TEST
 
+/*
+ * Over shared memory, the other process killed while a call waits on it:
+ * the call fails within a second, as over the socket (the socket stays
+ * to tell the death).
+ */
+START_TEST(test_shm_peer_killed)
+{
+    epy_peer_config cfg;
+    epy_error err = EPY_ERROR_INIT;
+    epy_async *a = NULL;
+    int sv[2], p[2], back = -1;
+    pid_t pid;
+    int64_t t0;
+
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    ck_assert_int_eq(pipe(p), 0);
+    pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(sv[0]);
+        config(&cfg);
+        cfg.shm = true;
+        if (epy_peer_new_fd(sv[1], &cfg, &srv_peer, &err) < 0
+            || files_serve(srv_peer, &handlers, NULL) < 0)
+            _exit(1);
+        for (;;)
+            pause();    /* until killed */
+    }
+    close(sv[1]);
+    config(&cfg);
+    cfg.shm = true;
+    ck_assert_int_eq(epy_peer_new_fd(sv[0], &cfg, &cli, &err), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(cli, 5000, &err), 0);
+    open_api();
+    ck_assert_int_eq(files_make_pipe(api, "x", &back, &err), 0);
+    close(back);
+    ck_assert(epy_peer_shm(cli));
+    /* A full pipe: the handler's write blocks, the call never ends. */
+    {
+        int size = fcntl(p[1], F_GETPIPE_SZ);
+        char *junk = calloc(1, (size_t) size);
+
+        ck_assert_ptr_nonnull(junk);
+        ck_assert_int_eq(write(p[1], junk, (size_t) size), size);
+        free(junk);
+    }
+    ck_assert_int_eq(files_write_to_async(api, p[1], "blocked", NULL, &a,
+                                          &err), 0);
+    ck_assert_int_eq(kill(pid, SIGKILL), 0);
+    t0 = tu_now_ms();
+    ck_assert_int_eq(epy_async_wait(a, 10000), EPY_EDISCONNECTED);
+    ck_assert_int_lt(tu_now_ms() - t0, 1000 * tu_slow());
+    ck_assert_int_eq(files_write_to_result(a, NULL, &err), EPY_EDISCONNECTED);
+    epy_error_clear(&err);
+    epy_async_release(a);
+    ck_assert_int_eq(waitpid(pid, NULL, 0), pid);
+    close(p[0]);
+    close(p[1]);
+    srv_peer = NULL;
+    stop();
+}
+END_TEST
+
 static Suite *
 fds_suite(void)
 {
@@ -416,6 +481,7 @@ fds_suite(void)
     tcase_add_test(tc, test_memfd_100mib);
     tcase_add_test(tc, test_refused_tcp);
     tcase_add_test(tc, test_refused_by_peer);
+    tcase_add_test(tc, test_shm_peer_killed);
     suite_add_tcase(s, tc);
     return s;
 }
