@@ -33,6 +33,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/registry.c \
 	%D%/peer/call.c \
 	%D%/peer/hello.c \
+	%D%/peer/outq.c \
 	%D%/peer/writer.c \
 	%D%/peer/reader.c \
 	%D%/peer/lead.c \

@@ -74,6 +74,25 @@ void epy__shm_hello_read(epy_peer *peer, const Epyrpc__Hello *h,
  */
 int epy__shm_switch_read(epy_peer *peer, char *why, size_t whylen);
 
+/* --- outq.c ------------------------------------------------------------- */
+
+/*
+ * Appends a frame (@iov, @n entries, @total bytes) and duplicates of its
+ * descriptors to the queue. qlock held. False if out of memory or
+ * descriptors.
+ */
+bool epy__out_append(epy_peer *peer, const struct iovec *iov, int n,
+                     size_t total, const int *fds, int n_fds);
+/* Closes the first @n descriptors of @c, which are sent. qlock held. */
+void epy__out_fds_sent(epy__outchunk *c, int n);
+/*
+ * Attaches @c's descriptors to the next write (a copy in @fds). Returns
+ * their count. qlock held.
+ */
+int epy__out_attach(epy_peer *peer, epy__outchunk *c, int *fds);
+/* Drops what waits (the connection has ended). qlock held. */
+void epy__out_drop(epy_peer *peer);
+
 /* --- writer.c ----------------------------------------------------------- */
 
 /* Sends the SWITCH frame and moves the writing to the shared ring. */

@@ -28,8 +28,6 @@
 #define COALESCE_MAX ((size_t) 4096)
 /* ... as long as no more than this waits in all. */
 #define PEND_CAP ((size_t) 16 * 1024)
-/* The outgoing queue grows in chunks of this size (or a frame's). */
-#define CHUNK_SIZE ((size_t) 16 * 1024)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 16
 
@@ -136,108 +134,6 @@ write_failed(epy_peer *peer, int rc)
     return epy__peer_check(peer) ? epy__peer_check(peer) : EPY_EDISCONNECTED;
 }
 
-/* --- the outgoing queue ---------------------------------------------------- */
-
-/*
- * Frames that wait for the writer: small ones of threads that found it
- * busy, and posted ones (epy__peer_post()). They are kept in order in a
- * list of chunks, appended under qlock; the writer sends the head chunk
- * from where it lies while other threads append behind it, so a chunk
- * never moves while it is written.
- */
-static bool
-out_append(epy_peer *peer, const struct iovec *iov, int n, size_t total,
-           const int *fds, int n_fds)
-{
-    epy__outchunk *t = peer->out_tail;
-
-    if (t == NULL || t->cap - t->len < total
-        || t->n_fds + n_fds > EPY__FDS_PER_WRITE) {
-        size_t cap = total > CHUNK_SIZE ? total : CHUNK_SIZE;
-
-        t = malloc(sizeof *t + cap);
-        if (t == NULL)
-            return false;
-        t->next = NULL;
-        t->off = t->len = 0;
-        t->cap = cap;
-        t->n_fds = 0;
-        if (peer->out_tail != NULL)
-            peer->out_tail->next = t;
-        else
-            peer->out_head = t;
-        peer->out_tail = t;
-    }
-    /*
-     * A frame's descriptors go with the chunk's next write, which comes
-     * before the frame's end: the other end has them when it has the
-     * frame. They are duplicated: the sender's own may close meanwhile.
-     */
-    for (int i = 0; i < n_fds; i++) {
-        int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 0);
-
-        if (d < 0) {
-            while (i-- > 0)
-                close(t->fds[--t->n_fds]);
-            return false;
-        }
-        t->fds[t->n_fds++] = d;
-    }
-    for (int i = 0; i < n; i++) {
-        memcpy(t->data + t->len, iov[i].iov_base, iov[i].iov_len);
-        t->len += iov[i].iov_len;
-    }
-    peer->out_bytes += total;
-    return true;
-}
-
-/* Closes the first @n descriptors of @c, which are sent. qlock held. */
-static void
-chunk_fds_sent(epy__outchunk *c, int n)
-{
-    for (int i = 0; i < n; i++)
-        close(c->fds[i]);
-    memmove(c->fds, c->fds + n, sizeof (int) * (size_t) (c->n_fds - n));
-    c->n_fds -= n;
-}
-
-/*
- * Attaches @c's descriptors to the next write (a copy in @fds: other
- * threads may append more meanwhile). Returns their count. qlock held.
- */
-static int
-chunk_attach(epy_peer *peer, epy__outchunk *c, int *fds)
-{
-    int n = c->n_fds;
-
-    if (n > 0) {
-        memcpy(fds, c->fds, sizeof (int) * (size_t) n);
-        peer->tr->ops->attach_fds(peer->tr, fds, n);
-    }
-    return n;
-}
-
-/* Drops what waits (the connection has ended). qlock held. */
-static void
-out_drop(epy_peer *peer)
-{
-    while (peer->out_head != NULL) {
-        epy__outchunk *c = peer->out_head;
-
-        peer->out_head = c->next;
-        chunk_fds_sent(c, c->n_fds);
-        free(c);
-    }
-    peer->out_tail = NULL;
-    peer->out_bytes = 0;
-}
-
-void
-epy__peer_out_free(epy_peer *peer)
-{
-    out_drop(peer);
-}
-
 /*
  * Sends the frames waiting; the writer (wlock held). Returns 0,
  * EPY_ETIMEDOUT (@deadline passed with nothing of a chunk written: it
@@ -257,7 +153,7 @@ flush_pending(epy_peer *peer, int64_t deadline)
         c = peer->out_head;
         n = c != NULL ? c->len - c->off : 0;
         if (n > 0)
-            nf = chunk_attach(peer, c, fds);
+            nf = epy__out_attach(peer, c, fds);
         pthread_mutex_unlock(&peer->qlock);
         if (n == 0 && (c == NULL || c->next == NULL))
             return 0;
@@ -273,9 +169,9 @@ flush_pending(epy_peer *peer, int64_t deadline)
         }
         pthread_mutex_lock(&peer->qlock);
         if (rc < 0) {
-            out_drop(peer);     /* nobody will read them */
+            epy__out_drop(peer);     /* nobody will read them */
         } else {
-            chunk_fds_sent(c, nf);
+            epy__out_fds_sent(c, nf);
             c->off += n;
             peer->out_bytes -= n;
             if (c->off == c->len) {
@@ -398,7 +294,7 @@ flush_nb_locked(epy_peer *peer)
             int fds[EPY__FDS_PER_WRITE];
 
             pthread_mutex_lock(&peer->qlock);
-            nf = chunk_attach(peer, c, fds);
+            nf = epy__out_attach(peer, c, fds);
             pthread_mutex_unlock(&peer->qlock);
             w = peer->tr->ops->trysendv(peer->tr, &v, 1);
         }
@@ -407,7 +303,7 @@ flush_nb_locked(epy_peer *peer)
         if (w < 0)
             return write_failed(peer, (int) w);
         pthread_mutex_lock(&peer->qlock);
-        chunk_fds_sent(c, nf);
+        epy__out_fds_sent(c, nf);
         c->off += (size_t) w;
         peer->out_bytes -= (size_t) w;
         peer->out_since = epy__now_ns();    /* the other end reads */
@@ -510,7 +406,7 @@ write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post,
         } else {
             if (peer->out_bytes == 0)
                 peer->out_since = epy__now_ns();
-            if (!out_append(peer, iov, n, total - sent, fds, n_fds))
+            if (!epy__out_append(peer, iov, n, total - sent, fds, n_fds))
                 rc = EPY_ENOMEM;
             else
                 waiting = true;
@@ -551,7 +447,7 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
         pthread_mutex_lock(&peer->qlock);
         if (peer->writing && total <= COALESCE_MAX && n_fds == 0
             && peer->out_bytes + total <= PEND_CAP)
-            left = out_append(peer, iov, n, total, NULL, 0);
+            left = epy__out_append(peer, iov, n, total, NULL, 0);
         pthread_mutex_unlock(&peer->qlock);
         if (left)
             return 0;
@@ -601,7 +497,7 @@ post_frame(epy_peer *peer, struct iovec *iov, int n, size_t total,
     pthread_mutex_lock(&peer->qlock);
     if (peer->out_bytes + total > peer->cfg.max_send_queue)
         rc = EPY_EBUSY;
-    else if (!out_append(peer, iov, n, total, fds, n_fds))
+    else if (!epy__out_append(peer, iov, n, total, fds, n_fds))
         rc = EPY_ENOMEM;
     else if (!peer->writing && !peer->flush_queued)
         queue = peer->flush_queued = true;
@@ -795,7 +691,7 @@ epy__peer_send_cancel(void *owner, epy_txn_id id)
 /*
  * Sends the SWITCH frame, the last this end writes on the socket, and
  * moves the writing to the shared ring (shm.c), frames queued meanwhile
- * included. A driven peer whose queue does not empty at once stays on
+ * included. A driven peer whose queue does not empty within the goodbye delay stays on
  * the socket (EPY_EBUSY).
  */
 int
@@ -814,6 +710,8 @@ epy__peer_send_switch(epy_peer *peer)
     frame[1] = frame[2] = frame[3] = 0;
     v.iov_base = frame;
     v.iov_len = size + 4;
+    if (peer->driven)
+        epy__peer_flush_until(peer, deadline);  /* what waits goes first */
     pthread_mutex_lock(&peer->wlock);
     if (peer->driven) {
         rc = flush_nb_locked(peer);
