@@ -82,3 +82,10 @@ check_PROGRAMS += %D%/check_shm
 # The runtime suites over shared memory (needs them built: check_PROGRAMS).
 TESTS += %D%/check-shm.sh
 EXTRA_DIST += %D%/check-shm.sh
+
+# Peers whose shared rings are scribbled on (the rings' internal layout).
+check_PROGRAMS += %D%/check_shm_peer
+%C%_check_shm_peer_SOURCES = %D%/check_shm_peer.c %D%/testutil.c %D%/testutil.h
+%C%_check_shm_peer_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_shm_peer_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_shm_peer_LDFLAGS = $(EPY_TEST_LINKFLAGS)
