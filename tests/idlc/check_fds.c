@@ -301,7 +301,7 @@ composites(void)
 
         ck_assert_str_eq(out.items[i].name, items[i].name);
         /* Written through the echoed one, read from this end's pipe. */
-        ck_assert_int_eq(write(out.items[i].file, "xyz" + i, 1), 1);
+        ck_assert_int_eq(write(out.items[i].file, &"xyz"[i], 1), 1);
         ck_assert_int_eq(read(p[i][0], &c, 1), 1);
         ck_assert_int_eq(c, "xyz"[i]);
     }
