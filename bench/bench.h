@@ -39,6 +39,11 @@ typedef struct bench_sample {
 /* --- utilities (util.c) --------------------------------------------------- */
 
 /* Prints "bench: " and the message to stderr and exits with status 1. */
+/* malloc(), or bench_die() when out of memory. */
+void *bench_xmalloc(size_t n);
+/* bench_die() with @what and @err's message if @rc is an error. */
+struct epy_error;
+void bench_check(int rc, const struct epy_error *err, const char *what);
 void bench_die(const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 1, 2), noreturn))

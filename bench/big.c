@@ -49,30 +49,11 @@
 /* How long one 16 MiB call may take (calc.idl says 2 s for calc.echo). */
 #define BIG_TIMEOUT_MS 30000
 
-static void *
-xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (p == NULL)
-        bench_die("out of memory");
-    return p;
-}
-
-static void
-check(int rc, const epy_error *err, const char *what)
-{
-    if (rc < 0)
-        bench_die("%s: %s%s%s", what, epy_strerror(rc),
-                  err != NULL && err->message != NULL ? ": " : "",
-                  err != NULL && err->message != NULL ? err->message : "");
-}
-
 /* @size bytes of a fixed pattern (touched: no page is left to fault). */
 static uint8_t *
 new_payload(size_t size)
 {
-    uint8_t *p = xmalloc(size);
+    uint8_t *p = bench_xmalloc(size);
 
     if (size < 9)
         bench_die("big payloads carry a 9-byte stamp");
@@ -204,8 +185,8 @@ finish(const char *what, const mark *m, pid_t other, int64_t *lat,
 void
 raw_big(size_t size, size_t warm, size_t n, bench_sample *s)
 {
-    uint8_t *out = new_payload(size), *in = xmalloc(size);
-    int64_t *lat = xmalloc((n ? n : 1) * sizeof *lat);
+    uint8_t *out = new_payload(size), *in = bench_xmalloc(size);
+    int64_t *lat = bench_xmalloc((n ? n : 1) * sizeof *lat);
     mark m = { { 0, 0 }, 0, 0 };
     bench_cpu cpu;
     int sv[2];
@@ -325,13 +306,13 @@ big_server(epy_link *link, bool shm, int ready_fd)
     big_config(&cfg, EPY_ORIGIN_NECK, shm);
     cfg.listener = &l;
     cfg.listener_ctx = &gone;
-    check(epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, &err), &err,
+    bench_check(epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, &err), &err,
           "epy_link_peer");
     ch.echo = srv_calc_echo;
     bh.echo = srv_blob_echo;
     bh.echo_fd = srv_echo_fd;
-    check(calc_serve(peer, &ch, NULL), NULL, "calc_serve");
-    check(blob_serve(peer, &bh, NULL), NULL, "blob_serve");
+    bench_check(calc_serve(peer, &ch, NULL), NULL, "calc_serve");
+    bench_check(blob_serve(peer, &bh, NULL), NULL, "blob_serve");
     if (bench_write_full(ready_fd, "r", 1) < 0)
         _exit(1);
     close(ready_fd);
@@ -362,7 +343,7 @@ bconn_open(bconn *c, bool shm)
     char byte;
 
     memset(c, 0, sizeof *c);
-    check(epy_link_open(&link, &err), &err, "epy_link_open");
+    bench_check(epy_link_open(&link, &err), &err, "epy_link_open");
     if (pipe(ready) < 0)
         bench_die("pipe: %s", strerror(errno));
     bench_cpu_start(&c->cpu);
@@ -376,11 +357,11 @@ bconn_open(bconn *c, bool shm)
     }
     close(ready[1]);
     big_config(&cfg, EPY_ORIGIN_HEAD, shm);
-    check(epy_link_peer(&link, EPY_LINK_HEAD, &cfg, &c->peer, &err), &err,
+    bench_check(epy_link_peer(&link, EPY_LINK_HEAD, &cfg, &c->peer, &err), &err,
           "epy_link_peer");
-    check(calc_api_open(c->peer, &c->calc, &err), &err, "calc_api_open");
-    check(blob_api_open(c->peer, &c->blob, &err), &err, "blob_api_open");
-    check(epy_peer_wait_ready(c->peer, 10000, &err), &err, "wait_ready");
+    bench_check(calc_api_open(c->peer, &c->calc, &err), &err, "calc_api_open");
+    bench_check(blob_api_open(c->peer, &c->blob, &err), &err, "blob_api_open");
+    bench_check(epy_peer_wait_ready(c->peer, 10000, &err), &err, "wait_ready");
     if (bench_read_full(ready[0], &byte, 1) < 0)
         bench_die("the answering process did not start");
     close(ready[0]);
@@ -405,7 +386,7 @@ echo_bytes(bconn *c, uint8_t *buf, size_t size, uint64_t i)
 
     opts.timeout_ms = BIG_TIMEOUT_MS;
     stamp(buf, size, i);
-    check(calc_echo_opts(c->calc, &arg, &opts, &rep, &err), &err,
+    bench_check(calc_echo_opts(c->calc, &arg, &opts, &rep, &err), &err,
           "calc_echo");
     if (rep.len != size)
         bench_die("calc_echo: %zu bytes back, not %zu", rep.len, size);
@@ -458,7 +439,7 @@ echo_memfd(bconn *c, int mfd, uint8_t *buf, size_t size, uint64_t i)
         epy_error_clear(&err);
         return rc;
     }
-    check(rc, &err, "blob_echo_fd");
+    bench_check(rc, &err, "blob_echo_fd");
     map = mmap(NULL, size, PROT_READ, MAP_SHARED, back, 0);
     if (map == MAP_FAILED)
         bench_die("mmap of the echoed descriptor: %s", strerror(errno));
@@ -474,7 +455,7 @@ big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
     static const char *const what[3] = { "calc_echo", "calc_echo shm",
                                          "blob_echo_fd" };
     uint8_t *buf = new_payload(size);
-    int64_t *lat = xmalloc((n ? n : 1) * sizeof *lat);
+    int64_t *lat = bench_xmalloc((n ? n : 1) * sizeof *lat);
     mark m = { { 0, 0 }, 0, 0 };
     bool ok = true;
     int mfd = -1;

@@ -66,15 +66,6 @@ epy_tick_args_size(void)
     return calc__calc_tick_args__get_packed_size(&m);
 }
 
-static void
-check(int rc, const epy_error *err, const char *what)
-{
-    if (rc < 0)
-        bench_die("%s: %s%s%s", what, epy_strerror(rc),
-                  err != NULL && err->message != NULL ? ": " : "",
-                  err != NULL && err->message != NULL ? err->message : "");
-}
-
 static void *
 xcalloc(size_t n, size_t size)
 {
@@ -259,11 +250,11 @@ server_setup(server *s, epy_peer *peer)
     h.add = srv_add;
     h.echo = srv_echo;
     h.tick = srv_tick;
-    check(calc_serve(peer, &h, s), NULL, "calc_serve");
+    bench_check(calc_serve(peer, &h, s), NULL, "calc_serve");
     for (size_t i = 0; i < sizeof raw / sizeof raw[0]; i++)
-        check(epy_peer_handle(peer, raw[i].name, raw[i].fn, s, &err), &err,
+        bench_check(epy_peer_handle(peer, raw[i].name, raw[i].fn, s, &err), &err,
               raw[i].name);
-    check(calc_api_open(peer, &s->api, &err), &err, "calc_api_open");
+    bench_check(calc_api_open(peer, &s->api, &err), &err, "calc_api_open");
 }
 
 static void
@@ -287,7 +278,7 @@ server_child(epy_link *link, int ready_fd)
     server s;
 
     peer_config(&cfg, EPY_ORIGIN_NECK);
-    check(epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, &err), &err,
+    bench_check(epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, &err), &err,
           "epy_link_peer");
     server_setup(&s, peer);
     if (bench_write_full(ready_fd, "r", 1) < 0)
@@ -335,7 +326,7 @@ conn_open(conn *c)
 
     memset(c, 0, sizeof *c);
     sem_init(&c->tick_back, 0, 0);
-    check(epy_link_open(&link, &err), &err, "epy_link_open");
+    bench_check(epy_link_open(&link, &err), &err, "epy_link_open");
     if (pipe(ready) < 0)
         bench_die("pipe: %s", strerror(errno));
     bench_cpu_start(&c->cpu);
@@ -349,14 +340,14 @@ conn_open(conn *c)
     }
     close(ready[1]);
     peer_config(&cfg, EPY_ORIGIN_HEAD);
-    check(epy_link_peer(&link, EPY_LINK_HEAD, &cfg, &c->peer, &err), &err,
+    bench_check(epy_link_peer(&link, EPY_LINK_HEAD, &cfg, &c->peer, &err), &err,
           "epy_link_peer");
     h.tick = cli_tick;
-    check(calc_serve(c->peer, &h, c), NULL, "calc_serve");
-    check(calc_api_open(c->peer, &c->api, &err), &err, "calc_api_open");
-    check(epy_api_open(c->peer, "bench", &c->bench, &err), &err,
+    bench_check(calc_serve(c->peer, &h, c), NULL, "calc_serve");
+    bench_check(calc_api_open(c->peer, &c->api, &err), &err, "calc_api_open");
+    bench_check(epy_api_open(c->peer, "bench", &c->bench, &err), &err,
           "epy_api_open");
-    check(epy_peer_wait_ready(c->peer, 10000, &err), &err, "wait_ready");
+    bench_check(epy_peer_wait_ready(c->peer, 10000, &err), &err, "wait_ready");
     if (bench_read_full(ready[0], &byte, 1) < 0)
         bench_die("the answering process did not start");
     close(ready[0]);
@@ -380,7 +371,7 @@ control(conn *c, const char *method, const void *req, size_t len,
 {
     epy_error err = EPY_ERROR_INIT;
 
-    check(epy_api_call(c->bench, method, req, len, NULL, reply, &err), &err,
+    bench_check(epy_api_call(c->bench, method, req, len, NULL, reply, &err), &err,
           method);
 }
 
@@ -390,7 +381,7 @@ add_sync(calc_api *api, size_t i)
     epy_error err = EPY_ERROR_INIT;
     int64_t out = 0;
 
-    check(calc_add(api, ADD_BASE + (int64_t) i, ADD_BASE, &out, &err), &err,
+    bench_check(calc_add(api, ADD_BASE + (int64_t) i, ADD_BASE, &out, &err), &err,
           "calc_add");
     if (out != 2 * ADD_BASE + (int64_t) i)
         bench_die("calc_add: wrong result");
@@ -485,7 +476,7 @@ chain_run(calc_api *api, size_t window, size_t total)
         ;
     t0 = bench_now_ns() - t0;
     sem_destroy(&ch.finished);
-    check(atomic_load(&ch.failed), NULL, "calc_add_async_cb");
+    bench_check(atomic_load(&ch.failed), NULL, "calc_add_async_cb");
     return t0;
 }
 
@@ -519,7 +510,7 @@ slot_finish(sslot *sl)
 
     while (sem_wait(&sl->sem) < 0 && errno == EINTR)
         ;
-    check(calc_add_result(sl->h, &out, &err), &err, "calc_add_result");
+    bench_check(calc_add_result(sl->h, &out, &err), &err, "calc_add_result");
     if (out != sl->want)
         bench_die("calc_add_async: wrong result");
     sl->h = epy_async_release(sl->h);
@@ -540,7 +531,7 @@ sem_run(calc_api *api, sslot *slots, size_t window, size_t total)
             slot_finish(sl);
         opts.sem = &sl->sem;
         sl->want = 2 * ADD_BASE + (int64_t) i;
-        check(calc_add_async(api, ADD_BASE + (int64_t) i, ADD_BASE, &opts,
+        bench_check(calc_add_async(api, ADD_BASE + (int64_t) i, ADD_BASE, &opts,
                              &sl->h, &err), &err, "calc_add_async");
     }
     for (size_t i = 0; i < window; i++)
@@ -604,7 +595,7 @@ epy_echo(size_t payload, size_t warm, size_t n, bench_sample *s)
         int64_t t0 = bench_now_ns();
 
         memcpy(msg, &seq, sizeof seq);
-        check(calc_echo(c.api, &arg, &rep, &err), &err, "calc_echo");
+        bench_check(calc_echo(c.api, &arg, &rep, &err), &err, "calc_echo");
         if (i >= warm)
             lat[i - warm] = bench_now_ns() - t0;
         if (rep.len != payload)
@@ -632,7 +623,7 @@ tick_phase(conn *c, size_t count)
     for (size_t i = 0; i < count; i++) {
         epy_error err = EPY_ERROR_INIT;
 
-        check(calc_tick_send(c->api, TICK_BASE + i, &err), &err,
+        bench_check(calc_tick_send(c->api, TICK_BASE + i, &err), &err,
               "calc_tick_send");
     }
     while (sem_wait(&c->tick_back) < 0 && errno == EINTR)
@@ -670,10 +661,10 @@ epy_inproc(size_t warm, size_t n, bench_sample *s)
     peer_config(&ca, EPY_ORIGIN_HEAD);
     peer_config(&cb, EPY_ORIGIN_NECK);
     bench_cpu_start(&cpu);
-    check(epy_pair_new(&ca, &cb, &a, &b, &err), &err, "epy_pair_new");
+    bench_check(epy_pair_new(&ca, &cb, &a, &b, &err), &err, "epy_pair_new");
     server_setup(&srv, b);
-    check(calc_api_open(a, &api, &err), &err, "calc_api_open");
-    check(epy_peer_wait_ready(a, 10000, &err), &err, "wait_ready");
+    bench_check(calc_api_open(a, &api, &err), &err, "calc_api_open");
+    bench_check(epy_peer_wait_ready(a, 10000, &err), &err, "wait_ready");
     sync_loop(api, warm, n, lat);
     api = calc_api_close(api);
     a = epy_peer_close(a);
@@ -792,7 +783,7 @@ epy_pending(size_t pending, bench_sample *s)
     for (size_t i = 0; i < pending; i++) {
         epy_error err = EPY_ERROR_INIT;
 
-        check(calc_add_async(c.api, ADD_BASE + (int64_t) i, ADD_BASE, &opts,
+        bench_check(calc_add_async(c.api, ADD_BASE + (int64_t) i, ADD_BASE, &opts,
                              &h[i], &err), &err, "calc_add_async");
     }
     /* Wait until the other end holds every call. */
@@ -817,8 +808,8 @@ epy_pending(size_t pending, bench_sample *s)
         epy_error err = EPY_ERROR_INIT;
         int64_t out = 0;
 
-        check(epy_async_wait(h[i], 0), NULL, "epy_async_wait");
-        check(calc_add_result(h[i], &out, &err), &err, "calc_add_result");
+        bench_check(epy_async_wait(h[i], 0), NULL, "epy_async_wait");
+        bench_check(calc_add_result(h[i], &out, &err), &err, "calc_add_result");
         if (out != 2 * ADD_BASE + (int64_t) i)
             bench_die("deferred calc_add: wrong result");
         h[i] = epy_async_release(h[i]);

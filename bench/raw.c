@@ -53,21 +53,11 @@ get_u64(const uint8_t *p)
     return (uint64_t) get_u32(p) | (uint64_t) get_u32(p + 4) << 32;
 }
 
-static void *
-xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (p == NULL)
-        bench_die("out of memory");
-    return p;
-}
-
 /* A frame of @payload bytes (at least 8): length, then a fixed pattern. */
 static uint8_t *
 new_frame(size_t payload)
 {
-    uint8_t *f = xmalloc(HDR + payload);
+    uint8_t *f = bench_xmalloc(HDR + payload);
 
     if (payload < 8)
         bench_die("raw payloads carry an 8-byte sequence number");
@@ -115,7 +105,7 @@ xfork(void)
 static void
 echo_child(int fd, size_t cap)
 {
-    uint8_t *f = xmalloc(HDR + cap);
+    uint8_t *f = bench_xmalloc(HDR + cap);
     size_t len;
 
     while ((len = read_frame(fd, f, cap)) != SIZE_MAX)
@@ -172,7 +162,7 @@ raw_pingpong(size_t payload, int pin, size_t warm, size_t n, bench_sample *s)
         return false;
     frame = new_frame(payload);
     reply = new_frame(payload);
-    lat = xmalloc(n * sizeof *lat);
+    lat = bench_xmalloc(n * sizeof *lat);
     make_pair(sv);
     bench_cpu_start(&cpu);
     pid = xfork();
@@ -405,7 +395,7 @@ tworker_main(void *arg)
 {
     tserver *sv = arg;
     size_t fsz = HDR + sv->payload;
-    uint8_t *f = xmalloc(fsz);
+    uint8_t *f = bench_xmalloc(fsz);
 
     for (;;) {
         pthread_mutex_lock(&sv->lock);
@@ -432,13 +422,13 @@ tserver_child(int fd, size_t payload)
 {
     tserver sv;
     size_t fsz = HDR + payload;
-    uint8_t *f = xmalloc(fsz);
+    uint8_t *f = bench_xmalloc(fsz);
     pthread_t worker;
 
     memset(&sv, 0, sizeof sv);
     sv.fd = fd;
     sv.payload = payload;
-    sv.ring = xmalloc(QUEUE_LEN * fsz);
+    sv.ring = bench_xmalloc(QUEUE_LEN * fsz);
     pthread_mutex_init(&sv.lock, NULL);
     pthread_cond_init(&sv.nonempty, NULL);
     pthread_cond_init(&sv.nonfull, NULL);
@@ -480,7 +470,7 @@ raw_threaded(size_t payload, int callers, size_t warm, size_t n,
     c.payload = payload;
     c.warm_each = warm / (size_t) callers;
     c.n_each = n / (size_t) callers;
-    c.lat = latency ? xmalloc(c.n_each * sizeof *c.lat) : NULL;
+    c.lat = latency ? bench_xmalloc(c.n_each * sizeof *c.lat) : NULL;
     pthread_mutex_init(&c.wlock, NULL);
     pthread_mutex_init(&c.lock, NULL);
     for (int i = 0; i < callers; i++)
@@ -560,7 +550,7 @@ tpp_main(void *arg)
 void
 raw_thread_pingpong(size_t payload, size_t warm, size_t n, bench_sample *s)
 {
-    int64_t *lat = xmalloc(n * sizeof *lat);
+    int64_t *lat = bench_xmalloc(n * sizeof *lat);
     uint8_t out[256], in[256];
     pthread_t b;
     bench_cpu cpu;

@@ -15,6 +15,8 @@
 #include <malloc.h>
 #endif
 
+#include <epyrpc/epyrpc.h>
+
 #include "bench.h"
 
 void
@@ -199,4 +201,23 @@ bench_cpu_stop(bench_cpu *c, pid_t child, size_t calls, bench_sample *s)
     csw += bench_rusage_csw(&now) - bench_rusage_csw(&c->self);
     s->cpu_us = cpu * 1e6 / (double) (calls ? calls : 1);
     s->csw = csw / (double) (calls ? calls : 1);
+}
+
+void *
+bench_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+
+    if (p == NULL)
+        bench_die("out of memory");
+    return p;
+}
+
+void
+bench_check(int rc, const epy_error *err, const char *what)
+{
+    if (rc < 0)
+        bench_die("%s: %s%s%s", what, epy_strerror(rc),
+                  err != NULL && err->message != NULL ? ": " : "",
+                  err != NULL && err->message != NULL ? err->message : "");
 }

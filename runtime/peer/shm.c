@@ -62,8 +62,8 @@ epy__peer_send_hello(epy_peer *peer)
     hello.max_frame = peer->cfg.max_frame;
     hello.has_fds = true;
     hello.fds = peer->local_fds;
-    if ((peer->cfg.shm || epy__shm_env()) && epy__transport_is_shm(peer->tr)
-        && peer->tr->ops->attach_fds(peer->tr, NULL, 0) == 0) {
+    /* A shm transport is made only for an end that offers (peer.c). */
+    if (epy__transport_is_shm(peer->tr)) {
         rc = epy__shm_make_rx(peer->tr, &ring);
         if (rc < 0)
             epy__log(peer, EPY_LOG_WARNING, "no shared memory: %s",

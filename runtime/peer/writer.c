@@ -422,6 +422,44 @@ write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total, bool post,
 }
 
 /*
+ * Writes @iov with @fds now; the writer (wlock held). Returns 0,
+ * EPY_ETIMEDOUT (nothing written by @deadline), or the peer's status
+ * once the connection has ended.
+ */
+static int
+send_now(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
+         const int *fds, int n_fds)
+{
+    int rc;
+
+    if (n_fds > 0)
+        peer->tr->ops->attach_fds(peer->tr, fds, n_fds);
+    rc = peer->tr->ops->sendv(peer->tr, iov, n, deadline);
+    if (rc == -ETIMEDOUT)
+        return EPY_ETIMEDOUT;
+    return rc < 0 ? write_failed(peer, rc) : 0;
+}
+
+/*
+ * The writer (wlock held) of a blocking peer: what other threads left
+ * pending, then @iov. Returns as send_now(); writer_leave() follows.
+ */
+static int
+write_held(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
+           const int *fds, int n_fds)
+{
+    int rc;
+
+    pthread_mutex_lock(&peer->qlock);
+    peer->writing = true;
+    pthread_mutex_unlock(&peer->qlock);
+    rc = flush_pending(peer, deadline);
+    if (rc == 0)
+        rc = epy__peer_check(peer);
+    return rc == 0 ? send_now(peer, iov, n, deadline, fds, n_fds) : rc;
+}
+
+/*
  * Writes one frame, by @deadline (ns, 0: none). Frames meet at the
  * writer: while one thread writes, small frames of other threads are
  * copied to the pending buffer, and the writer sends them all in one
@@ -461,21 +499,7 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
                 return EPY_ETIMEDOUT;
         }
     }
-    pthread_mutex_lock(&peer->qlock);
-    peer->writing = true;
-    pthread_mutex_unlock(&peer->qlock);
-    rc = flush_pending(peer, deadline);
-    if (rc == 0)
-        rc = epy__peer_check(peer);
-    if (rc == 0) {
-        if (n_fds > 0)
-            peer->tr->ops->attach_fds(peer->tr, fds, n_fds);
-        rc = peer->tr->ops->sendv(peer->tr, iov, n, deadline);
-        if (rc == -ETIMEDOUT)
-            rc = EPY_ETIMEDOUT;
-        else if (rc < 0)
-            rc = write_failed(peer, rc);
-    }
+    rc = write_held(peer, iov, n, deadline, fds, n_fds);
     writer_leave(peer, deadline, rc == 0 || rc == EPY_ETIMEDOUT);
     return rc;
 }
@@ -691,8 +715,8 @@ epy__peer_send_cancel(void *owner, epy_txn_id id)
 /*
  * Sends the SWITCH frame, the last this end writes on the socket, and
  * moves the writing to the shared ring (shm.c), frames queued meanwhile
- * included. A driven peer whose queue does not empty within the goodbye delay stays on
- * the socket (EPY_EBUSY).
+ * included. A driven peer whose queue does not empty within the goodbye
+ * delay stays on the socket (EPY_EBUSY).
  */
 int
 epy__peer_send_switch(epy_peer *peer)
@@ -710,41 +734,23 @@ epy__peer_send_switch(epy_peer *peer)
     frame[1] = frame[2] = frame[3] = 0;
     v.iov_base = frame;
     v.iov_len = size + 4;
-    if (peer->driven)
-        epy__peer_flush_until(peer, deadline);  /* what waits goes first */
-    pthread_mutex_lock(&peer->wlock);
     if (peer->driven) {
+        epy__peer_flush_until(peer, deadline);  /* what waits goes first */
+        pthread_mutex_lock(&peer->wlock);
         rc = flush_nb_locked(peer);
         if (rc == 0 && epy__peer_out_waiting(peer))
             rc = EPY_EBUSY;
-        if (rc == 0) {
-            int w = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
-
-            if (w == 0)
-                epy__shm_switch_tx(peer->tr);
-            else if (w == -ETIMEDOUT)
-                rc = EPY_ETIMEDOUT;
-            else
-                rc = write_failed(peer, w);
-        }
+        if (rc == 0)
+            rc = send_now(peer, &v, 1, deadline, NULL, 0);
+        if (rc == 0)
+            epy__shm_switch_tx(peer->tr);
         pthread_mutex_unlock(&peer->wlock);
         return rc;
     }
-    pthread_mutex_lock(&peer->qlock);
-    peer->writing = true;
-    pthread_mutex_unlock(&peer->qlock);
-    rc = flush_pending(peer, deadline);
+    pthread_mutex_lock(&peer->wlock);
+    rc = write_held(peer, &v, 1, deadline, NULL, 0);
     if (rc == 0)
-        rc = epy__peer_check(peer);
-    if (rc == 0) {
-        rc = peer->tr->ops->sendv(peer->tr, &v, 1, deadline);
-        if (rc == 0)
-            epy__shm_switch_tx(peer->tr);   /* before the queue's rest */
-        else if (rc == -ETIMEDOUT)
-            rc = EPY_ETIMEDOUT;
-        else
-            rc = write_failed(peer, rc);
-    }
+        epy__shm_switch_tx(peer->tr);   /* before the queue's rest */
     writer_leave(peer, deadline, rc == 0 || rc == EPY_ETIMEDOUT);
     return rc;
 }
