@@ -43,6 +43,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/api.c \
 	%D%/peer/builtin.c \
 	%D%/peer/shm.c \
+	%D%/peer/blobs.c \
 	%D%/server/net-int.h \
 	%D%/server/server-int.h \
 	%D%/server/address.c \
@@ -58,6 +59,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/gen/gen-layout.c \
 	%D%/gen/gen-encode.c \
 	%D%/gen/gen-decode.c \
+	%D%/gen/blob.c \
 	%D%/gen/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/wire/envelope.pb-c.c \
 	%D%/wire/envelope.pb-c.h %D%/wire/introspect.pb-c.c \

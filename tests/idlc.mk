@@ -193,3 +193,30 @@ nodist_%C%_idlc_check_fds_SOURCES = %D%/idlc/files.epy.c %D%/idlc/files.epy.h \
 %C%_idlc_check_fds_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
 %C%_idlc_check_fds_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
 %C%_idlc_check_fds_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+# Large bytes and string values out of line (sealed memfds): views, sent
+# on, written to, past max_frame; refused where not offered; hostile
+# frames.
+%D%/idlc/blobs.stamp: %D%/idlc/blobs.idl idlc/idlc$(EXEEXT)
+	$(AM_V_GEN)$(MKDIR_P) %D%/idlc && $(top_builddir)/idlc/idlc$(EXEEXT) \
+	    --protoc-c='$(PROTOC_C)' -o %D%/idlc $(srcdir)/%D%/idlc/blobs.idl \
+	    && touch $@
+%D%/idlc/blobs.epy.c %D%/idlc/blobs.epy.h %D%/idlc/blobs.pb-c.c \
+	    %D%/idlc/blobs.pb-c.h: %D%/idlc/blobs.stamp
+	@test -f $@ || { rm -f %D%/idlc/blobs.stamp; \
+	    $(MAKE) $(AM_MAKEFLAGS) %D%/idlc/blobs.stamp; }
+BUILT_SOURCES += %D%/idlc/blobs.epy.h %D%/idlc/blobs.pb-c.h
+CLEANFILES += %D%/idlc/blobs.epy.c %D%/idlc/blobs.epy.h %D%/idlc/blobs.pb-c.c \
+	%D%/idlc/blobs.pb-c.h %D%/idlc/blobs.proto %D%/idlc/blobs.stamp
+EXTRA_DIST += %D%/idlc/blobs.idl
+
+check_PROGRAMS += %D%/idlc/check_blobs
+%C%_idlc_check_blobs_SOURCES = %D%/idlc/check_blobs.c %D%/testutil.c \
+	%D%/testutil.h
+nodist_%C%_idlc_check_blobs_SOURCES = %D%/idlc/blobs.epy.c \
+	%D%/idlc/blobs.epy.h %D%/idlc/blobs.pb-c.c %D%/idlc/blobs.pb-c.h
+%C%_idlc_check_blobs_CPPFLAGS = $(AM_CPPFLAGS) -I%D%/idlc
+%C%_idlc_check_blobs_CFLAGS = $(EPY_TEST_CCFLAGS) $(PROTOBUF_C_CFLAGS)
+%C%_idlc_check_blobs_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_blobs_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+

@@ -131,6 +131,22 @@ typedef struct epy_interface {
  *                spins on the ring before it sleeps, at most; the spin
  *                adapts below it when it keeps failing. 0 gives the
  *                default (20 us); negative: no spin.
+ * @blob_threshold: move bytes and string values of generated calls,
+ *                replies and events of at least this many bytes out of
+ *                line: each in a sealed memfd of its own, passed with the
+ *                frame, which the receiver maps and reads in place (doc/
+ *                wire.md, "Blobs"). Such values may be larger than
+ *                @max_frame, up to the receiver's @max_blob. 0 (the
+ *                default) sends none and takes none. Both ends must set
+ *                it, over a unix socket or socketpair that passes
+ *                descriptors; otherwise values travel in the frame as
+ *                always. A value received this way is a view of the
+ *                memfd: free it with epy_gen_free() (epy_bytes_clear(),
+ *                the generated _clear functions), never with free().
+ * @max_blob:     the most bytes of values out of line one frame may bring
+ *                (default and 0: EPY_DEFAULT_MAX_BLOB, 1 GiB); a sender
+ *                is told it in the hello, and a larger value fails its
+ *                call with EPY_ETOOBIG.
  */
 typedef struct epy_peer_config {
     int workers;
@@ -156,6 +172,8 @@ typedef struct epy_peer_config {
     bool shm;
     size_t shm_ring_size;
     int shm_spin_us;
+    size_t blob_threshold;
+    size_t max_blob;
 } epy_peer_config;
 
 #define EPY_DEFAULT_WORKERS 4
@@ -164,13 +182,14 @@ typedef struct epy_peer_config {
 #define EPY_DEFAULT_MAX_QUEUED ((size_t) 1024)
 #define EPY_DEFAULT_MAX_SPARE_WORKERS 16
 #define EPY_DEFAULT_MAX_SEND_QUEUE ((size_t) 4 << 20)
+#define EPY_DEFAULT_MAX_BLOB ((size_t) 1 << 30)
 
 #define EPY_PEER_CONFIG_INIT                                             \
     { EPY_DEFAULT_WORKERS, EPY_DEFAULT_MAX_FRAME,                        \
       EPY_DEFAULT_MAX_PENDING, EPY_DEFAULT_MAX_QUEUED,                   \
       EPY_ORIGIN_STANDARD, 0, 6, NULL, 0, 5000, NULL, NULL, NULL, NULL,  \
       false, EPY_DEFAULT_MAX_SPARE_WORKERS, EPY_DEFAULT_MAX_SEND_QUEUE, 0, \
-      false, false, false, 0, 0 }
+      false, false, false, 0, 0, 0, 0 }
 
 /**
  * epy_peer_config_init - set @cfg to the defaults (EPY_PEER_CONFIG_INIT).

@@ -110,10 +110,37 @@ epy__list_del(epy__link *l)
 /* --- received descriptors ---------------------------------------------- */
 
 /*
+ * The longest path of a value out of line (doc/wire.md): a field number,
+ * a list index and a map entry's part for each level of nesting
+ * (EPY_GEN_MAX_DEPTH).
+ */
+#define EPY__BLOB_PATH_MAX (3 * (256 + 1))
+
+/* A bytes or string value of a frame that came in a memfd of its own. */
+typedef struct epy__blobref {
+    const uint32_t *path;       /* where the value is (doc/wire.md) */
+    size_t depth;               /* path's length */
+    uint32_t fd;                /* the frame's descriptor holding it, from 1 */
+    uint64_t len;               /* its length, a string's NUL not counted */
+} epy__blobref;
+
+/*
+ * When bytes and string values go out of line: those of at least
+ * @threshold bytes (0: none do), of at most @limit bytes each and in all
+ * (the other end's limit).
+ */
+typedef struct epy__blob_policy {
+    size_t threshold;
+    size_t limit;
+} epy__blob_policy;
+
+/*
  * The descriptors that came with one frame (IDL `fd` values): owned by
  * the set until taken (the taker sets the entry to -1).
  */
 typedef struct epy__fdset {
+    int n_blobs;                /* values sent out of line (doc/wire.md) */
+    epy__blobref *blobs;        /* one block with their paths, freed with the set */
     int n;
     int fd[];
 } epy__fdset;

@@ -167,6 +167,8 @@ epy__fdset_new(const int *fds, int n)
             close(fds[i]);
         return NULL;
     }
+    s->n_blobs = 0;
+    s->blobs = NULL;
     s->n = n;
     memcpy(s->fd, fds, sizeof (int) * (size_t) n);
     /*
@@ -192,5 +194,6 @@ epy__fdset_free(epy__fdset *s)
     for (int i = 0; i < s->n; i++)
         if (s->fd[i] >= 0)
             close(s->fd[i]);
+    free(s->blobs);
     free(s);
 }

@@ -62,6 +62,8 @@ typedef struct dec_ctx {
     arena_block *blocks;        /* the arena's blocks but the first */
     ProtobufCAllocator pb;      /* the arena, for protobuf-c */
     epy__fdset *fds;            /* that came with the message, or NULL */
+    uint32_t *path;             /* of the value decoded, if fds has blobs */
+    size_t depth;               /* may pass EPY__BLOB_PATH_MAX */
 } dec_ctx;
 
 /* What malloc() takes for @size bytes (glibc: 16-byte steps, 32 least). */
@@ -198,6 +200,58 @@ dec_malloc(dec_ctx *d, size_t size, bool zero)
     if (!charge(d, heap_cost(size)))
         return NULL;
     return zero ? calloc(1, size) : malloc(size);
+}
+
+/* --- values that came out of line --------------------------------------- */
+
+static void
+path_push(dec_ctx *d, size_t v)
+{
+    if (d->path == NULL)
+        return;
+    if (d->depth < EPY__BLOB_PATH_MAX)
+        d->path[d->depth] = v <= UINT32_MAX ? (uint32_t) v : UINT32_MAX;
+    d->depth++;
+}
+
+static void
+path_pop(dec_ctx *d)
+{
+    if (d->path != NULL)
+        d->depth--;
+}
+
+/*
+ * The view of the blob whose path is the value's, in *@ret (NULL if
+ * none is): the value on the wire (@wire_len bytes) must then be empty.
+ * A blob is taken once: its descriptor becomes the view's.
+ */
+static int
+blob_in(dec_ctx *d, size_t wire_len, bool string, void **ret, size_t *len)
+{
+    epy__fdset *s = d->fds;
+
+    *ret = NULL;
+    if (d->depth > EPY__BLOB_PATH_MAX)
+        return 0;
+    for (int i = 0; i < s->n_blobs; i++) {
+        const epy__blobref *r = &s->blobs[i];
+        int rc;
+
+        if (r->depth != d->depth
+            || memcmp(r->path, d->path, d->depth * sizeof *d->path) != 0)
+            continue;
+        if (wire_len != 0 || r->fd == 0 || r->fd > (uint32_t) s->n
+            || s->fd[r->fd - 1] < 0 || r->len > SIZE_MAX - 1)
+            return EPY_EPROTO;
+        rc = epy__blob_map(s->fd[r->fd - 1], r->len, string, ret);
+        if (rc < 0)
+            return rc;
+        s->fd[r->fd - 1] = -1;
+        *len = (size_t) r->len;
+        return 0;
+    }
+    return 0;
 }
 
 /* --- protobuf-c -> C layout --------------------------------------------- */
@@ -350,6 +404,17 @@ dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
         if (p == NULL)
             p = "";
         n = strlen(p);
+        if (d->path != NULL) {
+            void *view;
+            int rc = blob_in(d, n, true, &view, &n);
+
+            if (rc < 0)
+                return rc;
+            if (view != NULL) {
+                memcpy(cv, &view, sizeof view);
+                return 0;
+            }
+        }
         copy = dec_malloc(d, n + 1, false);
         if (copy == NULL)
             return EPY_ENOMEM;
@@ -367,6 +432,18 @@ dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
          * NULL (absent ones are { NULL, 0 }).
          */
         memcpy(&pd, slot, sizeof pd);
+        if (d->path != NULL) {
+            void *view;
+            int rc = blob_in(d, pd.len, false, &view, &b.len);
+
+            if (rc < 0)
+                return rc;
+            if (view != NULL) {
+                b.data = view;
+                memcpy(cv, &b, sizeof b);
+                return 0;
+            }
+        }
         b.len = pd.len;
         b.data = dec_malloc(d, pd.len, false);
         if (b.data == NULL)
@@ -409,14 +486,20 @@ dec_entry(dec_ctx *d, const epy_gen_type *t, const void *slot, void *cv)
     if (kfd == NULL || vfd == NULL)
         return EPY_EPROTO;
     if (t->key->kind == EPY_GEN_STRING || pb_present(m, kfd)) {
+        path_push(d, 1);
         rc = dec_one(d, t->key, (const char *) m + kfd->offset, kfd, cv);
+        path_pop(d);
         if (rc < 0)
             return rc;
     }
     if (t->elem->kind == EPY_GEN_STRING || t->elem->kind == EPY_GEN_STRUCT
-        || pb_present(m, vfd))
-        return dec_one(d, t->elem, (const char *) m + vfd->offset, vfd,
-                       (char *) cv + t->value_offset);
+        || pb_present(m, vfd)) {
+        path_push(d, 2);
+        rc = dec_one(d, t->elem, (const char *) m + vfd->offset, vfd,
+                     (char *) cv + t->value_offset);
+        path_pop(d);
+        return rc;
+    }
     return 0;
 }
 
@@ -481,10 +564,13 @@ dec_field(dec_ctx *d, const epy_gen_field *f, const ProtobufCMessage *msg,
         memcpy(cv, &l, sizeof l);
         for (size_t i = 0; i < n; i++) {
             char *item = (char *) l.items + i * csize;
-            int rc = t->kind == EPY_GEN_MAP
+            int rc;
+
+            path_push(d, i);
+            rc = t->kind == EPY_GEN_MAP
                 ? dec_entry(d, t, arr + i * esize, item)
                 : dec_one(d, t->elem, arr + i * esize, fd, item);
-
+            path_pop(d);
             if (rc < 0)
                 return rc;
         }
@@ -520,8 +606,11 @@ dec_struct(dec_ctx *d, const epy_gen_struct *st, const ProtobufCMessage *msg,
     if (msg->descriptor != st->pb)
         return EPY_EPROTO;
     for (size_t i = 0; i < st->n_fields; i++) {
-        int rc = dec_field(d, &st->fields[i], msg, cv);
+        int rc;
 
+        path_push(d, st->fields[i].number);
+        rc = dec_field(d, &st->fields[i], msg, cv);
+        path_pop(d);
         if (rc < 0)
             return rc;
     }
@@ -647,10 +736,18 @@ epy__gen_decode_fds(const epy_gen_struct *st, const void *data, size_t len,
         return EPY_EPROTO;
     dec_init(&d, len, first, sizeof first);
     d.fds = fds;
+    d.path = NULL;
+    d.depth = 0;
+    if (fds != NULL && fds->n_blobs > 0) {
+        d.path = malloc(EPY__BLOB_PATH_MAX * sizeof *d.path);
+        if (d.path == NULL)
+            return EPY_ENOMEM;
+    }
     msg = protobuf_c_message_unpack(st->pb, &d.pb, len,
                                     data != NULL ? data
                                                  : (const void *) "");
     rc = msg == NULL ? EPY_EPROTO : dec_struct(&d, st, msg, value);
+    free(d.path);
     /* Whatever failed, an allocation refused for the budget is the cause. */
     if (d.over)
         rc = EPY_ETOOBIG;

@@ -8,6 +8,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gen-int.h"
 
@@ -18,9 +19,26 @@ typedef struct scratch_chunk {
     max_align_t data[];
 } scratch_chunk;
 
+
+/*
+ * Where the values sent out of line are: the path of the value being
+ * built (field numbers, list indices and map entry parts, from the
+ * outermost message in), and their references.
+ */
+typedef struct blob_state {
+    const epy__blob_policy *pol;
+    uint64_t total;             /* the bytes sent out of line so far */
+    size_t depth;               /* may pass EPY__BLOB_PATH_MAX: none below */
+    uint32_t path[EPY__BLOB_PATH_MAX];
+    int n;
+    epy__blobref refs[EPY_GEN_MAX_FDS];
+} blob_state;
+
 /* Made by the first allocation: the chunks, and the descriptors met. */
 struct epy__gen_scratch {
     scratch_chunk *chunks;
+    blob_state *blobs;          /* NULL: no value goes out of line */
+    uint64_t owned;             /* fds[i] is a memfd made here: bit i */
     int n_fds;
     int fds[EPY_GEN_MAX_FDS];
 };
@@ -54,6 +72,10 @@ epy__gen_scratch_free(epy__gen_scratch *s)
 {
     if (s == NULL)
         return;
+    for (int i = 0; i < s->n_fds; i++)
+        if (s->owned >> i & 1)
+            close(s->fds[i]);
+    free(s->blobs);
     while (s->chunks != NULL) {
         scratch_chunk *next = s->chunks->next;
 
@@ -68,6 +90,73 @@ epy__gen_scratch_fds(const epy__gen_scratch *s, const int **ret_fds)
 {
     *ret_fds = s != NULL ? s->fds : NULL;
     return s != NULL ? s->n_fds : 0;
+}
+
+int
+epy__gen_scratch_blobs(const epy__gen_scratch *s,
+                       const epy__blobref **ret_blobs)
+{
+    *ret_blobs = s != NULL && s->blobs != NULL ? s->blobs->refs : NULL;
+    return s != NULL && s->blobs != NULL ? s->blobs->n : 0;
+}
+
+/* --- values out of line ------------------------------------------------- */
+
+static void
+path_push(epy__gen_scratch **s, size_t v)
+{
+    blob_state *b = *s != NULL ? (*s)->blobs : NULL;
+
+    if (b == NULL)
+        return;
+    if (b->depth < EPY__BLOB_PATH_MAX)
+        b->path[b->depth] = v <= UINT32_MAX ? (uint32_t) v : UINT32_MAX;
+    b->depth++;
+}
+
+static void
+path_pop(epy__gen_scratch **s)
+{
+    if (*s != NULL && (*s)->blobs != NULL)
+        (*s)->blobs->depth--;
+}
+
+/*
+ * Sends the @len bytes at @data (and the NUL after them for a @string)
+ * out of line if the policy says so: *@sent tells.
+ */
+static int
+blob_out(epy__gen_scratch **s, const void *data, size_t len, bool string,
+         bool *sent)
+{
+    blob_state *b = (*s)->blobs;
+    epy__blobref *r;
+    uint32_t *path;
+    int rc, fd;
+
+    *sent = false;
+    if (b == NULL || len < b->pol->threshold || len == 0
+        || b->depth > EPY__BLOB_PATH_MAX || (*s)->n_fds == EPY_GEN_MAX_FDS)
+        return 0;
+    if (len > b->pol->limit || b->total + len > b->pol->limit)
+        return EPY_ETOOBIG;
+    path = scratch_alloc(s, b->depth * sizeof *path);
+    if (path == NULL)
+        return EPY_ENOMEM;
+    memcpy(path, b->path, b->depth * sizeof *path);
+    rc = epy__blob_make(data, len + (string ? 1 : 0), &fd);
+    if (rc < 0)
+        return rc;
+    (*s)->owned |= (uint64_t) 1 << (*s)->n_fds;
+    (*s)->fds[(*s)->n_fds++] = fd;
+    r = &b->refs[b->n++];
+    r->path = path;
+    r->depth = b->depth;
+    r->fd = (uint32_t) (*s)->n_fds;
+    r->len = len;
+    b->total += len;
+    *sent = true;
+    return 0;
 }
 
 /* --- C layout -> protobuf-c --------------------------------------------- */
@@ -142,24 +231,34 @@ enc_one(epy__gen_scratch **s, const epy_gen_type *t, const void *cv,
         return 0;
     case EPY_GEN_STRING: {
         char *p;
+        bool sent = false;
+        int rc = 0;
 
         memcpy(&p, cv, sizeof p);
         if (p == NULL)
             p = (char *) "";
+        else if ((*s)->blobs != NULL)
+            rc = blob_out(s, p, strlen(p), true, &sent);
+        if (sent)
+            p = (char *) "";
         memcpy(slot, &p, sizeof p);
-        return 0;
+        return rc;
     }
     case EPY_GEN_BYTES: {
         epy_bytes b;
         ProtobufCBinaryData d;
+        bool sent = false;
+        int rc = 0;
 
         memcpy(&b, cv, sizeof b);
         if (b.data == NULL && b.len > 0)
             return EPY_EPARAM;
-        d.len = b.len;
-        d.data = b.data;
+        if ((*s)->blobs != NULL)
+            rc = blob_out(s, b.data, b.len, false, &sent);
+        d.len = sent ? 0 : b.len;
+        d.data = sent ? NULL : b.data;
         memcpy(slot, &d, sizeof d);
-        return 0;
+        return rc;
     }
     case EPY_GEN_FD: {
         int v;
@@ -227,12 +326,16 @@ enc_entry(epy__gen_scratch **s, const epy_gen_type *t, const void *cv,
         return EPY_ENOMEM;
     protobuf_c_message_init(md, m);
     memcpy(slot, &m, sizeof m);
+    path_push(s, 1);
     rc = enc_one(s, t->key, cv, kfd, (char *) m + kfd->offset);
+    path_pop(s);
     if (rc < 0)
         return rc;
     set_flag(m, kfd);
+    path_push(s, 2);
     rc = enc_one(s, t->elem, (const char *) cv + t->value_offset, vfd,
                  (char *) m + vfd->offset);
+    path_pop(s);
     if (rc < 0)
         return rc;
     set_flag(m, vfd);
@@ -275,10 +378,12 @@ enc_field(epy__gen_scratch **s, const epy_gen_field *f, const void *base,
         for (size_t i = 0; i < l.n; i++) {
             const char *item = (const char *) l.items + i * csize;
 
+            path_push(s, i);
             if (t->kind == EPY_GEN_MAP)
                 rc = enc_entry(s, t, item, fd, arr + i * esize);
             else
                 rc = enc_one(s, t->elem, item, fd, arr + i * esize);
+            path_pop(s);
             if (rc < 0)
                 return rc;
         }
@@ -313,7 +418,11 @@ enc_struct(epy__gen_scratch **s, const epy_gen_struct *st, const void *cv,
            ProtobufCMessage *msg)
 {
     for (size_t i = 0; i < st->n_fields; i++) {
-        int rc = enc_field(s, &st->fields[i], cv, msg);
+        int rc;
+
+        path_push(s, st->fields[i].number);
+        rc = enc_field(s, &st->fields[i], cv, msg);
+        path_pop(s);
 
         if (rc < 0)
             return rc;
@@ -330,6 +439,14 @@ int
 epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
                        const void *value, ProtobufCMessage **ret_msg)
 {
+    return epy__gen_build_message_blobs(s, st, value, NULL, ret_msg);
+}
+
+int
+epy__gen_build_message_blobs(epy__gen_scratch **s, const epy_gen_struct *st,
+                             const void *value, const epy__blob_policy *pol,
+                             ProtobufCMessage **ret_msg)
+{
     ProtobufCMessage *msg;
 
     if (st == NULL || (value == NULL && st->n_fields > 0))
@@ -337,6 +454,15 @@ epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
     msg = scratch_alloc(s, st->pb->sizeof_message);
     if (msg == NULL)
         return EPY_ENOMEM;
+    if (pol != NULL && pol->threshold > 0 && (*s)->blobs == NULL) {
+        (*s)->blobs = malloc(sizeof *(*s)->blobs);
+        if ((*s)->blobs == NULL)
+            return EPY_ENOMEM;
+        (*s)->blobs->pol = pol;
+        (*s)->blobs->total = 0;
+        (*s)->blobs->depth = 0;
+        (*s)->blobs->n = 0;
+    }
     protobuf_c_message_init(st->pb, msg);
     *ret_msg = msg;
     return enc_struct(s, st, value, msg);

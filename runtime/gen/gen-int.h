@@ -37,6 +37,28 @@ void epy__gen_wrapper_of(const epy_gen_type *t, epy_gen_field *f,
                          epy_gen_struct *st,
                          const ProtobufCMessageDescriptor *pb);
 
+/* --- values out of line (blob.c) ---------------------------------------- */
+
+_Static_assert(EPY__BLOB_PATH_MAX == 3 * (EPY_GEN_MAX_DEPTH + 1),
+               "a blob's path: three words for each level");
+
+/*
+ * A sealed memfd holding the @maplen bytes at @data (a string's NUL
+ * included), in *@ret_fd: a duplicate of a view's own when @data is a
+ * view of those bytes the program never wrote to. Returns 0, EPY_ENOMEM
+ * or EPY_ESYSTEM.
+ */
+int epy__blob_make(const void *data, size_t maplen, int *ret_fd);
+/*
+ * Checks the received memfd @fd (sealed, large enough, every page
+ * written) and maps it as a view of @len bytes (and a NUL after them
+ * for a @string), which takes @fd. Returns 0, EPY_EPROTO (@fd is not
+ * such a memfd) or EPY_ENOMEM; @fd is the caller's on failure.
+ */
+int epy__blob_map(int fd, uint64_t len, bool string, void **ret);
+/* Unmaps the view at @p: false if @p is not one. */
+bool epy__blob_release(void *p);
+
 /* --- building messages (gen-encode.c) ----------------------------------- */
 
 /* Scratch memory for the messages being packed, freed as a whole. */
@@ -50,17 +72,33 @@ typedef struct epy__gen_scratch epy__gen_scratch;
  */
 int epy__gen_build_message(epy__gen_scratch **s, const epy_gen_struct *st,
                            const void *value, ProtobufCMessage **ret_msg);
+/*
+ * epy__gen_build_message() sending the values that @pol says out of
+ * line: their memfds are among the scratch's descriptors (closed with
+ * it), their references in epy__gen_scratch_blobs(). Returns also
+ * EPY_ETOOBIG (past the limit) and EPY_ESYSTEM.
+ */
+int epy__gen_build_message_blobs(epy__gen_scratch **s,
+                                 const epy_gen_struct *st, const void *value,
+                                 const epy__blob_policy *pol,
+                                 ProtobufCMessage **ret_msg);
 /* Frees @s and every message built in it; NULL is accepted. */
 void epy__gen_scratch_free(epy__gen_scratch *s);
 /* The descriptors of the `fd` values met building in @s: their count. */
 int epy__gen_scratch_fds(const epy__gen_scratch *s, const int **ret_fds);
+/* The values sent out of line from @s: their count. */
+int epy__gen_scratch_blobs(const epy__gen_scratch *s,
+                           const epy__blobref **ret_blobs);
 
 /* --- decoding (gen-decode.c) --------------------------------------------- */
 
 /*
  * epy_gen_decode() with the descriptors that came with the message
  * (@fds, NULL for none): an `fd` value takes its own (its entry becomes
- * -1); one that names a descriptor not there is EPY_EPROTO.
+ * -1); one that names a descriptor not there is EPY_EPROTO. The values
+ * of @fds->blobs become views of their memfds (taken likewise); a blob
+ * that names no empty bytes or string value, or a memfd that fails
+ * epy__blob_map(), is EPY_EPROTO.
  */
 int epy__gen_decode_fds(const epy_gen_struct *st, const void *data,
                         size_t len, void *value, epy__fdset *fds);

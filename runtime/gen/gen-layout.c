@@ -107,7 +107,8 @@ epy_gen_alloc(size_t size)
 void
 epy_gen_free(void *p)
 {
-    free(p);
+    if (!epy__blob_release(p))
+        free(p);
 }
 
 void
@@ -115,7 +116,7 @@ epy_gen_bytes_clear(epy_bytes *b)
 {
     if (b == NULL)
         return;
-    free(b->data);
+    epy_gen_free(b->data);
     b->data = NULL;
     b->len = 0;
 }
@@ -147,14 +148,14 @@ clear_value(const epy_gen_type *t, void *cv)
         char *p;
 
         memcpy(&p, cv, sizeof p);
-        free(p);
+        epy_gen_free(p);
         break;
     }
     case EPY_GEN_BYTES: {
         epy_bytes b;
 
         memcpy(&b, cv, sizeof b);
-        free(b.data);
+        epy_gen_free(b.data);
         break;
     }
     case EPY_GEN_STRUCT:

@@ -22,15 +22,20 @@
 
 /*
  * The arguments' message, built in *@s (free with
- * epy__gen_scratch_free()); the frame packs it in place. Sets @ret_err
- * on failure.
+ * epy__gen_scratch_free()); the frame packs it in place. Its large
+ * values go out of line as @peer (NULL: none) allows, by @pol (which
+ * must outlive *@s). Sets @ret_err on failure.
  */
 static int
 build_args(epy__gen_scratch **s, const epy_gen_struct *st, const void *args,
-           epy__payload *p, const char *method, epy_error *ret_err)
+           epy_peer *peer, epy__blob_policy *pol, epy__payload *p,
+           const char *method, epy_error *ret_err)
 {
     ProtobufCMessage *msg = NULL;
-    int rc = epy__gen_build_message(s, st, args, &msg);
+    int rc;
+
+    epy__peer_blob_policy(peer, pol);
+    rc = epy__gen_build_message_blobs(s, st, args, pol, &msg);
 
     if (rc < 0)
         return epy_error_setf(ret_err, rc,
@@ -42,6 +47,7 @@ build_args(epy__gen_scratch **s, const epy_gen_struct *st, const void *args,
     p->deadline = 0;
     p->post = false;
     p->n_fds = epy__gen_scratch_fds(*s, &p->fds);
+    p->n_blobs = epy__gen_scratch_blobs(*s, &p->blobs);
     return 0;
 }
 
@@ -78,6 +84,7 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
              epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
+    epy__blob_policy pol;
     epy__payload req;
     result_sink sink = { result_st, NULL, false };
     bool typed = result_st != NULL && ret_result != NULL;
@@ -85,7 +92,8 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+                    ret_err);
     if (rc == 0 && typed) {
         /* Decoded aside, so that @ret_result is untouched on failure. */
         sink.value = malloc(result_st->size != 0 ? result_st->size : 1);
@@ -112,12 +120,14 @@ epy_gen_call_async(epy_api *api, const char *method,
                    epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
+    epy__blob_policy pol;
     epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+                    ret_err);
     if (rc == 0)
         rc = epy__api_call_async(api, method, &req, opts, ret_async, ret_err);
     epy__gen_scratch_free(s);
@@ -129,12 +139,14 @@ epy_gen_send(epy_api *api, const char *method, const epy_gen_struct *args_st,
              const void *args, epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
+    epy__blob_policy pol;
     epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, &req, method, ret_err);
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+                    ret_err);
     if (rc == 0)
         rc = epy__api_send(api, method, &req, ret_err);
     epy__gen_scratch_free(s);
@@ -185,14 +197,16 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
 {
     epy__gen_scratch *s = NULL;
     ProtobufCMessage *msg = NULL;
-    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0 };
+    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__blob_policy pol;
     int rc;
 
     if (call == NULL)
         return EPY_EPARAM;
     if (result_st == NULL || !epy_call_solicited(call))
         return epy_call_reply(call, NULL, 0);
-    rc = epy__gen_build_message(&s, result_st, result, &msg);
+    epy__peer_blob_policy(epy_call_peer(call), &pol);
+    rc = epy__gen_build_message_blobs(&s, result_st, result, &pol, &msg);
     if (rc < 0) {
         epy__gen_scratch_free(s);
         epy_call_fail(call, rc, NULL, "cannot encode the result", NULL, 0);
@@ -200,6 +214,7 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
     }
     p.msg = msg;
     p.n_fds = epy__gen_scratch_fds(s, &p.fds);
+    p.n_blobs = epy__gen_scratch_blobs(s, &p.blobs);
     if (p.n_fds > 0 && !epy__peer_passes_fds(epy_call_peer(call))) {
         epy__gen_scratch_free(s);
         rc = EPY_EUNSUPPORTED;
@@ -481,12 +496,13 @@ epy_gen_post(epy_peer *peer, const char *method, const epy_gen_struct *args_st,
              const void *args, epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
+    epy__blob_policy pol;
     epy__payload p;
     int rc;
 
     if (peer == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
-    rc = build_args(&s, args_st, args, &p, method, ret_err);
+    rc = build_args(&s, args_st, args, peer, &pol, &p, method, ret_err);
     if (rc == 0)
         rc = epy__peer_post_payload(peer, method, &p, ret_err);
     epy__gen_scratch_free(s);
@@ -499,12 +515,14 @@ epy_gen_broadcast(epy_server *server, const char *method,
                   epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
+    epy__blob_policy pol;
     epy__payload p;
     int rc;
 
     if (server == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL server");
-    rc = build_args(&s, args_st, args, &p, method, ret_err);
+    /* Each client its own frame: the values travel in it. */
+    rc = build_args(&s, args_st, args, NULL, &pol, &p, method, ret_err);
     if (rc == 0)
         rc = epy__server_broadcast_payload(server, method, &p, ret_err);
     epy__gen_scratch_free(s);

@@ -204,6 +204,9 @@ epy__hello_check(epy_peer *peer, const Epyrpc__Hello *h, char *why,
         return rc;
     atomic_store(&peer->remote_zlib, h->has_zlib && h->zlib);
     atomic_store(&peer->remote_fds, h->has_fds && h->fds);
+    atomic_store(&peer->remote_blob_limit,
+                 h->has_fds && h->fds && h->has_blob_limit
+                     && h->blob_limit < SIZE_MAX ? (size_t) h->blob_limit : 0);
     if (h->has_max_frame && h->max_frame > 0 && h->max_frame < SIZE_MAX)
         atomic_store(&peer->remote_max_frame, (size_t) h->max_frame);
     return 0;

@@ -485,6 +485,7 @@ struct epy_peer {
     bool shm_rx_on;             /* the reader: it reads the ring */
     atomic_bool remote_fds;     /* the other end takes them (its hello) */
     atomic_size_t remote_max_frame;
+    atomic_size_t remote_blob_limit;    /* its hello's (0: takes none) */
 
     pthread_mutex_t state_lock;
     pthread_cond_t state_cond;
@@ -705,6 +706,8 @@ typedef struct epy__payload {
     bool post;                  /* queued, never waited for (epy__peer_post) */
     const int *fds;             /* descriptors sent with it (SCM_RIGHTS) */
     int n_fds;
+    const epy__blobref *blobs;  /* values out of line, in fds (blobs.c) */
+    int n_blobs;
 } epy__payload;
 /* The payload's size on the wire (before compression). */
 static inline size_t
@@ -715,6 +718,24 @@ epy__payload_len(const epy__payload *p)
 }
 /* True if descriptors can be sent to the other end (both ends offer). */
 bool epy__peer_passes_fds(epy_peer *peer);
+/*
+ * Which values go out of line to the other end (blobs.c): none (a
+ * threshold of 0) unless both ends set blob_threshold and descriptors
+ * pass.
+ */
+void epy__peer_blob_policy(epy_peer *peer, epy__blob_policy *ret);
+/*
+ * The blobs of @pl into @env, @storage and @ptrs holding them (n_blobs
+ * each) until it is sent.
+ */
+void epy__blobs_put(Epyrpc__Envelope *env, const epy__payload *pl,
+                    Epyrpc__Blob *storage, Epyrpc__Blob **ptrs);
+/*
+ * The blobs of the received @env into @fds (its descriptors). Returns 0
+ * or EPY_EPROTO (with @why): this end takes none, or they are malformed.
+ */
+int epy__blobs_take(epy_peer *peer, const Epyrpc__Envelope *env,
+                    epy__fdset *fds, char *why, size_t whylen);
 /* epy__peer_send() with @p as the payload (@env has none of its own). */
 int epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
                            const epy__payload *p);

@@ -115,6 +115,8 @@ peer_new(epy__transport *tr, int fd, const epy_peer_config *cfg,
     atomic_init(&peer->lend, false);
     atomic_init(&peer->sync_calls, 0);
     peer->cfg = *cfg;
+    if (peer->cfg.max_blob == 0)
+        peer->cfg.max_blob = EPY_DEFAULT_MAX_BLOB;
     peer->cfg.interfaces = NULL;
     peer->cfg.n_interfaces = 0;
     if (peer->cfg.max_pending == 0)
@@ -474,7 +476,7 @@ stop_connection(epy_peer *peer)
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
         epy__payload none = { NULL, 0, NULL,
                               epy__deadline(EPY__GOODBYE_MS), false,
-                              NULL, 0 };
+                              NULL, 0, NULL, 0 };
 
         env.kind = EPYRPC__KIND__DISCONNECT;
         epy__peer_send_payload(peer, &env, &none);
@@ -572,7 +574,7 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
             epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms),
-                                  false, NULL, 0 };
+                                  false, NULL, 0, NULL, 0 };
 
             env.kind = EPYRPC__KIND__DISCONNECT;
             env.has_txn = true;

@@ -121,6 +121,13 @@ dispatch(epy_peer *peer, Epyrpc__Envelope *env, size_t size,
         if (rc < 0)
             return rc;
     }
+    if (env->n_blobs > 0) {
+        rc = epy__blobs_take(peer, env, fds, why, whylen);
+        if (rc < 0) {
+            epy__fdset_free(fds);
+            return rc;
+        }
+    }
     rc = dispatch_fds(peer, env, size, payload, len, lender, &fds,
                       ret_call, why, whylen);
     epy__fdset_free(fds);       /* those no call or reply took */

@@ -48,7 +48,7 @@ epy__peer_send_hello(epy_peer *peer)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
     Epyrpc__Hello hello = EPYRPC__HELLO__INIT;
-    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0 };
+    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0, NULL, 0 };
     int ring = -1, rc;
 
     hello.version = EPY_PROTOCOL_VERSION;
@@ -62,6 +62,10 @@ epy__peer_send_hello(epy_peer *peer)
     hello.max_frame = peer->cfg.max_frame;
     hello.has_fds = true;
     hello.fds = peer->local_fds;
+    if (peer->local_fds && peer->cfg.blob_threshold > 0) {
+        hello.has_blob_limit = true;
+        hello.blob_limit = peer->cfg.max_blob;
+    }
     /* A shm transport is made only for an end that offers (peer.c). */
     if (epy__transport_is_shm(peer->tr)) {
         rc = epy__shm_make_rx(peer->tr, &ring);

@@ -551,7 +551,7 @@ int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
-    epy__payload p = { payload, len, NULL, 0, false, NULL, 0 };
+    epy__payload p = { payload, len, NULL, 0, false, NULL, 0, NULL, 0 };
 
     return epy__peer_send_payload(peer, env, &p);
 }
@@ -568,6 +568,7 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
                        const epy__payload *pl)
 {
     uint8_t stack[1024], field[20];
+    Epyrpc__Blob blobs[EPY__FDS_PER_WRITE], *blob_ptrs[EPY__FDS_PER_WRITE];
     const ProtobufCMessage *msg = pl->msg;
     const void *payload = pl->data;
     size_t len = pl->len, size, msg_len = 0, field_len = 0;
@@ -589,6 +590,8 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
             return EPY_EUNSUPPORTED;
         env->has_fds = true;
         env->fds = (uint32_t) pl->n_fds;
+        if (pl->n_blobs > 0 && pl->n_blobs <= pl->n_fds)
+            epy__blobs_put(env, pl, blobs, blob_ptrs);
     }
     if (msg != NULL) {
         msg_len = protobuf_c_message_get_packed_size(msg);
