@@ -247,13 +247,21 @@ void raw_big(size_t size, size_t warm, size_t n, bench_sample *s);
  * the same with shm on both ends; BIG_MEMFD: blob_echo_fd() of a memfd
  * of @size bytes, which the caller writes whole before each call, then
  * maps the descriptor that comes back and checks its first and last
- * bytes. Returns false if it cannot run here (no memfd_create, or the
+ * bytes. BIG_BLOB: calc_echo() with blob_threshold on both ends: the
+ * bytes go out of line in a sealed memfd, and come back as the same
+ * memfd (the handler replies with its argument's view). BIG_BLOB_FWD:
+ * the same, but what the caller sends is the view that its first echo
+ * returned, never written to (a proxy passing a value on): its memfd
+ * goes again, with no copy anywhere; each echo's reply is checked.
+ * Returns false if it cannot run here (no memfd_create, or the
  * first blob_echo_fd() fails: descriptors do not travel; said on
  * stderr).
  */
 #define BIG_BYTES 0
 #define BIG_BYTES_SHM 1
 #define BIG_MEMFD 2
+#define BIG_BLOB 3
+#define BIG_BLOB_FWD 4
 #define BIG_MAX_FRAME ((size_t) 64 << 20)
 bool big_echo(int mode, size_t size, size_t warm, size_t n,
               bench_sample *s);

@@ -7,7 +7,10 @@
  * - big_echo(): calc_echo() of 16 MiB of bytes over the socket, the same
  *   with shared memory offered on both ends (epy_peer_config.shm; the
  *   frames go through its rings once the two ends have switched, the
- *   socket until then), and blob_echo_fd() (bench/blob.idl) of a 16 MiB
+ *   socket until then), the same with blob_threshold on both ends (the
+ *   bytes travel in a sealed memfd, written from the caller's buffer in
+ *   every call, and come back as that memfd: the handler replies with
+ *   its argument's view), and blob_echo_fd() (bench/blob.idl) of a 16 MiB
  *   memfd. Only the descriptor moves there, so to be honest about what
  *   moves the caller writes the 16 MiB into the memfd before every call,
  *   and maps the descriptor that comes back to check it.
@@ -239,7 +242,7 @@ raw_big(size_t size, size_t warm, size_t n, bench_sample *s)
 static epy_interface ifaces[2];
 
 static void
-big_config(epy_peer_config *cfg, unsigned origin, bool shm)
+big_config(epy_peer_config *cfg, unsigned origin, int mode)
 {
     ifaces[0] = calc_interface;
     ifaces[1] = blob_interface;
@@ -248,7 +251,9 @@ big_config(epy_peer_config *cfg, unsigned origin, bool shm)
     cfg->interfaces = ifaces;
     cfg->n_interfaces = 2;
     cfg->max_frame = BIG_MAX_FRAME;
-    cfg->shm = shm;
+    cfg->shm = mode == BIG_BYTES_SHM;
+    cfg->blob_threshold =
+        mode == BIG_BLOB || mode == BIG_BLOB_FWD ? (size_t) 64 << 10 : 0;
 }
 
 static int
@@ -292,7 +297,7 @@ srv_gone(epy_peer *peer, int reason, void *ctx)
 
 /* The child process: serves calc.echo and blob until the end. */
 static void
-big_server(epy_link *link, bool shm, int ready_fd)
+big_server(epy_link *link, int mode, int ready_fd)
 {
     static const epy_listener l = { NULL, NULL, srv_gone };
     calc_handlers ch = { 0 };
@@ -303,7 +308,7 @@ big_server(epy_link *link, bool shm, int ready_fd)
     sem_t gone;
 
     sem_init(&gone, 0, 0);
-    big_config(&cfg, EPY_ORIGIN_NECK, shm);
+    big_config(&cfg, EPY_ORIGIN_NECK, mode);
     cfg.listener = &l;
     cfg.listener_ctx = &gone;
     bench_check(epy_link_peer(link, EPY_LINK_NECK, &cfg, &peer, &err), &err,
@@ -334,7 +339,7 @@ typedef struct bconn {
 } bconn;
 
 static void
-bconn_open(bconn *c, bool shm)
+bconn_open(bconn *c, int mode)
 {
     epy_link link = EPY_LINK_INIT;
     epy_error err = EPY_ERROR_INIT;
@@ -353,10 +358,10 @@ bconn_open(bconn *c, bool shm)
         bench_die("fork: %s", strerror(errno));
     if (c->pid == 0) {
         close(ready[0]);
-        big_server(&link, shm, ready[1]);
+        big_server(&link, mode, ready[1]);
     }
     close(ready[1]);
-    big_config(&cfg, EPY_ORIGIN_HEAD, shm);
+    big_config(&cfg, EPY_ORIGIN_HEAD, mode);
     bench_check(epy_link_peer(&link, EPY_LINK_HEAD, &cfg, &c->peer, &err), &err,
           "epy_link_peer");
     bench_check(calc_api_open(c->peer, &c->calc, &err), &err, "calc_api_open");
@@ -392,6 +397,33 @@ echo_bytes(bconn *c, uint8_t *buf, size_t size, uint64_t i)
         bench_die("calc_echo: %zu bytes back, not %zu", rep.len, size);
     check_stamp(rep.data, size, i, "calc_echo");
     epy_bytes_clear(&rep);
+}
+
+/*
+ * calc_echo() of *@view, the view of its memfd that the first echo (@i
+ * 0, of @buf) returned, and the reply checked against that first echo.
+ */
+static void
+echo_view(bconn *c, epy_bytes *view, uint8_t *buf, size_t size, uint64_t i)
+{
+    epy_call_opts opts = EPY_CALL_OPTS_INIT;
+    epy_error err = EPY_ERROR_INIT;
+    epy_bytes arg = { buf, size }, rep = { NULL, 0 };
+
+    opts.timeout_ms = BIG_TIMEOUT_MS;
+    if (i == 0)
+        stamp(buf, size, 0);
+    else
+        arg = *view;
+    bench_check(calc_echo_opts(c->calc, &arg, &opts, &rep, &err), &err,
+          "calc_echo");
+    if (rep.len != size)
+        bench_die("calc_echo: %zu bytes back, not %zu", rep.len, size);
+    check_stamp(rep.data, size, 0, "calc_echo of a view");
+    if (i == 0)
+        *view = rep;
+    else
+        epy_bytes_clear(&rep);
 }
 
 static int
@@ -452,8 +484,10 @@ echo_memfd(bconn *c, int mfd, uint8_t *buf, size_t size, uint64_t i)
 bool
 big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
 {
-    static const char *const what[3] = { "calc_echo", "calc_echo shm",
-                                         "blob_echo_fd" };
+    static const char *const what[5] = { "calc_echo", "calc_echo shm",
+                                         "blob_echo_fd", "calc_echo blob",
+                                         "calc_echo blob sent on" };
+    epy_bytes view = { NULL, 0 };
     uint8_t *buf = new_payload(size);
     int64_t *lat = bench_xmalloc((n ? n : 1) * sizeof *lat);
     mark m = { { 0, 0 }, 0, 0 };
@@ -461,7 +495,7 @@ big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
     int mfd = -1;
     bconn c;
 
-    if (mode < BIG_BYTES || mode > BIG_MEMFD || n == 0)
+    if (mode < BIG_BYTES || mode > BIG_BLOB_FWD || n == 0)
         bench_die("big_echo: bad parameters");
     if (mode == BIG_MEMFD) {
         mfd = memfd_create("epybench", MFD_CLOEXEC);
@@ -473,7 +507,7 @@ big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
         if (mfd < 0 || ftruncate(mfd, (off_t) size) < 0)
             bench_die("memfd: %s", strerror(errno));
     }
-    bconn_open(&c, mode == BIG_BYTES_SHM);
+    bconn_open(&c, mode);
     for (size_t i = 0; i < warm + n && ok; i++) {
         int64_t t0;
 
@@ -482,6 +516,8 @@ big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
         t0 = bench_now_ns();
         if (mode == BIG_MEMFD)
             ok = echo_memfd(&c, mfd, buf, size, i) == 0;
+        else if (mode == BIG_BLOB_FWD)
+            echo_view(&c, &view, buf, size, i);
         else
             echo_bytes(&c, buf, size, i);
         if (i >= warm)
@@ -492,6 +528,7 @@ big_echo(int mode, size_t size, size_t warm, size_t n, bench_sample *s)
     if (ok) {
         finish(what[mode], &m, c.pid, lat, n, s);
     }
+    epy_bytes_clear(&view);
     bconn_close(&c, warm + n, s);
     if (mfd >= 0)
         close(mfd);

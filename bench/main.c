@@ -850,26 +850,36 @@ main(int argc, char **argv)
               .payload = sz, .warm = n, .n = n, .unit = "ms" },
             { .name = "memfd", .kind = EPY_BIG, .mode = BIG_MEMFD,
               .payload = sz, .warm = n, .n = n, .unit = "ms" },
+            { .name = "bytes blob", .kind = EPY_BIG, .mode = BIG_BLOB,
+              .payload = sz, .warm = n, .n = n, .unit = "ms" },
+            { .name = "blob sent on", .kind = EPY_BIG, .mode = BIG_BLOB_FWD,
+              .payload = sz, .warm = n, .n = n, .unit = "ms" },
         };
-        static const char *const m[3][2] = {
+        static const char *const m[5][2] = {
             { "echo_16m_ms", "echo_16m_rss_kib_per_call" },
             { "echo_16m_shm_ms", "echo_16m_shm_rss_kib_per_call" },
-            { "echo_fd_16m_ms", "echo_fd_16m_rss_kib_per_call" } };
-        static const char *const what[3][2] = {
+            { "echo_fd_16m_ms", "echo_fd_16m_rss_kib_per_call" },
+            { "echo_blob_16m_ms", "echo_blob_16m_rss_kib_per_call" },
+            { "echo_blob_fwd_16m_ms", "echo_blob_fwd_16m_rss_kib_per_call" } };
+        static const char *const what[5][2] = {
             { "calc_echo() sync, 16 MiB bytes, socket (raw)",
               "caller RSS growth per echo, peak of echoes N+1..2N less "
               "that of 1..N, / N (N: 16, quick 4)" },
             { "calc_echo() sync, 16 MiB bytes, shm on both ends (raw)",
               "the same, shm" },
             { "blob_echo_fd(): 16 MiB written to a memfd, passed, the "
-              "echoed fd mapped (raw)", "the same, memfd" } };
+              "echoed fd mapped (raw)", "the same, memfd" },
+            { "calc_echo() sync, 16 MiB bytes out of line (blob_threshold "
+              "64 KiB on both ends; raw)", "the same, out of line" },
+            { "calc_echo() sync of a 16 MiB view received, sent on (its "
+              "memfd again; raw)", "the same, view sent on" } };
 
         run_group("big", g, NSIDES(g));
         compare("raw_echo_16m_ms", "ms",
                 "raw socketpair, 16 MiB there and back", &g[0], NULL, BIG_MS);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 5; k++)
             compare(m[k][0], "ms", what[k][0], &g[1 + k], &g[0], BIG_MS);
-        for (int k = 0; k < 3; k++)
+        for (int k = 0; k < 5; k++)
             if (!g[1 + k].skipped)
                 row_value(add_row(m[k][1], "KiB", what[k][1]),
                           med(g[1 + k].s, BIG_RSS), -1);

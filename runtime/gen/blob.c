@@ -184,17 +184,15 @@ epy__blob_map(int fd, uint64_t len, bool string, void **ret)
     if (v == NULL)
         return EPY_ENOMEM;
     /*
-     * Mapped read-only to populate it (a writable private mapping would
-     * be copied page by page), then made writable: a page the program
-     * writes to becomes its own copy.
+     * Private: a page is read from the memfd's own (no copy) when first
+     * touched, and becomes the program's own copy when written to.
      */
-    p = mmap(NULL, maplen, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    p = mmap(NULL, maplen, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
     if (p == MAP_FAILED) {
         free(v);
         return errno == ENOMEM ? EPY_ENOMEM : EPY_EPROTO;
     }
-    if ((string && p[len] != 0)
-        || mprotect(p, maplen, PROT_READ | PROT_WRITE) < 0) {
+    if (string && p[len] != 0) {
         munmap(p, maplen);
         free(v);
         return EPY_EPROTO;
