@@ -181,7 +181,13 @@ EPY_API extern const epy_gen_type epy_gen_type_fd;
 /* The most descriptors one message may carry. */
 #define EPY_GEN_MAX_FDS 64
 
-/* malloc() and free() for generated code (headers include no libc). */
+/*
+ * malloc() and free() for generated code (headers include no libc).
+ * epy_gen_free() frees what a received value holds, heap or a view of a
+ * value that came out of line (epy_peer_config.blob_threshold), which
+ * free() must not be given: programs use it for received strings when
+ * they set blob_threshold.
+ */
 EPY_API void *epy_gen_alloc(size_t size);
 EPY_API void epy_gen_free(void *p);
 
