@@ -166,6 +166,8 @@ size_t epy_tick_args_size(void);
  * (0: the default spin; negative: none). Off until called; main.c sets
  * it in each measuring process. */
 void epy_set_shm(bool shm, int spin_us);
+/* Both ends' blob_threshold for the later measurements (0: off). */
+void epy_set_blob_threshold(size_t threshold);
 
 /* calc_add() across fork, sync: latencies (P50, P99). */
 void epy_sync(size_t warm, size_t n, bench_sample *s);

@@ -79,6 +79,13 @@ xcalloc(size_t n, size_t size)
 /* What epy_set_shm() asked for: both ends' shm and shm_spin_us. */
 static bool cfg_shm;
 static int cfg_spin_us;
+static size_t cfg_blob_threshold;   /* epy_set_blob_threshold() */
+
+void
+epy_set_blob_threshold(size_t threshold)
+{
+    cfg_blob_threshold = threshold;
+}
 
 void
 epy_set_shm(bool shm, int spin_us)
@@ -96,6 +103,7 @@ peer_config(epy_peer_config *cfg, unsigned origin)
     cfg->n_interfaces = 1;
     cfg->shm = cfg_shm;
     cfg->shm_spin_us = cfg_spin_us;
+    cfg->blob_threshold = cfg_blob_threshold;
 }
 
 /* --- the answering side --------------------------------------------------- */

@@ -283,6 +283,7 @@ typedef struct side {
     bool latency;
     bool shm;                   /* EPY_*: epy_set_shm(shm, spin_us) */
     int spin_us;
+    size_t blob;                /* EPY_*: epy_set_blob_threshold() */
     peer_prog *peer;
     const char *unit;           /* of v[0], in the progress lines */
     bool off;                   /* not run: its group is not wanted */
@@ -295,6 +296,7 @@ static bool
 measure(const side *sd, bench_sample *s)
 {
     epy_set_shm(sd->shm, sd->spin_us);
+    epy_set_blob_threshold(sd->blob);
     switch (sd->kind) {
     case RAW_PINGPONG:
         return raw_pingpong(sd->payload, sd->pin, sd->warm, sd->n, s);
@@ -654,6 +656,10 @@ main(int argc, char **argv)
               .pin = BENCH_PIN_NONE, .warm = w, .n = n, .unit = "us" },
             { .name = "epyrpc", .kind = EPY_ECHO, .payload = 65536,
               .warm = w, .n = n, .unit = "us" },
+            { .name = "epyrpc blob", .kind = EPY_ECHO, .payload = 65536,
+              .blob = 65536, .warm = w, .n = n, .unit = "us" },
+            { .name = "epyrpc shm", .kind = EPY_ECHO, .payload = 65536,
+              .shm = true, .warm = w, .n = n, .unit = "us" },
         };
 
         run_group("64k", g, NSIDES(g));
@@ -665,6 +671,12 @@ main(int argc, char **argv)
                 &g[1], &g[0], BENCH_P50);
         compare("rtt_64k_p99_us", "us", "the same, p99 (raw p99)",
                 &g[1], &g[0], BENCH_P99);
+        compare("rtt_64k_blob_p50_us", "us",
+                "the same out of line: blob_threshold 64 KiB on both ends "
+                "(raw)", &g[2], &g[0], BENCH_P50);
+        compare("rtt_64k_shm_p50_us", "us",
+                "the same through shared memory: shm on both ends (raw)",
+                &g[3], &g[0], BENCH_P50);
     }
 
     /* One way. */

@@ -26,7 +26,11 @@
  * (and a message whose parsing would reallocate again and again, such
  * as a singular field repeated many times, soon runs out of budget).
  * The arena's chunks grow as the message does (64 KiB, then twice the
- * last, up to 4 MiB). Blocks of 1 MiB or more are mapped from the system
+ * last, up to 4 MiB). Large blocks (past 4 KiB) are allocations of
+ * their own: from the heap below 1 MiB, each as malloc() returned it, so
+ * that a bytes or string value's block can be handed to the C value as
+ * it is instead of copied (the arena lets go of it); blocks of 1 MiB or
+ * more are mapped from the system
  * and unmapped at the end, so that what a large or hostile message took
  * goes back to the system at once, not into a heap that keeps it;
  * smaller ones come from the heap (mapping them for every message made
@@ -60,6 +64,9 @@ typedef struct dec_ctx {
     char *cur, *end;            /* the free part of the arena's block */
     size_t chunk;               /* the size of the next chunk */
     arena_block *blocks;        /* the arena's blocks but the first */
+    void **heap;                /* large blocks from the heap (NULL: given) */
+    size_t n_heap, cap_heap;
+    size_t cursor;              /* where the last one given was */
     ProtobufCAllocator pb;      /* the arena, for protobuf-c */
     epy__fdset *fds;            /* that came with the message, or NULL */
     uint32_t *path;             /* of the value decoded, if fds has blobs */
@@ -123,6 +130,53 @@ arena_block_new(dec_ctx *d, size_t size)
     return b->data;
 }
 
+/* A large block of @size bytes from the heap, kept in d->heap. */
+static void *
+arena_heap_new(dec_ctx *d, size_t size)
+{
+    void *p;
+
+    if (d->n_heap == d->cap_heap) {
+        size_t cap = d->cap_heap ? 2 * d->cap_heap : 16;
+        void **grown;
+
+        if (!charge(d, heap_cost(cap * sizeof *grown)))
+            return NULL;
+        grown = realloc(d->heap, cap * sizeof *grown);
+        if (grown == NULL)
+            return NULL;
+        d->heap = grown;
+        d->cap_heap = cap;
+    }
+    if (!charge(d, heap_cost(size)))
+        return NULL;
+    p = malloc(size);
+    if (p != NULL)
+        d->heap[d->n_heap++] = p;
+    return p;
+}
+
+/*
+ * Hands the large heap block at @p over to the caller (false if @p is
+ * not one): protobuf-c's copy of a value becomes the C value's. Blocks
+ * are mostly claimed in the order they were made: the search starts
+ * where the last one was found.
+ */
+static bool
+arena_give(dec_ctx *d, const void *p)
+{
+    for (size_t k = 0; k < d->n_heap; k++) {
+        size_t i = (d->cursor + k) % d->n_heap;
+
+        if (d->heap[i] == p) {
+            d->heap[i] = NULL;
+            d->cursor = i + 1;
+            return true;
+        }
+    }
+    return false;
+}
+
 static void *
 arena_alloc(void *ctx, size_t size)
 {
@@ -131,6 +185,8 @@ arena_alloc(void *ctx, size_t size)
 
     if (size > SIZE_MAX / 2)
         return NULL;
+    if (size > ARENA_LARGE && size < ARENA_MAP - 4096)
+        return arena_heap_new(d, size);
     size = size == 0 ? ARENA_ALIGN
                      : (size + ARENA_ALIGN - 1) & ~(ARENA_ALIGN - 1);
     if (size > (size_t) (d->end - d->cur)) {
@@ -172,6 +228,8 @@ dec_init(dec_ctx *d, size_t len, void *first, size_t first_size)
     d->end = d->cur + first_size;
     d->chunk = ARENA_CHUNK;
     d->blocks = NULL;
+    d->heap = NULL;
+    d->n_heap = d->cap_heap = d->cursor = 0;
     d->pb.alloc = arena_alloc;
     d->pb.free = arena_free;
     d->pb.allocator_data = d;
@@ -180,6 +238,9 @@ dec_init(dec_ctx *d, size_t len, void *first, size_t first_size)
 static void
 dec_release(dec_ctx *d)
 {
+    for (size_t i = 0; i < d->n_heap; i++)
+        free(d->heap[i]);
+    free(d->heap);
     while (d->blocks != NULL) {
         arena_block *next = d->blocks->next;
 
@@ -415,6 +476,10 @@ dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
                 return 0;
             }
         }
+        if (n + 1 > ARENA_LARGE && arena_give(d, p)) {
+            memcpy(cv, &p, sizeof p);       /* protobuf-c's, now the value's */
+            return 0;
+        }
         copy = dec_malloc(d, n + 1, false);
         if (copy == NULL)
             return EPY_ENOMEM;
@@ -445,6 +510,11 @@ dec_one(dec_ctx *d, const epy_gen_type *t, const void *slot,
             }
         }
         b.len = pd.len;
+        if (pd.len > ARENA_LARGE && arena_give(d, pd.data)) {
+            b.data = pd.data;               /* protobuf-c's, now the value's */
+            memcpy(cv, &b, sizeof b);
+            return 0;
+        }
         b.data = dec_malloc(d, pd.len, false);
         if (b.data == NULL)
             return EPY_ENOMEM;
