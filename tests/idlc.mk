@@ -220,3 +220,13 @@ nodist_%C%_idlc_check_blobs_SOURCES = %D%/idlc/blobs.epy.c \
 %C%_idlc_check_blobs_LDADD = $(EPY_TEST_LIBS) $(PROTOBUF_C_LIBS)
 %C%_idlc_check_blobs_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+# Hostile frames with values out of line, written by hand (wire-helpers).
+check_PROGRAMS += %D%/idlc/check_blobs_hostile
+%C%_idlc_check_blobs_hostile_SOURCES = %D%/idlc/check_blobs_hostile.c \
+	%D%/testutil.c %D%/testutil.h %D%/wire-helpers.c %D%/wire-helpers.h
+nodist_%C%_idlc_check_blobs_hostile_SOURCES = %D%/idlc/blobs.epy.c \
+	%D%/idlc/blobs.epy.h %D%/idlc/blobs.pb-c.c %D%/idlc/blobs.pb-c.h
+%C%_idlc_check_blobs_hostile_CPPFLAGS = $(AM_CPPFLAGS) -I%D%/idlc
+%C%_idlc_check_blobs_hostile_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_idlc_check_blobs_hostile_LDADD = $(EPY_INTERNAL_LIBS) $(PROTOBUF_C_LIBS)
+%C%_idlc_check_blobs_hostile_LDFLAGS = $(EPY_TEST_LINKFLAGS)

@@ -166,6 +166,7 @@ epy__blob_map(int fd, uint64_t len, bool string, void **ret)
 {
     size_t maplen;
     struct stat st;
+    off_t hole;
     uint8_t *p;
     view *v;
     int seals;
@@ -179,6 +180,9 @@ epy__blob_map(int fd, uint64_t len, bool string, void **ret)
         || (uint64_t) st.st_size < maplen
         /* Every page written by the sender, none left for us to fill. */
         || (uint64_t) st.st_blocks * 512 < maplen)
+        return EPY_EPROTO;
+    hole = lseek(fd, 0, SEEK_HOLE);
+    if (hole < 0 || (uint64_t) hole < maplen)
         return EPY_EPROTO;
     v = malloc(sizeof *v);
     if (v == NULL)
