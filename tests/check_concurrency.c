@@ -15,6 +15,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <epyrpc/epyrpc.h>
@@ -594,6 +595,79 @@ START_TEST(test_item68_random_transactions)
 }
 END_TEST
 
+/* --- events that come together --------------------------------------------- */
+
+typedef struct burst {
+    rt_gate release;            /* lets the blocked event go */
+    rt_counter blocked;         /* the blocking event started */
+    rt_counter counted;         /* the short events handled */
+} burst;
+
+static int
+burst_block(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    burst *b = ctx;
+
+    (void) call;
+    (void) req;
+    (void) len;
+    rt_counter_add(&b->blocked, 1);
+    RT_CHECK(rt_gate_wait(&b->release, RT_WAIT_MS));
+    return 0;
+}
+
+static int
+burst_count(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) call;
+    (void) req;
+    (void) len;
+    rt_counter_add(&((burst *) ctx)->counted, 1);
+    return 0;
+}
+
+/*
+ * Events written back to back reach the receiver together, and it runs
+ * them on the thread that read them, one after the other. One that
+ * blocks must not hold the others up: they are handled while it waits
+ * (the reading goes to another thread), with every round of the burst
+ * starting with a blocking one.
+ */
+START_TEST(test_blocked_event_holds_none)
+{
+    epy_peer *a, *b;
+    epy_api *api;
+    burst bu;
+    int sv[2];
+
+    rt_gate_init(&bu.release);
+    rt_counter_init(&bu.blocked);
+    rt_counter_init(&bu.counted);
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv),
+                     0);
+    ck_assert_int_eq(epy_peer_new_fd(sv[0], NULL, &a, NULL), 0);
+    ck_assert_int_eq(epy_peer_new_fd(sv[1], NULL, &b, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(a, RT_WAIT_MS, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(b, RT_WAIT_MS, NULL), 0);
+    rt_handle(b, "x.block", burst_block, &bu);
+    rt_handle(b, "x.count", burst_count, &bu);
+    api = rt_api(a, "x");
+    ck_assert_int_eq(epy_api_send(api, "block", NULL, 0, NULL), 0);
+    for (int i = 0; i < 200; i++)
+        ck_assert_int_eq(epy_api_send(api, "count", NULL, 0, NULL), 0);
+    ck_assert(rt_counter_wait(&bu.blocked, 1, RT_WAIT_MS));
+    ck_assert(rt_counter_wait(&bu.counted, 200, RT_WAIT_MS));
+    ck_assert(!rt_gate_is_open(&bu.release));
+    rt_gate_open(&bu.release);
+    epy_api_close(api);
+    epy_peer_close(a);
+    epy_peer_close(b);
+    rt_gate_destroy(&bu.release);
+    rt_counter_destroy(&bu.blocked);
+    rt_counter_destroy(&bu.counted);
+}
+END_TEST
+
 static Suite *
 concurrency_suite(void)
 {
@@ -604,6 +678,7 @@ concurrency_suite(void)
     tcase_add_test(tc, test_sync_callers_8_threads);
     tcase_add_test(tc, test_10000_async_exactly_once);
     tcase_add_test(tc, test_events_and_calls_both_ways);
+    tcase_add_test(tc, test_blocked_event_holds_none);
 
     tc = rt_tcase(s, "limits", 60);
     tcase_add_test(tc, test_item56_worker_scaling);

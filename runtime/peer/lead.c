@@ -219,6 +219,9 @@ enum { LEAD_READING = 0, LEAD_INLINE = 1, LEAD_TAKEN = 2 };
 
 #define LEAD_WATCH_NS ((int64_t) 1000000)
 
+/* An event that ran this long on the leader sends the next to workers. */
+#define EVENT_INLINE_NS ((int64_t) 50000)
+
 /* Takes the reading over from the call running on the leader, if any. */
 static void
 lead_take(void *ctx)
@@ -333,6 +336,40 @@ run_on_leader(epy_peer *peer, epy_call *call)
     return true;
 }
 
+/*
+ * Runs or queues @call, read by the leader; false if the calling thread
+ * is no longer the leader. A call that came alone runs here (one wake-up
+ * fewer); one with more frames behind it goes to the workers, so that
+ * calls that came together run together. Events that came together run
+ * here one after the other, which spares a worker's wake-up for each
+ * (a stream of events then costs what reading it costs), as long as
+ * they are short: after one that took EVENT_INLINE_NS or more, the
+ * next ones go to the workers like calls, until one runs short again.
+ * A long one on the leader is handed over as any call is (the watchdog).
+ */
+static bool
+run_here(epy_peer *peer, epy_call *call)
+{
+    bool event = !epy_call_solicited(call);
+    int64_t t0;
+
+    if (epy__peer_frame_buffered(peer)
+        && (!event || atomic_load_explicit(&peer->events_slow,
+                                           memory_order_relaxed))) {
+        epy__peer_push(peer, &call->job);
+        return true;
+    }
+    if (!event)
+        return run_on_leader(peer, call);
+    t0 = epy__now_ns();
+    if (!run_on_leader(peer, call))
+        return false;
+    atomic_store_explicit(&peer->events_slow,
+                          epy__now_ns() - t0 >= EVENT_INLINE_NS,
+                          memory_order_relaxed);
+    return true;
+}
+
 void
 epy__peer_lead_run(epy__job *job)
 {
@@ -360,12 +397,8 @@ epy__peer_lead_run(epy__job *job)
             break;
         }
         rc = epy__peer_read_frame(peer, 0, &call, why, sizeof why);
-        if (call != NULL) {
-            if (epy__peer_frame_buffered(peer))
-                epy__peer_push(peer, &call->job);
-            else if (!run_on_leader(peer, call))
-                return;     /* another thread reads now */
-        }
+        if (call != NULL && !run_here(peer, call))
+            return;         /* another thread reads now */
         if (rc < 0)
             break;
     }
