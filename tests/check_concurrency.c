@@ -628,7 +628,8 @@ burst_count(epy_call *call, const uint8_t *req, size_t len, void *ctx)
 
 /*
  * Events written back to back reach the receiver together, and it runs
- * them on the thread that read them, one after the other. One that
+ * them on the thread that read them, one after the other (calls too,
+ * runtime/peer/lead.c). One that
  * blocks must not hold the others up: they are handled while it waits
  * (the reading goes to another thread), with every round of the burst
  * starting with a blocking one.

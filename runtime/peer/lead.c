@@ -219,8 +219,8 @@ enum { LEAD_READING = 0, LEAD_INLINE = 1, LEAD_TAKEN = 2 };
 
 #define LEAD_WATCH_NS ((int64_t) 1000000)
 
-/* An event that ran this long on the leader sends the next to workers. */
-#define EVENT_INLINE_NS ((int64_t) 50000)
+/* A call that ran this long on the leader sends the next to workers. */
+#define INLINE_NS ((int64_t) 50000)
 
 /* Takes the reading over from the call running on the leader, if any. */
 static void
@@ -338,34 +338,30 @@ run_on_leader(epy_peer *peer, epy_call *call)
 
 /*
  * Runs or queues @call, read by the leader; false if the calling thread
- * is no longer the leader. A call that came alone runs here (one wake-up
- * fewer); one with more frames behind it goes to the workers, so that
- * calls that came together run together. Events that came together run
- * here one after the other, which spares a worker's wake-up for each
- * (a stream of events then costs what reading it costs), as long as
- * they are short: after one that took EVENT_INLINE_NS or more, the
- * next ones go to the workers like calls, until one runs short again.
- * A long one on the leader is handed over as any call is (the watchdog).
+ * is no longer the leader. A call or event runs here, on the thread
+ * that read it, which spares the wake-up of a worker: calls and events
+ * that came together run one after the other, as long as they are
+ * short. After one that took INLINE_NS or more, those with more frames
+ * behind them go to the workers instead (and run together), until one
+ * runs short here again; a call that came alone always runs here. One
+ * that blocks or runs long on the leader is handed over as any call is
+ * (the pool's block hook, the watchdog).
  */
 static bool
 run_here(epy_peer *peer, epy_call *call)
 {
-    bool event = !epy_call_solicited(call);
     int64_t t0;
 
     if (epy__peer_frame_buffered(peer)
-        && (!event || atomic_load_explicit(&peer->events_slow,
-                                           memory_order_relaxed))) {
+        && atomic_load_explicit(&peer->inline_slow, memory_order_relaxed)) {
         epy__peer_push(peer, &call->job);
         return true;
     }
-    if (!event)
-        return run_on_leader(peer, call);
     t0 = epy__now_ns();
     if (!run_on_leader(peer, call))
         return false;
-    atomic_store_explicit(&peer->events_slow,
-                          epy__now_ns() - t0 >= EVENT_INLINE_NS,
+    atomic_store_explicit(&peer->inline_slow,
+                          epy__now_ns() - t0 >= INLINE_NS,
                           memory_order_relaxed);
     return true;
 }

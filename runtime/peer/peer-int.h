@@ -564,7 +564,7 @@ struct epy_peer {
     bool lend_unable;           /* the transport takes no read timeout */
     uint64_t lead_gen;
     epy__worker_slot *standby;  /* takes the reading over from a call */
-    atomic_bool events_slow;    /* the last event run on the reader took long */
+    atomic_bool inline_slow;    /* the last call run on the reader took long */
     uint8_t *rbuf;
     size_t rcap, rstart, rend;
     bool got_hello;
