@@ -1,6 +1,7 @@
 /*
  * Async results: the caller's handle on an asynchronous call, and its
- * completion by callback (run on a worker), by semaphore, or by polling.
+ * completion by callback (run on a worker, or on the reader that read
+ * its reply: lead.c), by semaphore, or by polling.
  *
  * References: the transaction table holds one while the transaction is
  * in it; the caller's handle holds one until epy_async_release(); a
@@ -44,7 +45,9 @@ epy__async_notify(void *owner, epy_async *a)
 
     if (a->callback != NULL) {
         a->job.run = run_callback;
-        epy__peer_push_to(peer, peer->cb_pool, &epy__async_ref(a)->job);
+        epy__async_ref(a);
+        if (!epy__peer_lead_take(peer, &a->job))
+            epy__peer_push_to(peer, peer->cb_pool, &a->job);
         return;
     }
     if (a->sem != NULL)

@@ -314,20 +314,20 @@ epy__peer_watch_stop(epy_peer *peer)
  * over).
  */
 static bool
-run_on_leader(epy_peer *peer, epy_call *call)
+run_on_leader(epy_peer *peer, epy__job *job)
 {
     uint64_t v;
 
     peer->standby = epy__pool_reserve(peer->pool);
     if (peer->standby == NULL) {
-        epy__peer_push(peer, &call->job);
+        epy__peer_push(peer, job);
         return true;
     }
     v = (++peer->lead_gen << 2) | LEAD_INLINE;
     atomic_store(&peer->lead_word, v);
     watch_arm(peer);
     epy__pool_set_block_hook(lead_take, peer);
-    epy__call_run(call);
+    job->run(job);
     epy__pool_set_block_hook(NULL, NULL);
     if (!atomic_compare_exchange_strong(&peer->lead_word, &v,
                                         (v & ~(uint64_t) 3) | LEAD_READING))
@@ -337,8 +337,9 @@ run_on_leader(epy_peer *peer, epy_call *call)
 }
 
 /*
- * Runs or queues @call, read by the leader; false if the calling thread
- * is no longer the leader. A call or event runs here, on the thread
+ * Runs or queues @job (a call, or an async call's callback) that the
+ * leader read; false if the calling thread is no longer the leader. A
+ * call, event or callback runs here, on the thread
  * that read it, which spares the wake-up of a worker: calls and events
  * that came together run one after the other, as long as they are
  * short. After one that took INLINE_NS or more, those with more frames
@@ -348,21 +349,34 @@ run_on_leader(epy_peer *peer, epy_call *call)
  * (the pool's block hook, the watchdog).
  */
 static bool
-run_here(epy_peer *peer, epy_call *call)
+run_here(epy_peer *peer, epy__job *job)
 {
     int64_t t0;
 
     if (epy__peer_frame_buffered(peer)
         && atomic_load_explicit(&peer->inline_slow, memory_order_relaxed)) {
-        epy__peer_push(peer, &call->job);
+        epy__peer_push(peer, job);
         return true;
     }
     t0 = epy__now_ns();
-    if (!run_on_leader(peer, call))
+    if (!run_on_leader(peer, job))
         return false;
     atomic_store_explicit(&peer->inline_slow,
                           epy__now_ns() - t0 >= INLINE_NS,
                           memory_order_relaxed);
+    return true;
+}
+
+/* The peer whose reading the calling thread leads, in its reader loop. */
+static _Thread_local epy_peer *tl_leading;
+
+bool
+epy__peer_lead_take(epy_peer *peer, epy__job *job)
+{
+    if (tl_leading != peer || peer->cb_pool != peer->pool
+        || peer->lead_ready != NULL)
+        return false;
+    peer->lead_ready = job;
     return true;
 }
 
@@ -392,9 +406,18 @@ epy__peer_lead_run(epy__job *job)
             snprintf(why, sizeof why, "%s", peer->rwhy);
             break;
         }
+        tl_leading = peer;
         rc = epy__peer_read_frame(peer, 0, &call, why, sizeof why);
-        if (call != NULL && !run_here(peer, call))
+        tl_leading = NULL;
+        if (call != NULL && !run_here(peer, &call->job))
             return;         /* another thread reads now */
+        if (peer->lead_ready != NULL) {
+            epy__job *done = peer->lead_ready;
+
+            peer->lead_ready = NULL;
+            if (!run_here(peer, done))
+                return;
+        }
         if (rc < 0)
             break;
     }

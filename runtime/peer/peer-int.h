@@ -565,6 +565,7 @@ struct epy_peer {
     uint64_t lead_gen;
     epy__worker_slot *standby;  /* takes the reading over from a call */
     atomic_bool inline_slow;    /* the last call run on the reader took long */
+    epy__job *lead_ready;       /* the leader's: a callback to run (lead.c) */
     uint8_t *rbuf;
     size_t rcap, rstart, rend;
     bool got_hello;
@@ -662,6 +663,13 @@ void epy__peer_unref(epy_peer *peer);
 void epy__peer_push(epy_peer *peer, epy__job *job);
 /* The same on @pool (the peer's callback pool). */
 void epy__peer_push_to(epy_peer *peer, epy__pool *pool, epy__job *job);
+/*
+ * On the thread that leads @peer's reading, in its reader loop, takes
+ * @job (an async call's callback, completed by the frame being read) to
+ * run it there once the frame is done, as a call that came alone runs
+ * (lead.c); false elsewhere: push it.
+ */
+bool epy__peer_lead_take(epy_peer *peer, epy__job *job);
 /*
  * Waits until none of the peer's jobs is queued or running; after
  * @timeout_ms (0: no limit) calls @late once and waits on.
