@@ -100,6 +100,11 @@ int epy__peer_send_switch(epy_peer *peer);
 /* The job that sends what a writer whose deadline passed left behind. */
 void epy__peer_flush_run(epy__job *job);
 /*
+ * Sends the frames the leader corked (epy__peer_corking()), if any: now
+ * (@now, the leader's own thread), or by a worker.
+ */
+void epy__peer_uncork(epy_peer *peer, bool now);
+/*
  * A driven peer's loop: writes what waits in the outgoing queue, without
  * blocking. Returns 0, or the code that ends the connection.
  */
@@ -161,5 +166,11 @@ void epy__peer_lead_run(epy__job *job);
 void epy__peer_kick_reader(epy_peer *peer);
 /* Stops the watchdog thread, if it was started. */
 void epy__peer_watch_stop(epy_peer *peer);
+/*
+ * True on the leader's thread while it runs a call, event or callback
+ * inline: its small frames wait (corked) and go out together once no
+ * more frames wait to be read, one write for them all.
+ */
+bool epy__peer_corking(epy_peer *peer);
 
 #endif /* EPYRPC_CONN_INT_H */

@@ -231,8 +231,11 @@ lead_take(void *ctx)
 
     if ((v & 3) == LEAD_INLINE
         && atomic_compare_exchange_strong(&peer->lead_word, &v,
-                                          (v & ~(uint64_t) 3) | LEAD_TAKEN))
+                                          (v & ~(uint64_t) 3) | LEAD_TAKEN)) {
+        /* What the call corked goes now: it waits, or runs long. */
+        epy__peer_uncork(peer, false);
         epy__pool_give(peer->standby, &peer->lead_job);
+    }
 }
 
 static void *
@@ -306,6 +309,16 @@ epy__peer_watch_stop(epy_peer *peer)
     }
 }
 
+/* The peer whose leader runs a call on the calling thread (corking). */
+static _Thread_local epy_peer *tl_corking;
+
+bool
+epy__peer_corking(epy_peer *peer)
+{
+    return tl_corking == peer
+           && (atomic_load(&peer->lead_word) & 3) == LEAD_INLINE;
+}
+
 /*
  * Runs @call on the leader, if a worker is idle to take the reading over
  * (so that no more calls run at once than there are workers). Returns
@@ -327,11 +340,15 @@ run_on_leader(epy_peer *peer, epy__job *job)
     atomic_store(&peer->lead_word, v);
     watch_arm(peer);
     epy__pool_set_block_hook(lead_take, peer);
+    tl_corking = peer;
     job->run(job);
+    tl_corking = NULL;
     epy__pool_set_block_hook(NULL, NULL);
     if (!atomic_compare_exchange_strong(&peer->lead_word, &v,
-                                        (v & ~(uint64_t) 3) | LEAD_READING))
+                                        (v & ~(uint64_t) 3) | LEAD_READING)) {
+        epy__peer_uncork(peer, true);   /* corked after the hand-over */
         return false;
+    }
     epy__pool_unreserve(peer->pool, peer->standby);
     return true;
 }
@@ -398,6 +415,9 @@ epy__peer_lead_run(epy__job *job)
     for (;;) {
         epy_call *call = NULL;
 
+        /* Nothing more to read at once: what the calls corked goes. */
+        if (!epy__peer_frame_buffered(peer))
+            epy__peer_uncork(peer, true);
         if (atomic_load_explicit(&peer->lend, memory_order_relaxed)
             && atomic_load_explicit(&peer->sync_calls, memory_order_relaxed) <= 1
             && !epy__peer_frame_buffered(peer) && lend_reading(peer)) {

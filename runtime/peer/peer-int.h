@@ -566,6 +566,7 @@ struct epy_peer {
     epy__worker_slot *standby;  /* takes the reading over from a call */
     atomic_bool inline_slow;    /* the last call run on the reader took long */
     epy__job *lead_ready;       /* the leader's: a callback to run (lead.c) */
+    atomic_bool corked;         /* frames of the leader wait (writer.c) */
     uint8_t *rbuf;
     size_t rcap, rstart, rend;
     bool got_hello;

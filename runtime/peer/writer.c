@@ -224,6 +224,30 @@ writer_leave(epy_peer *peer, int64_t deadline, bool flush)
 }
 
 void
+epy__peer_uncork(epy_peer *peer, bool now)
+{
+    bool write = false, queue = false;
+
+    if (!atomic_exchange_explicit(&peer->corked, false, memory_order_relaxed))
+        return;
+    pthread_mutex_lock(&peer->qlock);
+    if (peer->out_bytes > 0 && !peer->writing && !peer->flush_queued) {
+        if (now)
+            write = peer->writing = true;
+        else
+            queue = peer->flush_queued = true;
+    }
+    pthread_mutex_unlock(&peer->qlock);
+    if (write) {
+        pthread_mutex_lock(&peer->wlock);
+        writer_leave(peer, 0, true);
+    } else if (queue) {
+        epy__peer_ref(peer);
+        epy__peer_push(peer, &peer->flush_job);
+    }
+}
+
+void
 epy__peer_flush_run(epy__job *job)
 {
     epy_peer *peer = EPY__CONTAINER(job, epy_peer, flush_job);
@@ -479,6 +503,19 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
 
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
+    if (total <= COALESCE_MAX && n_fds == 0 && epy__peer_corking(peer)) {
+        bool left = false;
+
+        /* Written with the leader's next ones (epy__peer_uncork()). */
+        pthread_mutex_lock(&peer->qlock);
+        if (peer->out_bytes + total <= PEND_CAP)
+            left = epy__out_append(peer, iov, n, total, NULL, 0);
+        pthread_mutex_unlock(&peer->qlock);
+        if (left) {
+            atomic_store_explicit(&peer->corked, true, memory_order_relaxed);
+            return 0;
+        }
+    }
     if (pthread_mutex_trylock(&peer->wlock) != 0) {
         bool left = false;
 
