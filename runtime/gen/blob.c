@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,14 +46,16 @@ static view *views[BUCKETS];
 static size_t
 page_size(void)
 {
-    static size_t ps;
+    static _Atomic size_t ps;
+    size_t v = atomic_load_explicit(&ps, memory_order_relaxed);
 
-    if (ps == 0) {
-        long v = sysconf(_SC_PAGESIZE);
+    if (v == 0) {
+        long sv = sysconf(_SC_PAGESIZE);
 
-        ps = v > 0 ? (size_t) v : 4096;
+        v = sv > 0 ? (size_t) sv : 4096;
+        atomic_store_explicit(&ps, v, memory_order_relaxed);
     }
-    return ps;
+    return v;
 }
 
 static view **
