@@ -232,7 +232,11 @@ lead_take(void *ctx)
     if ((v & 3) == LEAD_INLINE
         && atomic_compare_exchange_strong(&peer->lead_word, &v,
                                           (v & ~(uint64_t) 3) | LEAD_TAKEN)) {
-        /* What the call corked goes now: it waits, or runs long. */
+        /*
+         * What the call corked goes now: it waits, or runs long; and the
+         * calls that came with it go to the workers, to run beside it.
+         */
+        atomic_store_explicit(&peer->inline_slow, true, memory_order_relaxed);
         epy__peer_uncork(peer, false);
         epy__pool_give(peer->standby, &peer->lead_job);
     }
@@ -359,11 +363,11 @@ run_on_leader(epy_peer *peer, epy__job *job)
  * call, event or callback runs here, on the thread
  * that read it, which spares the wake-up of a worker: calls and events
  * that came together run one after the other, as long as they are
- * short. After one that took INLINE_NS or more, those with more frames
- * behind them go to the workers instead (and run together), until one
- * runs short here again; a call that came alone always runs here. One
- * that blocks or runs long on the leader is handed over as any call is
- * (the pool's block hook, the watchdog).
+ * short. After one that took INLINE_NS or more, or was handed over (it
+ * blocked in a call of its own or ran past the watchdog's period: the
+ * pool's block hook, the watchdog), those with more frames behind them
+ * go to the workers instead (and run together), until one runs short
+ * here again; a call that came alone always runs here.
  */
 static bool
 run_here(epy_peer *peer, epy__job *job)
