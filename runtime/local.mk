@@ -59,6 +59,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/gen/gen-layout.c \
 	%D%/gen/gen-encode.c \
 	%D%/gen/gen-decode.c \
+	%D%/gen/gen-depth.c \
 	%D%/gen/blob.c \
 	%D%/gen/gen.c
 nodist_libepyrpc_core_la_SOURCES = %D%/wire/envelope.pb-c.c \

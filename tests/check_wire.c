@@ -883,7 +883,7 @@ START_TEST(test_message_payload_packed_in_place)
         for (size_t k = 0; k < sizeof shapes / sizeof shapes[0]; k++) {
             char *strs[300];
             Epyrpc__Hello h;
-            epy__payload p = { NULL, 0, &h.base, 0, false, NULL, 0, NULL, 0 };
+            epy__payload p = { .msg = &h.base };
             size_t len;
 
             fill_hello(&h, &shapes[k], strs);
@@ -907,7 +907,7 @@ START_TEST(test_message_payload_too_big)
     epy_api *api;
     char *strs[2];
     Epyrpc__Hello h;
-    epy__payload p = { NULL, 0, &h.base, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .msg = &h.base };
 
     cfg.max_frame = 64 * 1024;
     api = open_ready(&cfg, false);

@@ -19,14 +19,13 @@ typedef struct scratch_chunk {
     max_align_t data[];
 } scratch_chunk;
 
-
 /*
  * Where the values sent out of line are: the path of the value being
  * built (field numbers, list indices and map entry parts, from the
  * outermost message in), and their references.
  */
 typedef struct blob_state {
-    const epy__blob_policy *pol;
+    epy__blob_policy pol;
     uint64_t total;             /* the bytes sent out of line so far */
     size_t depth;               /* may pass EPY__BLOB_PATH_MAX: none below */
     uint32_t path[EPY__BLOB_PATH_MAX];
@@ -135,10 +134,10 @@ blob_out(epy__gen_scratch **s, const void *data, size_t len, bool string,
     int rc, fd;
 
     *sent = false;
-    if (b == NULL || len < b->pol->threshold || len == 0
+    if (b == NULL || len < b->pol.threshold || len == 0
         || b->depth > EPY__BLOB_PATH_MAX || (*s)->n_fds == EPY_GEN_MAX_FDS)
         return 0;
-    if (len > b->pol->limit || b->total + len > b->pol->limit)
+    if (len > b->pol.limit || b->total + len > b->pol.limit)
         return EPY_ETOOBIG;
     path = scratch_alloc(s, b->depth * sizeof *path);
     if (path == NULL)
@@ -458,7 +457,7 @@ epy__gen_build_message_blobs(epy__gen_scratch **s, const epy_gen_struct *st,
         (*s)->blobs = malloc(sizeof *(*s)->blobs);
         if ((*s)->blobs == NULL)
             return EPY_ENOMEM;
-        (*s)->blobs->pol = pol;
+        (*s)->blobs->pol = *pol;
         (*s)->blobs->total = 0;
         (*s)->blobs->depth = 0;
         (*s)->blobs->n = 0;

@@ -90,7 +90,14 @@ int epy__gen_scratch_fds(const epy__gen_scratch *s, const int **ret_fds);
 int epy__gen_scratch_blobs(const epy__gen_scratch *s,
                            const epy__blobref **ret_blobs);
 
-/* --- decoding (gen-decode.c) --------------------------------------------- */
+/* --- decoding (gen-decode.c, gen-depth.c) ------------------------------- */
+
+/*
+ * True if the message @data (@len bytes) of type @desc nests messages at
+ * most EPY_GEN_MAX_DEPTH deep and its framing is sound.
+ */
+bool epy__gen_depth_ok(const ProtobufCMessageDescriptor *desc,
+                       const uint8_t *data, size_t len);
 
 /*
  * epy_gen_decode() with the descriptors that came with the message

@@ -23,19 +23,20 @@
 /*
  * The arguments' message, built in *@s (free with
  * epy__gen_scratch_free()); the frame packs it in place. Its large
- * values go out of line as @peer (NULL: none) allows, by @pol (which
- * must outlive *@s). Sets @ret_err on failure.
+ * values go out of line as @peer (NULL: none) allows. Sets @ret_err on
+ * failure.
  */
 static int
 build_args(epy__gen_scratch **s, const epy_gen_struct *st, const void *args,
-           epy_peer *peer, epy__blob_policy *pol, epy__payload *p,
-           const char *method, epy_error *ret_err)
+           epy_peer *peer, epy__payload *p, const char *method,
+           epy_error *ret_err)
 {
     ProtobufCMessage *msg = NULL;
+    epy__blob_policy pol;
     int rc;
 
-    epy__peer_blob_policy(peer, pol);
-    rc = epy__gen_build_message_blobs(s, st, args, pol, &msg);
+    epy__peer_blob_policy(peer, &pol);
+    rc = epy__gen_build_message_blobs(s, st, args, &pol, &msg);
 
     if (rc < 0)
         return epy_error_setf(ret_err, rc,
@@ -84,7 +85,6 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
              epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
-    epy__blob_policy pol;
     epy__payload req;
     result_sink sink = { result_st, NULL, false };
     bool typed = result_st != NULL && ret_result != NULL;
@@ -92,7 +92,7 @@ epy_gen_call(epy_api *api, const char *method, const epy_gen_struct *args_st,
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &req, method,
                     ret_err);
     if (rc == 0 && typed) {
         /* Decoded aside, so that @ret_result is untouched on failure. */
@@ -120,13 +120,12 @@ epy_gen_call_async(epy_api *api, const char *method,
                    epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
-    epy__blob_policy pol;
     epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &req, method,
                     ret_err);
     if (rc == 0)
         rc = epy__api_call_async(api, method, &req, opts, ret_async, ret_err);
@@ -139,13 +138,12 @@ epy_gen_send(epy_api *api, const char *method, const epy_gen_struct *args_st,
              const void *args, epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
-    epy__blob_policy pol;
     epy__payload req;
     int rc;
 
     if (api == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL api");
-    rc = build_args(&s, args_st, args, epy_api_peer(api), &pol, &req, method,
+    rc = build_args(&s, args_st, args, epy_api_peer(api), &req, method,
                     ret_err);
     if (rc == 0)
         rc = epy__api_send(api, method, &req, ret_err);
@@ -197,7 +195,7 @@ epy_gen_reply(epy_call *call, const epy_gen_struct *result_st,
 {
     epy__gen_scratch *s = NULL;
     ProtobufCMessage *msg = NULL;
-    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { 0 };
     epy__blob_policy pol;
     int rc;
 
@@ -496,13 +494,12 @@ epy_gen_post(epy_peer *peer, const char *method, const epy_gen_struct *args_st,
              const void *args, epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
-    epy__blob_policy pol;
     epy__payload p;
     int rc;
 
     if (peer == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL peer");
-    rc = build_args(&s, args_st, args, peer, &pol, &p, method, ret_err);
+    rc = build_args(&s, args_st, args, peer, &p, method, ret_err);
     if (rc == 0)
         rc = epy__peer_post_payload(peer, method, &p, ret_err);
     epy__gen_scratch_free(s);
@@ -515,14 +512,13 @@ epy_gen_broadcast(epy_server *server, const char *method,
                   epy_error *ret_err)
 {
     epy__gen_scratch *s = NULL;
-    epy__blob_policy pol;
     epy__payload p;
     int rc;
 
     if (server == NULL)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL server");
     /* Each client its own frame: the values travel in it. */
-    rc = build_args(&s, args_st, args, NULL, &pol, &p, method, ret_err);
+    rc = build_args(&s, args_st, args, NULL, &p, method, ret_err);
     if (rc == 0)
         rc = epy__server_broadcast_payload(server, method, &p, ret_err);
     epy__gen_scratch_free(s);

@@ -393,7 +393,7 @@ epy_api_call(epy_api *api, const char *method, const void *req,
              size_t req_len, const epy_call_opts *opts, epy_buf *ret_reply,
              epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = req, .len = req_len };
 
     return epy__api_call(api, method, &p, opts, ret_reply, NULL, NULL,
                          ret_err);
@@ -536,7 +536,7 @@ epy_api_call_async(epy_api *api, const char *method, const void *req,
                    size_t req_len, const epy_call_opts *opts,
                    epy_async **ret_async, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = req, .len = req_len };
 
     return epy__api_call_async(api, method, &p, opts, ret_async, ret_err);
 }
@@ -562,7 +562,7 @@ epy_api_invoke(epy_api *api, const char *method, const void *req,
                epy_async **ret_async, epy_error *ret_err)
 {
     char full[EPY_NAME_MAX + 1];
-    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = req, .len = req_len };
     settings s;
     epy_async *a = NULL;
     bool sync;
@@ -590,7 +590,7 @@ int
 epy_api_send(epy_api *api, const char *method, const void *req,
              size_t req_len, epy_error *ret_err)
 {
-    epy__payload p = { req, req_len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = req, .len = req_len };
 
     return epy__api_send(api, method, &p, ret_err);
 }

@@ -85,7 +85,7 @@ send_answer(epy_call *call, int code, const epy__payload *data,
     env.has_txn = true;
     env.txn = call->txn;
     if (code == 0) {
-        epy__payload none = { NULL, 0, NULL, 0, false, NULL, 0, NULL, 0 };
+        epy__payload none = { 0 };
 
         env.kind = EPYRPC__KIND__REPLY;
         rc = epy__peer_send_payload(call->peer, &env,
@@ -139,7 +139,7 @@ answer(epy_call *call, int code, const epy__payload *data,
 int
 epy_call_reply(epy_call *call, const void *data, size_t len)
 {
-    epy__payload p = { data, len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = data, .len = len };
 
     if (data == NULL && len > 0)
         return EPY_EPARAM;

@@ -474,9 +474,7 @@ stop_connection(epy_peer *peer)
          * hold the close up (it sees the connection end all the same).
          */
         Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
-        epy__payload none = { NULL, 0, NULL,
-                              epy__deadline(EPY__GOODBYE_MS), false,
-                              NULL, 0, NULL, 0 };
+        epy__payload none = { .deadline = epy__deadline(EPY__GOODBYE_MS) };
 
         env.kind = EPYRPC__KIND__DISCONNECT;
         epy__peer_send_payload(peer, &env, &none);
@@ -573,8 +571,7 @@ epy_peer_disconnect(epy_peer *peer, bool solicited, int64_t timeout_ms,
         t.kind = EPY__TXN_SYNC;
         rc = epy__txn_begin(&peer->txn, &t);
         if (rc == 0) {
-            epy__payload none = { NULL, 0, NULL, epy__deadline(timeout_ms),
-                                  false, NULL, 0, NULL, 0 };
+            epy__payload none = { .deadline = epy__deadline(timeout_ms) };
 
             env.kind = EPYRPC__KIND__DISCONNECT;
             env.has_txn = true;

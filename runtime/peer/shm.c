@@ -48,7 +48,7 @@ epy__peer_send_hello(epy_peer *peer)
 {
     Epyrpc__Envelope env = EPYRPC__ENVELOPE__INIT;
     Epyrpc__Hello hello = EPYRPC__HELLO__INIT;
-    epy__payload p = { NULL, 0, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { 0 };
     int ring = -1, rc;
 
     hello.version = EPY_PROTOCOL_VERSION;

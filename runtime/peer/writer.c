@@ -228,7 +228,9 @@ epy__peer_uncork(epy_peer *peer, bool now)
 {
     bool write = false, queue = false;
 
-    if (!atomic_exchange_explicit(&peer->corked, false, memory_order_relaxed))
+    if (!atomic_load_explicit(&peer->corked, memory_order_relaxed)
+        || !atomic_exchange_explicit(&peer->corked, false,
+                                     memory_order_relaxed))
         return;
     pthread_mutex_lock(&peer->qlock);
     if (peer->out_bytes > 0 && !peer->writing && !peer->flush_queued) {
@@ -588,7 +590,7 @@ int
 epy__peer_send(epy_peer *peer, Epyrpc__Envelope *env, const void *payload,
                size_t len)
 {
-    epy__payload p = { payload, len, NULL, 0, false, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = payload, .len = len };
 
     return epy__peer_send_payload(peer, env, &p);
 }

@@ -113,7 +113,7 @@ int
 epy_peer_post_event(epy_peer *peer, const char *method, const void *data,
                     size_t len, epy_error *ret_err)
 {
-    epy__payload p = { data, len, NULL, 0, true, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = data, .len = len, .post = true };
 
     if (data == NULL && len > 0)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL data");
@@ -124,7 +124,7 @@ int
 epy_server_broadcast(epy_server *srv, const char *method, const void *data,
                      size_t len, epy_error *ret_err)
 {
-    epy__payload p = { data, len, NULL, 0, true, NULL, 0, NULL, 0 };
+    epy__payload p = { .data = data, .len = len, .post = true };
 
     if (data == NULL && len > 0)
         return epy_error_set(ret_err, EPY_EPARAM, "NULL data");
