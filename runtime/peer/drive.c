@@ -190,8 +190,14 @@ drive_ready(epy__pollent *e, uint32_t events)
         if (rc < 0)
             return finish(peer, rc, why);
     }
-    if (n == FRAMES_PER_TURN && epy__peer_frame_buffered(peer))
-        epy__poller_kick(e);    /* more to do: after the others */
+    /*
+     * A full turn: more may wait, in the read buffer or in the
+     * transport. A shared ring that the last read took from asked for
+     * no wake-up, so its next frame would ring no doorbell: look again
+     * after the others, whatever the read buffer holds.
+     */
+    if (n == FRAMES_PER_TURN)
+        epy__poller_kick(e);
     return settle(peer);
 }
 
