@@ -427,8 +427,10 @@ START_TEST(test_shm_peer_killed)
         close(sv[0]);
         config(&cfg);
         cfg.shm = true;
+        cfg.start_paused = true;    /* served before the first call */
         if (epy_peer_new_fd(sv[1], &cfg, &srv_peer, &err) < 0
-            || files_serve(srv_peer, &handlers, NULL) < 0)
+            || files_serve(srv_peer, &handlers, NULL) < 0
+            || epy_peer_start(srv_peer) < 0)
             _exit(1);
         for (;;)
             pause();    /* until killed */
