@@ -2,8 +2,8 @@
  * The wire, seen from a raw socket: the hello exchange, frames the other
  * end gets wrong (garbage, a 4 GiB length, half a frame, an unknown kind,
  * a second hello), the frame size limit on both sides, version and
- * fingerprint mismatches, zlib compression, frames of several threads
- * meeting at the writer, and large payloads in any field order.
+ * fingerprint mismatches, zlib compression, and large payloads in any
+ * field order. How frames leave: check_writer.
  */
 #include <config.h>
 
@@ -593,97 +593,6 @@ START_TEST(test_unregister_with_deferred_call)
 }
 END_TEST
 
-/*
- * Frames of several threads meet at the writer: small ones wait in a
- * buffer for the thread that is writing, large ones take their turn.
- * Nothing is lost or torn, and each thread's frames stay in its order.
- */
-#define MEET_THREADS 8
-#define MEET_FRAMES 2000
-
-typedef struct meet_sender {
-    pthread_t th;
-    epy_api *api;
-    uint32_t id;
-    int rc;
-} meet_sender;
-
-static void *
-meet_main(void *p)
-{
-    meet_sender *m = p;
-
-    for (uint32_t seq = 0; seq < MEET_FRAMES && m->rc == 0; seq++) {
-        /* Every seventh frame is too large to wait in the buffer. */
-        size_t len = seq % 7 == 3 ? 6000 : 8 + seq % 50;
-        uint8_t small[64];
-        uint8_t *buf = len > sizeof small ? malloc(len) : small;
-
-        if (buf == NULL) {
-            m->rc = EPY_ENOMEM;
-            break;
-        }
-        memset(buf, (int) ((m->id * 31 + seq) & 0xff), len);
-        memcpy(buf, &m->id, 4);
-        memcpy(buf + 4, &seq, 4);
-        m->rc = epy_api_send(m->api, "ev", buf, len, NULL);
-        if (buf != small)
-            free(buf);
-    }
-    return NULL;
-}
-
-START_TEST(test_frames_meet_at_the_writer)
-{
-    meet_sender m[MEET_THREADS];
-    uint32_t next[MEET_THREADS] = { 0 };
-    epy_api *api;
-
-    open_raw(NULL);
-    expect_hello();
-    send_hello(EPY_PROTOCOL_VERSION, NULL, false);
-    ck_assert_int_eq(epy_peer_wait_ready(peer, 5000, NULL), 0);
-    ck_assert_int_eq(epy_api_open(peer, "o", &api, NULL), 0);
-    for (uint32_t i = 0; i < MEET_THREADS; i++) {
-        m[i].api = api;
-        m[i].id = i;
-        m[i].rc = 0;
-        ck_assert_int_eq(pthread_create(&m[i].th, NULL, meet_main, &m[i]), 0);
-    }
-    for (long n = 0; n < (long) MEET_THREADS * MEET_FRAMES; n++) {
-        Epyrpc__Envelope *env = read_env();
-        uint32_t id, seq;
-        size_t len;
-
-        /* One check per frame: Check records every assertion it makes. */
-        if (env == NULL || env->kind != EPYRPC__KIND__EVENT
-            || strcmp(env->method, "o.ev") != 0 || !env->has_payload
-            || env->payload.len < 8)
-            ck_abort_msg("frame %ld: not the event expected", n);
-        memcpy(&id, env->payload.data, 4);
-        memcpy(&seq, env->payload.data + 4, 4);
-        if (id >= MEET_THREADS || seq != next[id])
-            ck_abort_msg("thread %u: frame %u after %u", id, seq,
-                         id < MEET_THREADS ? next[id] : 0);
-        next[id]++;
-        len = seq % 7 == 3 ? 6000 : 8 + seq % 50;
-        if (env->payload.len != len)
-            ck_abort_msg("thread %u frame %u: %zu bytes", id, seq,
-                         env->payload.len);
-        for (size_t k = 8; k < len; k++)
-            if (env->payload.data[k] != ((id * 31 + seq) & 0xff))
-                ck_abort_msg("thread %u frame %u: byte %zu torn", id, seq, k);
-        epyrpc__envelope__free_unpacked(env, NULL);
-    }
-    for (int i = 0; i < MEET_THREADS; i++) {
-        pthread_join(m[i].th, NULL);
-        ck_assert_int_eq(m[i].rc, 0);
-        ck_assert_uint_eq(next[i], MEET_FRAMES);
-    }
-    epy_api_close(api);
-}
-END_TEST
-
 /* Answers with the request. */
 static int
 echo_handler(epy_call *call, const uint8_t *req, size_t len, void *ctx)
@@ -937,7 +846,6 @@ wire_suite(void)
     tcase_add_test(tc, test_start_paused);
     tcase_add_test(tc, test_close_paused);
     tcase_add_test(tc, test_unregister_with_deferred_call);
-    tcase_add_test(tc, test_frames_meet_at_the_writer);
     tcase_add_test(tc, test_large_payload_any_field_order);
     tcase_add_test(tc, test_message_payload_packed_in_place);
     suite_add_tcase(s, tc);

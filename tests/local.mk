@@ -34,6 +34,13 @@ check_PROGRAMS += %D%/check_wire
 %C%_check_wire_LDADD = $(EPY_INTERNAL_LIBS)
 %C%_check_wire_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+check_PROGRAMS += %D%/check_writer
+%C%_check_writer_SOURCES = %D%/check_writer.c %D%/testutil.c %D%/testutil.h \
+	%D%/wire-helpers.c %D%/wire-helpers.h
+%C%_check_writer_CFLAGS = $(EPY_INTERNAL_CCFLAGS)
+%C%_check_writer_LDADD = $(EPY_INTERNAL_LIBS)
+%C%_check_writer_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 check_PROGRAMS += %D%/check_server
 %C%_check_server_SOURCES = %D%/check_server.c %D%/testutil.c %D%/testutil.h \
 	%D%/wire-helpers.c %D%/wire-helpers.h

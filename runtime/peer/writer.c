@@ -28,6 +28,11 @@
 #define COALESCE_MAX ((size_t) 4096)
 /* ... as long as no more than this waits in all. */
 #define PEND_CAP ((size_t) 16 * 1024)
+/*
+ * The leader's corked frames go once this much waits, without waiting
+ * for the end of what it read: a pipeline of calls keeps both ends busy.
+ */
+#define CORK_MAX ((size_t) 1024)
 #define ZERO_COPY_MIN 256
 #define MAX_IOV 16
 
@@ -506,15 +511,23 @@ write_frame(epy_peer *peer, struct iovec *iov, int n, int64_t deadline,
     for (int i = 0; i < n; i++)
         total += iov[i].iov_len;
     if (total <= COALESCE_MAX && n_fds == 0 && epy__peer_corking(peer)) {
-        bool left = false;
+        bool left = false, full = false;
 
-        /* Written with the leader's next ones (epy__peer_uncork()). */
+        /*
+         * Written with the leader's next ones (epy__peer_uncork()), or
+         * now once CORK_MAX bytes wait: the other end starts on those
+         * while the leader runs the rest of what it read.
+         */
         pthread_mutex_lock(&peer->qlock);
-        if (peer->out_bytes + total <= PEND_CAP)
+        if (peer->out_bytes + total <= PEND_CAP) {
             left = epy__out_append(peer, iov, n, total, NULL, 0);
+            full = peer->out_bytes >= CORK_MAX;
+        }
         pthread_mutex_unlock(&peer->qlock);
         if (left) {
             atomic_store_explicit(&peer->corked, true, memory_order_relaxed);
+            if (full)
+                epy__peer_uncork(peer, true);
             return 0;
         }
     }
