@@ -84,8 +84,9 @@ epy__limits_spare_full(epy__limits *l)
 }
 
 int
-epy__limits_take_mem(epy__limits *l, size_t n, int64_t deadline)
+epy__limits_take_mem(epy__limits *l, size_t n, int64_t wait_ns)
 {
+    int64_t deadline = 0;
     int rc = 0;
 
     if (l == NULL || n == 0)
@@ -94,7 +95,11 @@ epy__limits_take_mem(epy__limits *l, size_t n, int64_t deadline)
         return EPY_ETOOBIG;
     pthread_mutex_lock(&l->lock);
     while (l->mem_used + n > l->mem_max) {
-        struct timespec ts = epy__abstime(deadline);
+        struct timespec ts;
+
+        if (deadline == 0)
+            deadline = epy__now_ns() + wait_ns;
+        ts = epy__abstime(deadline);
 
         if (pthread_cond_timedwait(&l->cond, &l->lock, &ts) == ETIMEDOUT
             && l->mem_used + n > l->mem_max) {

@@ -370,8 +370,7 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
     if (rc != 0)
         return rc;
     rc = epy__limits_take_mem(peer->limits, len,
-                              epy__now_ns()
-                                  + (peer->driven ? 0 : ADMIT_WAIT_NS));
+                              peer->driven ? 0 : ADMIT_WAIT_NS);
     if (rc == EPY_EBUSY && peer->driven) {
         /*
          * A loop never waits: the frame stays unread, and the loop

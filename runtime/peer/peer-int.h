@@ -34,11 +34,11 @@ void epy__limits_give_spare(epy__limits *l);
 /* True if no spare worker may start. */
 bool epy__limits_spare_full(epy__limits *l);
 /*
- * Counts @n bytes held by a received call, waiting for room until
- * @deadline (ns). Returns 0, EPY_EBUSY (no room in time) or EPY_ETOOBIG
- * (more than the whole budget). NULL @l: no limit.
+ * Counts @n bytes held by a received call, waiting up to @wait_ns for
+ * room. Returns 0, EPY_EBUSY (no room in time) or EPY_ETOOBIG (more than
+ * the whole budget). NULL @l: no limit.
  */
-int epy__limits_take_mem(epy__limits *l, size_t n, int64_t deadline);
+int epy__limits_take_mem(epy__limits *l, size_t n, int64_t wait_ns);
 void epy__limits_give_mem(epy__limits *l, size_t n);
 
 /* --- worker pool (pool.c) ---------------------------------------------- */
@@ -565,6 +565,9 @@ struct epy_peer {
     uint64_t lead_gen;
     epy__worker_slot *standby;  /* takes the reading over from a call */
     atomic_bool inline_slow;    /* the last call run on the reader took long */
+    uint64_t recvs;             /* reads of the transport so far */
+    int64_t inline_end;         /* when the last call run here ended; 0: */
+    uint64_t inline_recvs;      /* ... unknown; recvs then */
     epy__job *lead_ready;       /* the leader's: a callback to run (lead.c) */
     atomic_bool corked;         /* frames of the leader wait (writer.c) */
     uint8_t *rbuf;

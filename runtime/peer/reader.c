@@ -427,6 +427,7 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
             if (rc != 0)
                 return rc;
         }
+        peer->recvs++;
         n = peer->tr->ops->recv(peer->tr, peer->rbuf + peer->rend,
                                 peer->rcap - peer->rend);
         if (n == 0)
