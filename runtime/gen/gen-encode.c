@@ -33,30 +33,55 @@ typedef struct blob_state {
     epy__blobref refs[EPY_GEN_MAX_FDS];
 } blob_state;
 
-/* Made by the first allocation: the chunks, and the descriptors met. */
+/*
+ * Made by the first allocation: the chunks, the descriptors met, and a
+ * first area from which the messages of a small value are taken, so that
+ * sending one costs a single allocation.
+ */
+#define SCRATCH_FIRST 512
+
 struct epy__gen_scratch {
     scratch_chunk *chunks;
     blob_state *blobs;          /* NULL: no value goes out of line */
     uint64_t owned;             /* fds[i] is a memfd made here: bit i */
     int n_fds;
-    int fds[EPY_GEN_MAX_FDS];
+    size_t first_used;          /* units of first[] taken */
+    max_align_t first[SCRATCH_FIRST / sizeof (max_align_t)];
+    int fds[EPY_GEN_MAX_FDS];   /* n_fds of them set */
 };
 
 static bool
 scratch_init(epy__gen_scratch **s)
 {
-    if (*s == NULL)
-        *s = calloc(1, sizeof **s);
-    return *s != NULL;
+    if (*s == NULL) {
+        *s = malloc(sizeof **s);
+        if (*s == NULL)
+            return false;
+        (*s)->chunks = NULL;
+        (*s)->blobs = NULL;
+        (*s)->owned = 0;
+        (*s)->n_fds = 0;
+        (*s)->first_used = 0;
+    }
+    return true;
 }
 
+/* @size zeroed bytes, aligned as malloc() aligns, freed with @s. */
 static void *
 scratch_alloc(epy__gen_scratch **s, size_t size)
 {
     scratch_chunk *c;
+    size_t units = (size + sizeof (max_align_t) - 1) / sizeof (max_align_t);
 
     if (!scratch_init(s))
         return NULL;
+    if (units <= sizeof (*s)->first / sizeof (max_align_t)
+                     - (*s)->first_used) {
+        max_align_t *p = (*s)->first + (*s)->first_used;
+
+        (*s)->first_used += units;
+        return memset(p, 0, size);
+    }
     c = calloc(1, sizeof *c + (size != 0 ? size : 1));
     if (c == NULL)
         return NULL;
