@@ -1,10 +1,14 @@
 /*
  * How frames leave a peer, seen from a raw socket: frames of several
- * threads meet at the writer, and the replies of calls that run on the
- * reader wait to go out together, but not for the whole of a long burst.
+ * threads meet at the writer, the replies of calls that run on the
+ * reader wait to go out together, but not for the whole of a long burst,
+ * and replies that the other end never reads stop the peer's reading.
  */
 #include <config.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
@@ -263,6 +267,70 @@ START_TEST(test_corked_replies_go_before_the_burst_ends)
 }
 END_TEST
 
+/*
+ * The other end sends calls and never reads the replies: once the
+ * socket is full, the handlers' writes wait, the peer stops reading
+ * (the other end's writes find no room), no threads start beyond the
+ * peer's own, and closing the peer ends the waiting writes at once.
+ */
+START_TEST(test_replies_never_read)
+{
+    static uint8_t buf[1000 * 64];
+    size_t off = 0, len = 0;
+    uint32_t next = 0;
+    int base = tu_count_threads(), peak = base, workers;
+    int64_t t0 = tu_now_ms(), stuck_since = 0, limit = 20000 * tu_slow();
+    cork_probe p;
+
+    open_ready();
+    workers = epy_peer_workers(peer);
+    p.raw = raw;
+    atomic_init(&p.waiting, -1);
+    sem_init(&p.ran, 0, 0);
+    ck_assert_int_eq(epy_peer_handle(peer, "w.echo", cork_echo, &p, NULL), 0);
+    ck_assert_int_eq(fcntl(raw, F_SETFL, O_NONBLOCK), 0);
+    /* Writes until nothing has gone for a second: the peer stopped. */
+    while (stuck_since == 0 || tu_now_ms() - stuck_since < 1000) {
+        ssize_t w;
+
+        ck_assert_msg(tu_now_ms() - t0 < limit,
+                      "the peer still reads after %u calls", next);
+        if (off == len) {
+            off = len = 0;
+            for (int i = 0; i < 1000; i++, next++) {
+                uint32_t seq = CORK_CALLS + next;
+                Epyrpc__Envelope env = echo_call(&seq);
+                size_t n = epyrpc__envelope__get_packed_size(&env);
+
+                for (int k = 0; k < 4; k++)
+                    buf[len + (size_t) k] = (uint8_t) (n >> (8 * k));
+                epyrpc__envelope__pack(&env, buf + len + 4);
+                len += 4 + n;
+            }
+        }
+        w = write(raw, buf + off, len - off);
+        if (w > 0) {
+            off += (size_t) w;
+            stuck_since = 0;
+        } else {
+            ck_assert(w < 0 && errno == EAGAIN);
+            if (stuck_since == 0)
+                stuck_since = tu_now_ms();
+            poll(NULL, 0, 10);
+        }
+        if (tu_count_threads() > peak)
+            peak = tu_count_threads();
+    }
+    /* The workers, the thread that reads, and the reader's watchdog. */
+    ck_assert_msg(peak <= base + workers + 2,
+                  "%d threads for %d workers", peak - base, workers);
+    t0 = tu_now_ms();
+    peer = epy_peer_close(peer);
+    ck_assert_int_lt(tu_now_ms() - t0, 5000 * tu_slow());
+    sem_destroy(&p.ran);
+}
+END_TEST
+
 static Suite *
 writer_suite(void)
 {
@@ -273,6 +341,7 @@ writer_suite(void)
     tcase_set_timeout(tc, 30);
     tcase_add_test(tc, test_frames_meet_at_the_writer);
     tcase_add_test(tc, test_corked_replies_go_before_the_burst_ends);
+    tcase_add_test(tc, test_replies_never_read);
     suite_add_tcase(s, tc);
     return s;
 }
