@@ -35,6 +35,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/peer/hello.c \
 	%D%/peer/outq.c \
 	%D%/peer/writer.c \
+	%D%/peer/writer-nb.c \
 	%D%/peer/reader.c \
 	%D%/peer/lead.c \
 	%D%/peer/drive.c \

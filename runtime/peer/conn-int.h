@@ -106,13 +106,27 @@ void epy__peer_flush_run(epy__job *job);
 void epy__peer_uncork(epy_peer *peer, bool now);
 /*
  * A driven peer's loop: writes what waits in the outgoing queue, without
- * blocking. Returns 0, or the code that ends the connection.
+ * blocking (writer-nb.c). Returns 0, or the code that ends the connection.
  */
 int epy__peer_flush_nb(epy_peer *peer);
+/* The same, by the writer (wlock held). */
+int epy__peer_flush_nb_locked(epy_peer *peer);
 /* Writes what waits, waiting until @deadline (ns) at most (closing). */
 void epy__peer_flush_until(epy_peer *peer, int64_t deadline);
 /* True if frames wait in the outgoing queue. */
 bool epy__peer_out_waiting(epy_peer *peer);
+/*
+ * The write failed (@rc, a negative errno): the connection is gone.
+ * Returns the peer's status (writer.c).
+ */
+int epy__peer_write_failed(epy_peer *peer, int rc);
+/*
+ * Writes a frame of @total bytes on a driven peer, without blocking
+ * (writer-nb.c). @post: an event that may be refused (EPY_EBUSY) when
+ * the queue is full, without ending the connection.
+ */
+int epy__peer_write_nb(epy_peer *peer, struct iovec *iov, int n, size_t total,
+                       bool post, const int *fds, int n_fds);
 /* Frees the frames still waiting to be written (the peer is freed). */
 void epy__peer_out_free(epy_peer *peer);
 
