@@ -206,6 +206,23 @@ echo_call(uint32_t *seq)
     return env;
 }
 
+/*
+ * Writes the frame of the call numbered @seq at @buf + @off (64 bytes
+ * at most); returns the offset after it.
+ */
+static size_t
+put_echo_call(uint8_t *buf, size_t off, uint32_t seq)
+{
+    Epyrpc__Envelope env = echo_call(&seq);
+    size_t n = epyrpc__envelope__get_packed_size(&env);
+
+    ck_assert_uint_le(4 + n, 64);
+    for (int i = 0; i < 4; i++)
+        buf[off + (size_t) i] = (uint8_t) (n >> (8 * i));
+    epyrpc__envelope__pack(&env, buf + off + 4);
+    return off + 4 + n;
+}
+
 START_TEST(test_corked_replies_go_before_the_burst_ends)
 {
     static uint8_t buf[CORK_CALLS * 64];
@@ -234,14 +251,8 @@ START_TEST(test_corked_replies_go_before_the_burst_ends)
         epyrpc__envelope__free_unpacked(rep, NULL);
     }
     for (uint32_t seq = 0; seq < CORK_CALLS; seq++) {
-        Epyrpc__Envelope env = echo_call(&seq);
-        size_t n = epyrpc__envelope__get_packed_size(&env);
-
-        ck_assert_uint_le(off + 4 + n, sizeof buf);
-        for (int i = 0; i < 4; i++)
-            buf[off + (size_t) i] = (uint8_t) (n >> (8 * i));
-        epyrpc__envelope__pack(&env, buf + off + 4);
-        off += 4 + n;
+        ck_assert_uint_le(off + 64, sizeof buf);
+        off = put_echo_call(buf, off, seq);
     }
     tw_write_all(raw, buf, off);        /* the whole burst in one write */
     clock_gettime(CLOCK_REALTIME, &ts);
@@ -298,14 +309,7 @@ START_TEST(test_replies_never_read)
         if (off == len) {
             off = len = 0;
             for (int i = 0; i < 1000; i++, next++) {
-                uint32_t seq = CORK_CALLS + next;
-                Epyrpc__Envelope env = echo_call(&seq);
-                size_t n = epyrpc__envelope__get_packed_size(&env);
-
-                for (int k = 0; k < 4; k++)
-                    buf[len + (size_t) k] = (uint8_t) (n >> (8 * k));
-                epyrpc__envelope__pack(&env, buf + len + 4);
-                len += 4 + n;
+                len = put_echo_call(buf, len, CORK_CALLS + next);
             }
         }
         w = write(raw, buf + off, len - off);

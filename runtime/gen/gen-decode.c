@@ -268,11 +268,8 @@ dec_malloc(dec_ctx *d, size_t size, bool zero)
 static void
 path_push(dec_ctx *d, size_t v)
 {
-    if (d->path == NULL)
-        return;
-    if (d->depth < EPY__BLOB_PATH_MAX)
-        d->path[d->depth] = v <= UINT32_MAX ? (uint32_t) v : UINT32_MAX;
-    d->depth++;
+    if (d->path != NULL)
+        epy__blob_path_push(d->path, &d->depth, v);
 }
 
 static void

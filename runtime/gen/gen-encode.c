@@ -131,11 +131,8 @@ path_push(epy__gen_scratch **s, size_t v)
 {
     blob_state *b = *s != NULL ? (*s)->blobs : NULL;
 
-    if (b == NULL)
-        return;
-    if (b->depth < EPY__BLOB_PATH_MAX)
-        b->path[b->depth] = v <= UINT32_MAX ? (uint32_t) v : UINT32_MAX;
-    b->depth++;
+    if (b != NULL)
+        epy__blob_path_push(b->path, &b->depth, v);
 }
 
 static void

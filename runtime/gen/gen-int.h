@@ -43,6 +43,20 @@ _Static_assert(EPY__BLOB_PATH_MAX == 3 * (EPY_GEN_MAX_DEPTH + 1),
                "a blob's path: three words for each level");
 
 /*
+ * One level deeper on the path of the value being encoded or decoded
+ * (@words, *@depth of them): @v, a field number, list index or map entry
+ * part. Past EPY__BLOB_PATH_MAX only the depth counts (no value there
+ * goes out of line).
+ */
+static inline void
+epy__blob_path_push(uint32_t *words, size_t *depth, size_t v)
+{
+    if (*depth < EPY__BLOB_PATH_MAX)
+        words[*depth] = v <= UINT32_MAX ? (uint32_t) v : UINT32_MAX;
+    (*depth)++;
+}
+
+/*
  * A sealed memfd holding the @maplen bytes at @data (a string's NUL
  * included), in *@ret_fd: a duplicate of a view's own when @data is a
  * view of those bytes the program never wrote to. Returns 0, EPY_ENOMEM

@@ -182,8 +182,8 @@ void epy__peer_kick_reader(epy_peer *peer);
 void epy__peer_watch_stop(epy_peer *peer);
 /*
  * True on the leader's thread while it runs a call, event or callback
- * inline: its small frames wait (corked) and go out together once no
- * more frames wait to be read, one write for them all.
+ * inline: its small frames wait (corked) and go out together, in one
+ * write, once 1 KiB of them waits or no more frames wait to be read.
  */
 bool epy__peer_corking(epy_peer *peer);
 

@@ -543,7 +543,8 @@ epy__peer_send_payload(epy_peer *peer, Epyrpc__Envelope *env,
     if (b.failed)
         rc = EPY_ENOMEM;
     else if (peer->driven)
-        rc = epy__peer_write_nb(peer, b.iov, b.n, size + 4, pl->post, pl->fds, pl->n_fds);
+        rc = epy__peer_write_nb(peer, b.iov, b.n, size + 4, pl->post,
+                                pl->fds, pl->n_fds);
     else if (pl->post)
         rc = post_frame(peer, b.iov, b.n, size + 4, pl->fds, pl->n_fds);
     else
