@@ -36,6 +36,38 @@ typedef struct bench_sample {
 /* Rate runs: v[BENCH_RATE] in calls (or messages) per second. */
 #define BENCH_RATE 0
 
+/* --- the table (table.c) -------------------------------------------------- */
+
+#define BENCH_MAX_RUNS 9
+
+/* Runs of each measurement (--runs), 3 by default. */
+extern int bench_runs;
+
+typedef struct bench_row bench_row;
+
+/* A new row: @metric in @unit, measuring @what (all kept, not copied). */
+bench_row *bench_row_add(const char *metric, const char *unit,
+                         const char *what);
+/* Its value and baseline, with their CPU per call (< 0: none). */
+void bench_row_value(bench_row *r, double value, double cpu);
+void bench_row_base(bench_row *r, double base, double cpu);
+/* Context switches per call of its value, or with @base of its baseline. */
+void bench_row_csw(bench_row *r, bool base, double csw);
+/* A row without a value, and why. */
+void bench_row_skip(const char *metric, const char *unit, const char *what,
+                    const char *why);
+/* @v in @buf with 3 significant figures or more. */
+const char *bench_num(char *buf, size_t len, double v);
+/* Prints the table, with the machine and @mode ("quick run", ...). */
+void bench_table_print(const char *mode);
+/* Writes it as CSV: metric,value,unit,baseline,ratio. */
+void bench_table_csv(const char *path);
+
+/* The median over bench_runs of @s[].v[@idx], of CPU or of switches. */
+#define BENCH_MED_CPU (-1)
+#define BENCH_MED_CSW (-2)
+double bench_med(const bench_sample *s, int idx);
+
 /* --- utilities (util.c) --------------------------------------------------- */
 
 /* Prints "bench: " and the message to stderr and exits with status 1. */

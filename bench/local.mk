@@ -14,7 +14,7 @@
 # its header and -lnng. Nothing else in the build depends on them.
 
 EXTRA_PROGRAMS += %D%/bench
-%C%_bench_SOURCES = %D%/main.c %D%/raw.c %D%/epy.c %D%/big.c %D%/idlc.c \
+%C%_bench_SOURCES = %D%/main.c %D%/table.c %D%/raw.c %D%/epy.c %D%/big.c %D%/idlc.c \
 	%D%/util.c %D%/bench.h
 nodist_%C%_bench_SOURCES = $(IDL_CALC) $(IDL_BLOB)
 %C%_bench_CPPFLAGS = $(AM_CPPFLAGS) -Iidl-examples -I$(srcdir)/idl-examples \

@@ -35,183 +35,6 @@
 
 #include "bench.h"
 
-#define MAX_RUNS 9
-#define MAX_ROWS 96
-
-static int runs = 3;            /* of each measurement */
-
-/* --- the table ------------------------------------------------------------ */
-
-typedef struct row {
-    const char *metric;
-    const char *what;           /* what is measured, and against what */
-    const char *unit;
-    double value, base;
-    double cpu, base_cpu;       /* us per call; < 0: none */
-    double csw, base_csw;       /* context switches per call; < 0: none */
-    bool has_value, has_base;
-    const char *skipped;        /* why there is no value */
-} row;
-
-static row rows[MAX_ROWS];
-static size_t nrows;
-
-static row *
-add_row(const char *metric, const char *unit, const char *what)
-{
-    row *r;
-
-    if (nrows == MAX_ROWS)
-        bench_die("too many rows");
-    r = &rows[nrows++];
-    memset(r, 0, sizeof *r);
-    r->metric = metric;
-    r->unit = unit;
-    r->what = what;
-    r->cpu = r->base_cpu = -1;
-    r->csw = r->base_csw = -1;
-    return r;
-}
-
-static void
-row_value(row *r, double value, double cpu)
-{
-    r->value = value;
-    r->has_value = true;
-    r->cpu = cpu;
-}
-
-static void
-row_base(row *r, double base, double cpu)
-{
-    r->base = base;
-    r->has_base = true;
-    r->base_cpu = cpu;
-}
-
-static void
-row_skip(const char *metric, const char *unit, const char *what,
-         const char *why)
-{
-    add_row(metric, unit, what)->skipped = why;
-}
-
-/* A number with a precision that suits its size. */
-static const char *
-num(char *buf, size_t len, double v)
-{
-    double a = v < 0 ? -v : v;
-
-    if (a >= 10000)
-        snprintf(buf, len, "%.0f", v);
-    else if (a >= 100)
-        snprintf(buf, len, "%.1f", v);
-    else if (a >= 1)
-        snprintf(buf, len, "%.2f", v);
-    else
-        snprintf(buf, len, "%.3f", v);
-    return buf;
-}
-
-static void
-print_table(const char *mode)
-{
-    char v[32], b[32], q[32], c[32], d[32], e[32], f2[32];
-    long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
-    char model[128] = "unknown CPU";
-    FILE *f = fopen("/proc/cpuinfo", "r");
-
-    if (f != NULL) {
-        char line[256];
-
-        while (fgets(line, sizeof line, f) != NULL) {
-            char *colon = strchr(line, ':');
-
-            if (strncmp(line, "model name", 10) == 0 && colon != NULL) {
-                snprintf(model, sizeof model, "%s", colon + 2);
-                model[strcspn(model, "\n")] = '\0';
-                break;
-            }
-        }
-        fclose(f);
-    }
-    printf("\nepyrpc benchmark (%s): %ld CPUs, %s\n", mode, ncpu, model);
-    printf("Each figure is the median of %d runs, interleaved with its "
-           "baseline's; ratio = value / baseline.\n"
-           "cpu, csw: CPU time (us) and context switches per call of every "
-           "process taking part\n(getrusage), for the value and for the "
-           "baseline.\n\n", runs);
-    printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s\n", "metric", "value",
-           "unit", "baseline", "ratio", "cpu", "b.cpu", "csw", "b.csw",
-           "what (baseline)");
-    for (size_t i = 0; i < nrows; i++) {
-        row *r = &rows[i];
-
-        if (r->skipped != NULL) {
-            printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s: skipped, %s\n",
-                   r->metric, "-", r->unit, "", "", "", "", "", "", r->what,
-                   r->skipped);
-            continue;
-        }
-        printf("%-32s %9s %-8s %9s %6s %7s %7s %5s %5s  %s\n", r->metric,
-               num(v, sizeof v, r->value), r->unit,
-               r->has_base ? num(b, sizeof b, r->base) : "",
-               r->has_base && r->base != 0
-                   ? (snprintf(q, sizeof q, "%.2f", r->value / r->base), q)
-                   : "",
-               r->cpu >= 0 ? num(c, sizeof c, r->cpu) : "",
-               r->base_cpu >= 0 ? num(d, sizeof d, r->base_cpu) : "",
-               r->csw >= 0 ? (snprintf(e, sizeof e, "%.1f", r->csw), e) : "",
-               r->base_csw >= 0
-                   ? (snprintf(f2, sizeof f2, "%.1f", r->base_csw), f2) : "",
-               r->what);
-    }
-}
-
-static void
-write_csv(const char *path)
-{
-    FILE *f = fopen(path, "w");
-
-    if (f == NULL)
-        bench_die("%s: %s", path, strerror(errno));
-    fprintf(f, "metric,value,unit,baseline,ratio\n");
-    for (size_t i = 0; i < nrows; i++) {
-        row *r = &rows[i];
-
-        fprintf(f, "%s,", r->metric);
-        if (r->has_value && r->skipped == NULL)
-            fprintf(f, "%.6g", r->value);
-        fprintf(f, ",%s,", r->unit);
-        if (r->has_base && r->skipped == NULL) {
-            fprintf(f, "%.6g,", r->base);
-            if (r->base != 0)
-                fprintf(f, "%.4f", r->value / r->base);
-        } else {
-            fputc(',', f);
-        }
-        fputc('\n', f);
-    }
-    if (fclose(f) != 0)
-        bench_die("%s: %s", path, strerror(errno));
-}
-
-/* --- medians of runs ----------------------------------------------------- */
-
-#define MED_CPU (-1)
-#define MED_CSW (-2)
-
-static double
-med(const bench_sample *s, int idx)
-{
-    double v[MAX_RUNS];
-
-    for (int r = 0; r < runs; r++)
-        v[r] = idx == MED_CPU ? s[r].cpu_us
-               : idx == MED_CSW ? s[r].csw : s[r].v[idx];
-    return bench_median(v, (size_t) runs);
-}
-
 static int64_t start_ns;
 
 /* --- the peers (programs built only when their libraries are there) ------ */
@@ -287,7 +110,7 @@ typedef struct side {
     peer_prog *peer;
     const char *unit;           /* of v[0], in the progress lines */
     bool off;                   /* not run: its group is not wanted */
-    bench_sample s[MAX_RUNS];
+    bench_sample s[BENCH_MAX_RUNS];
     bool skipped;
 } side;
 
@@ -398,9 +221,9 @@ run_side(side *sd, int round)
 static void
 run_group(const char *group, side *sides, size_t n)
 {
-    for (int r = 0; r < runs; r++) {
+    for (int r = 0; r < bench_runs; r++) {
         fprintf(stderr, "bench: %-7s round %d/%d (%3.0f s):", group, r + 1,
-                runs, (double) (bench_now_ns() - start_ns) / 1e9);
+                bench_runs, (double) (bench_now_ns() - start_ns) / 1e9);
         for (size_t i = 0; i < n; i++) {
             side *sd = &sides[i];
             char v[32];
@@ -412,7 +235,7 @@ run_group(const char *group, side *sides, size_t n)
                 fprintf(stderr, " [%s -]", sd->name);
             else
                 fprintf(stderr, " [%s %s %s]", sd->name,
-                        num(v, sizeof v, sd->s[r].v[0]), sd->unit);
+                        bench_num(v, sizeof v, sd->s[r].v[0]), sd->unit);
         }
         fputc('\n', stderr);
     }
@@ -425,19 +248,19 @@ bench_idlc(const char *idlc, const char *protoc)
 {
     static const char *what = "idlc on 100 namespaces x 20 methods, "
                               "protoc-c included (wall)";
-    bench_sample s[MAX_RUNS];
-    row *r;
+    bench_sample s[BENCH_MAX_RUNS];
+    bench_row *r;
 
     if (idlc == NULL || access(idlc, X_OK) != 0) {
-        row_skip("idlc_2000_methods_s", "s", what, "idlc is not built");
+        bench_row_skip("idlc_2000_methods_s", "s", what, "idlc is not built");
         return;
     }
-    bench_idlc_runs(idlc, protoc, runs, start_ns, s);
-    r = add_row("idlc_2000_methods_s", "s", what);
-    row_value(r, med(s, 0), -1);
-    r = add_row("idlc_2000_methods_cpu_s", "s",
+    bench_idlc_runs(idlc, protoc, bench_runs, start_ns, s);
+    r = bench_row_add("idlc_2000_methods_s", "s", what);
+    bench_row_value(r, bench_med(s, 0), -1);
+    r = bench_row_add("idlc_2000_methods_cpu_s", "s",
                 "idlc as above: CPU time of idlc and protoc-c");
-    row_value(r, med(s, MED_CPU), -1);
+    bench_row_value(r, bench_med(s, BENCH_MED_CPU), -1);
 }
 
 /* --- main ----------------------------------------------------------------- */
@@ -472,18 +295,20 @@ static void
 compare(const char *metric, const char *unit, const char *what,
         const side *val, const side *base, int idx)
 {
-    row *r;
+    bench_row *r;
 
     if (val->skipped) {
-        row_skip(metric, unit, what, "not possible here");
+        bench_row_skip(metric, unit, what, "not possible here");
         return;
     }
-    r = add_row(metric, unit, what);
-    row_value(r, med(val->s, idx), med(val->s, MED_CPU));
-    r->csw = med(val->s, MED_CSW);
+    r = bench_row_add(metric, unit, what);
+    bench_row_value(r, bench_med(val->s, idx),
+                    bench_med(val->s, BENCH_MED_CPU));
+    bench_row_csw(r, false, bench_med(val->s, BENCH_MED_CSW));
     if (base != NULL && !base->skipped) {
-        row_base(r, med(base->s, idx), med(base->s, MED_CPU));
-        r->base_csw = med(base->s, MED_CSW);
+        bench_row_base(r, bench_med(base->s, idx),
+                       bench_med(base->s, BENCH_MED_CPU));
+        bench_row_csw(r, true, bench_med(base->s, BENCH_MED_CSW));
     }
 }
 
@@ -507,7 +332,7 @@ main(int argc, char **argv)
         else if ((v = opt(argv[i], "--only")) != NULL)
             only = v;
         else if ((v = opt(argv[i], "--runs")) != NULL)
-            runs = atoi(v);
+            bench_runs = atoi(v);
         else if ((v = opt(argv[i], "--idlc")) != NULL)
             idlc = v;
         else if ((v = opt(argv[i], "--protoc-c")) != NULL)
@@ -523,8 +348,8 @@ main(int argc, char **argv)
         else
             bench_die("unknown argument '%s' (see bench/main.c)", argv[i]);
     }
-    if (runs < 1 || runs > MAX_RUNS)
-        bench_die("--runs: 1 to %d", MAX_RUNS);
+    if (bench_runs < 1 || bench_runs > BENCH_MAX_RUNS)
+        bench_die("--runs: 1 to %d", BENCH_MAX_RUNS);
     start_ns = bench_now_ns();
     div = quick ? 10 : 1;
     /* The raw sides send messages of the size of epyrpc's payloads. */
@@ -588,17 +413,17 @@ main(int argc, char **argv)
             compare("sync_rtt_p99_us", "us",
                     "calc_add() sync, p99 (raw p99)", sync, raw, BENCH_P99);
             if (!sync->skipped) {
-                row *r = add_row("sync_cpu_us_per_call", "us",
+                bench_row *r = bench_row_add("sync_cpu_us_per_call", "us",
                                  "CPU per calc_add(), both processes "
                                  "(raw CPU per round trip)");
 
-                row_value(r, med(sync->s, MED_CPU), -1);
-                row_base(r, med(raw->s, MED_CPU), -1);
-                r = add_row("sync_csw_per_call", "switches",
+                bench_row_value(r, bench_med(sync->s, BENCH_MED_CPU), -1);
+                bench_row_base(r, bench_med(raw->s, BENCH_MED_CPU), -1);
+                r = bench_row_add("sync_csw_per_call", "switches",
                             "context switches per calc_add(), both "
                             "processes (raw)");
-                row_value(r, med(sync->s, MED_CSW), -1);
-                row_base(r, med(raw->s, MED_CSW), -1);
+                bench_row_value(r, bench_med(sync->s, BENCH_MED_CSW), -1);
+                bench_row_base(r, bench_med(raw->s, BENCH_MED_CSW), -1);
             }
         }
         for (int k = 0; k < 2 && want("peers"); k++) {
@@ -615,8 +440,8 @@ main(int argc, char **argv)
             if (p->skipped) {
                 const char *why = p->peer->failed ? "it failed" : p->peer->why;
 
-                row_skip(m[k][0], "us", what[k][0], why);
-                row_skip(m[k][1], "us", what[k][1], why);
+                bench_row_skip(m[k][0], "us", what[k][0], why);
+                bench_row_skip(m[k][1], "us", what[k][1], why);
                 continue;
             }
             compare(m[k][0], "us", what[k][0], p, raw, BENCH_P50);
@@ -765,43 +590,43 @@ main(int argc, char **argv)
             { .name = "pending", .kind = EPY_PENDING, .n = 10000,
               .unit = "B" },
         };
-        row *r;
+        bench_row *r;
 
         run_group("memory", g, NSIDES(g));
-        r = add_row("rss_growth_1m_calls_kib", "KiB",
+        r = bench_row_add("rss_growth_1m_calls_kib", "KiB",
                     quick ? "caller RSS (anon) growth, 100000 sync calls "
                             "(quick)"
                           : "caller RSS (anon) growth, 1000000 sync calls");
-        row_value(r, med(g[0].s, BENCH_MEM_SYNC_CALLER),
-                  med(g[0].s, MED_CPU));
-        r = add_row("rss_growth_1m_calls_server_kib", "KiB",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_SYNC_CALLER),
+                  bench_med(g[0].s, BENCH_MED_CPU));
+        r = bench_row_add("rss_growth_1m_calls_server_kib", "KiB",
                     "answering process RSS (anon) growth, same");
-        row_value(r, med(g[0].s, BENCH_MEM_SYNC_SERVER), -1);
-        r = add_row("heap_growth_1m_calls_b", "B",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_SYNC_SERVER), -1);
+        r = bench_row_add("heap_growth_1m_calls_b", "B",
                     "caller malloc heap growth, same calls");
-        row_value(r, med(g[0].s, BENCH_MEM_SYNC_HEAP), -1);
-        r = add_row("rss_growth_100k_async_kib", "KiB",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_SYNC_HEAP), -1);
+        r = bench_row_add("rss_growth_100k_async_kib", "KiB",
                     quick ? "caller RSS (anon) growth, 10000 async calls "
                             "done (quick)"
                           : "caller RSS (anon) growth, 100000 async calls "
                             "done");
-        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_CALLER), -1);
-        r = add_row("rss_growth_100k_async_server_kib", "KiB",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_ASYNC_CALLER), -1);
+        r = bench_row_add("rss_growth_100k_async_server_kib", "KiB",
                     "answering process RSS (anon) growth, same");
-        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_SERVER), -1);
-        r = add_row("heap_growth_100k_async_b", "B",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_ASYNC_SERVER), -1);
+        r = bench_row_add("heap_growth_100k_async_b", "B",
                     "caller malloc heap growth, same calls");
-        row_value(r, med(g[0].s, BENCH_MEM_ASYNC_HEAP), -1);
-        r = add_row("bytes_per_pending_call", "B",
+        bench_row_value(r, bench_med(g[0].s, BENCH_MEM_ASYNC_HEAP), -1);
+        r = bench_row_add("bytes_per_pending_call", "B",
                     "caller malloc heap per pending async call, 10000 "
                     "in flight");
-        row_value(r, med(g[1].s, 0), -1);
-        r = add_row("bytes_per_pending_call_rss", "B",
+        bench_row_value(r, bench_med(g[1].s, 0), -1);
+        r = bench_row_add("bytes_per_pending_call_rss", "B",
                     "caller RSS (anon) growth per pending call");
-        row_value(r, med(g[1].s, 1), -1);
-        r = add_row("bytes_per_deferred_call_server", "B",
+        bench_row_value(r, bench_med(g[1].s, 1), -1);
+        r = bench_row_add("bytes_per_deferred_call_server", "B",
                     "answering process RSS (anon) per deferred call");
-        row_value(r, med(g[1].s, 2), -1);
+        bench_row_value(r, bench_med(g[1].s, 2), -1);
     }
 
     /* Shared memory offered on both ends (the socket carries on until
@@ -893,20 +718,20 @@ main(int argc, char **argv)
             compare(m[k][0], "ms", what[k][0], &g[1 + k], &g[0], BIG_MS);
         for (int k = 0; k < 5; k++)
             if (!g[1 + k].skipped)
-                row_value(add_row(m[k][1], "KiB", what[k][1]),
-                          med(g[1 + k].s, BIG_RSS), -1);
+                bench_row_value(bench_row_add(m[k][1], "KiB", what[k][1]),
+                          bench_med(g[1 + k].s, BIG_RSS), -1);
         if (!g[3].skipped)
-            row_value(add_row("echo_fd_16m_fds_gained", "fds",
+            bench_row_value(bench_row_add("echo_fd_16m_fds_gained", "fds",
                               "descriptors both processes gained, echo N to "
-                              "2N (leaks)"), med(g[3].s, BIG_FDS), -1);
+                              "2N (leaks)"), bench_med(g[3].s, BIG_FDS), -1);
     }
 
     if (want("idlc"))
         bench_idlc(idlc, protoc);
 
-    print_table(quick ? "quick run, 10x fewer calls" : "full run");
+    bench_table_print(quick ? "quick run, 10x fewer calls" : "full run");
     if (csv != NULL) {
-        write_csv(csv);
+        bench_table_csv(csv);
         printf("\nwritten: %s (%.0f s)\n", csv,
                (double) (bench_now_ns() - start_ns) / 1e9);
     }
