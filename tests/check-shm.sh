@@ -9,7 +9,8 @@ EPYRPC_SHM=1
 SHM=1
 export EPYRPC_SHM SHM
 rc=0
-for t in tests/check_peer tests/check_call tests/check_handler \
+for t in tests/check_peer tests/check_call tests/check_call_errors \
+         tests/check_api tests/check_handler \
          tests/check_concurrency tests/check_readown tests/check_server \
          tests/check_loop tests/check_stalls tests/check_hostile \
          tests/check_builtin tests/idlc/check_e2e \

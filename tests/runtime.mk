@@ -15,6 +15,18 @@ check_PROGRAMS += %D%/check_call
 %C%_check_call_LDADD = $(EPY_TEST_LIBS)
 %C%_check_call_LDFLAGS = $(EPY_TEST_LINKFLAGS)
 
+check_PROGRAMS += %D%/check_call_errors
+%C%_check_call_errors_SOURCES = %D%/check_call_errors.c $(EPY_RT_TEST_SOURCES)
+%C%_check_call_errors_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_call_errors_LDADD = $(EPY_TEST_LIBS)
+%C%_check_call_errors_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
+check_PROGRAMS += %D%/check_api
+%C%_check_api_SOURCES = %D%/check_api.c $(EPY_RT_TEST_SOURCES)
+%C%_check_api_CFLAGS = $(EPY_TEST_CCFLAGS)
+%C%_check_api_LDADD = $(EPY_TEST_LIBS)
+%C%_check_api_LDFLAGS = $(EPY_TEST_LINKFLAGS)
+
 check_PROGRAMS += %D%/check_handler
 %C%_check_handler_SOURCES = %D%/check_handler.c $(EPY_RT_TEST_SOURCES)
 %C%_check_handler_CFLAGS = $(EPY_TEST_CCFLAGS)
