@@ -24,7 +24,7 @@ libepyrpc_core_la_SOURCES = \
 	%D%/wire/schema.c \
 	%D%/wire/schema-equal.c \
 	%D%/wire/schema-compare.c \
-	%D%/peer/peer-int.h \
+	%D%/peer/peer-int.h %D%/peer/pool-int.h %D%/peer/txn-int.h \
 	%D%/peer/conn-int.h \
 	%D%/peer/conn.c \
 	%D%/peer/pool.c \
