@@ -125,6 +125,13 @@ case $out in
         ok "introspect --idl: alltypes.idl and its import" ;;
     *) bad "introspect --idl: alltypes.idl and its import" "$err" ;;
 esac
+run introspect --idl "$A"
+case $rc:$out:$err in
+    3:*'// ==> calc.idl <=='*'// ==> alltypes.idl <=='*:*'interface fdt: the server sends no IDL source'*)
+        ok "introspect --idl of all: the sources there are, fdt's missing, exit 3" ;;
+    *) bad "introspect --idl of all: the sources there are, fdt's missing, exit 3" \
+           "exit $rc" "$err" ;;
+esac
 
 # --- calls -----------------------------------------------------------------
 expect "call calc.add" 0 5 call "$A" calc.add '{"a": 2, "b": 3}'
@@ -268,6 +275,19 @@ run call "$A" alltypes.echo_scalars '{"v": {"raw": "a$"}}'
 run call "$A" calc.tick '{"n": 1}'
 [ "$rc" = 64 ] && ok "call of an event: exit 64" \
     || bad "call of an event: exit 64" "exit $rc" "$err"
+for o in --count -c --interval --timeout --snap; do
+    run monitor "$A" $o
+    case $rc:$err in
+        64:*"option '$o' needs a value"*)
+            ok "$o without its value: exit 64, named as typed" ;;
+        *) bad "$o without its value: exit 64, named as typed" "exit $rc" "$err" ;;
+    esac
+done
+run monitor "$A" --bogus
+case $rc:$err in
+    64:*"unknown option '--bogus'"*) ok "an unknown option: exit 64" ;;
+    *) bad "an unknown option: exit 64" "exit $rc" "$err" ;;
+esac
 run frobnicate "$A"
 [ "$rc" = 64 ] && ok "an unknown command: exit 64" \
     || bad "an unknown command: exit 64" "exit $rc" "$err"

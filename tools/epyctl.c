@@ -356,7 +356,7 @@ main(int argc, char **argv)
     struct sigaction sa;
 
     opterr = 0;
-    while ((opt = getopt_long(argc, argv, "hVt:pc:i:", opts, NULL)) != -1) {
+    while ((opt = getopt_long(argc, argv, ":hVt:pc:i:", opts, NULL)) != -1) {
         switch (opt) {
         case 'h':
             usage(stdout);
@@ -401,10 +401,16 @@ main(int argc, char **argv)
             mon.snap = (unsigned) v;
             any_monitor = true;
             break;
+        case ':':
+            /* What was typed: "--count", "-c", "-i" of "-pi". */
+            if (strncmp(argv[optind - 1], "--", 2) == 0)
+                return usage_error("option '%s' needs a value",
+                                   argv[optind - 1]);
+            return usage_error("option '-%c' needs a value", optopt);
         default:
             if (optopt != 0 && optopt < 256)
                 return usage_error("unknown option '-%c'", optopt);
-            return usage_error("unknown option or missing value: '%s'",
+            return usage_error("unknown option '%s'",
                                argv[optind - 1]);
         }
     }
