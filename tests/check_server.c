@@ -740,6 +740,25 @@ START_TEST(test_bad_urls)
     }
     ck_assert_int_eq(epy_server_new(NULL, NULL, &srv, &err), EPY_EPARAM);
     srv = NULL;
+
+    /* What a server takes, all of it; a client is not given fd:N. */
+    ck_assert_int_eq(epy_server_new("/tmp/x.sock", NULL, &srv, &err),
+                     EPY_EPARAM);
+    ck_assert_ptr_nonnull(strstr(err.message, "'/tmp/x.sock'"));
+    ck_assert_ptr_nonnull(strstr(err.message, "unix:PATH"));
+    ck_assert_ptr_nonnull(strstr(err.message, "fd:N"));
+    ck_assert_ptr_nonnull(strstr(err.message, "systemd:"));
+    ck_assert_int_eq(epy_connect("/tmp/x.sock", NULL, 100, &peer, &err),
+                     EPY_EPARAM);
+    ck_assert_ptr_nonnull(strstr(err.message, "tcp:HOST:PORT"));
+    ck_assert_ptr_null(strstr(err.message, "fd:N"));
+
+    /* A folder that is not there is named. */
+    ck_assert_int_eq(epy_server_new("unix:/nonexistent-epy/x.sock", NULL,
+                                    &srv, &err), EPY_ESYSTEM);
+    ck_assert_ptr_nonnull(strstr(err.message, "'/nonexistent-epy'"));
+    ck_assert_ptr_nonnull(strstr(err.message, "No such file"));
+    srv = NULL;
     epy_error_clear(&err);
 }
 END_TEST

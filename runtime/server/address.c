@@ -110,7 +110,8 @@ epy__address_parse(const char *url, bool passive, epy__address *out, epy_error *
     }
     return epy_error_setf(err, EPY_EPARAM,
                           "unsupported address '%s' (unix:PATH, unix:@NAME, "
-                          "tcp:HOST:PORT)", url);
+                          "tcp:HOST:PORT%s)", url,
+                          passive ? ", fd:N, systemd: or systemd:NAME" : "");
 }
 
 void

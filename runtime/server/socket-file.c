@@ -159,9 +159,15 @@ epy__socket_file_bind(int fd, const epy__address *a,
     else
         snprintf(tmp, sizeof tmp, "%.*s/.epy-XXXXXX",
                  (int) (slash - a->path), a->path);
-    if (mkdtemp(tmp) == NULL)
-        return epy__sys_error(err, EPY_ESYSTEM,
-                         "cannot make a folder next to the socket file");
+    if (mkdtemp(tmp) == NULL) {
+        int e = errno;
+
+        return epy_error_setf(err, EPY_ESYSTEM, "cannot make a folder in "
+                              "'%.*s' for the socket file '%s': %s",
+                              slash != NULL ? (int) (slash - a->path) : 1,
+                              slash != NULL ? a->path : ".", a->path,
+                              strerror(e));
+    }
     dfd = open(tmp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
     if (dfd < 0) {
         rc = epy__sys_error(err, EPY_ESYSTEM, "open of the socket's folder");
