@@ -66,9 +66,15 @@ idlc_file_ref(idlc_ctx *ctx, const idlc_source *src)
     return idlc_strndup(&ctx->arena, n, len);
 }
 
-/* The .proto package of a file: its stem made an identifier. */
+/*
+ * A file's stem made an identifier (for the .proto package and the
+ * header guard): each character but a letter, digit or '_' becomes '_',
+ * and a stem that starts with no letter ("1st", "_x", "%") gets "idl_"
+ * in front: protoc-c drops a package's leading '_', and a C name cannot
+ * start with a digit.
+ */
 const char *
-idlc_proto_package(idlc_ctx *ctx, const idlc_source *src)
+idlc_file_ident(idlc_ctx *ctx, const idlc_source *src)
 {
     char *p = idlc_printf(&ctx->arena, "%s", idlc_file_stem(ctx, src));
 
@@ -76,9 +82,16 @@ idlc_proto_package(idlc_ctx *ctx, const idlc_source *src)
         if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z')
               || (*q >= '0' && *q <= '9') || *q == '_'))
             *q = '_';
-    if (p[0] >= '0' && p[0] <= '9')
-        p = idlc_printf(&ctx->arena, "_%s", p);
+    if (!((p[0] >= 'a' && p[0] <= 'z') || (p[0] >= 'A' && p[0] <= 'Z')))
+        p = idlc_printf(&ctx->arena, "idl_%s", p);
     return p;
+}
+
+/* The .proto package of a file. */
+const char *
+idlc_proto_package(idlc_ctx *ctx, const idlc_source *src)
+{
+    return idlc_file_ident(ctx, src);
 }
 
 /* protoc-c's lower-case form of a proto name ("calc_Point" -> "calc__point"). */
@@ -280,6 +293,8 @@ load_import(idlc_ctx *ctx, idlc_source *from, idlc_import *imp)
         free(data);
     }
     src->import_name = imp->name;
+    src->importer = from;
+    src->import_line = imp->loc.line;
     imp->src = src;
     parse_file(ctx, src);
 }

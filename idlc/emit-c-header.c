@@ -5,7 +5,6 @@
  */
 #include <config.h>
 
-#include <ctype.h>
 #include <inttypes.h>
 #include <string.h>
 
@@ -364,13 +363,8 @@ desc_protos(cgen *g, const idlc_decl *d)
 static const char *
 guard_of(cgen *g)
 {
-    char *s = idlc_printf(&g->ctx->arena, "%s_EPY_H",
-                          cg_upper(g->ctx, idlc_file_stem(g->ctx, g->src)));
-
-    for (char *p = s; *p != '\0'; p++)
-        if (!isalnum((unsigned char) *p))
-            *p = '_';
-    return s;
+    return idlc_printf(&g->ctx->arena, "%s_EPY_H",
+                       cg_upper(g->ctx, idlc_file_ident(g->ctx, g->src)));
 }
 
 static void

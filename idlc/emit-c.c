@@ -434,6 +434,7 @@ cg_claim_generics(cgen *g)
         idlc_buf d = { NULL, 0, 0 };
         const char *names[4];
         int n = 0;
+        bool clashed = false;
 
         if (strncmp(m, "epy_", 4) == 0)
             continue;
@@ -450,9 +451,12 @@ cg_claim_generics(cgen *g)
             const char *prev = idlc_map_put(&g->ctx->arena, &g->ctx->cnames,
                                             names[k], (void *) desc);
 
-            if (prev != NULL && strcmp(prev, desc) != 0)
+            /* Once for the type, not for each name it shares. */
+            if (prev != NULL && strcmp(prev, desc) != 0 && !clashed) {
                 idlc_error(g->ctx, t->loc, "%s mangles to the C name '%s', "
                            "already used by %s", desc, names[k], prev);
+                clashed = true;
+            }
         }
         idlc_buf_free(&d);
     }

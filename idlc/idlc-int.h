@@ -75,6 +75,9 @@ typedef struct idlc_source {
     bool in_progress;     /* on the import stack (cycle detection) */
     struct idlc_block *blocks;   /* top-level namespace blocks */
     struct idlc_import *imports;
+    const struct idlc_source *importer;   /* the first file importing it */
+    int import_line;      /* and the line of its import there */
+    bool import_noted;    /* "imported from" said (once per file) */
 } idlc_source;
 
 typedef struct idlc_loc {
@@ -232,11 +235,19 @@ typedef struct idlc_decl {
     bool has_raises;
 
     /* checks and generation */
+    const char *clash;           /* the C name clash reported for it */
     int mark;                    /* recursion check state */
     bool emitted;
 } idlc_decl;
 
 /* --- the compilation -------------------------------------------------- */
+
+/* A token as read, for syntax errors: its text (cut) and where it ends. */
+typedef struct idlc_tok_info {
+    char text[48];
+    int line;
+    int col;                     /* the column just after it */
+} idlc_tok_info;
 
 typedef struct idlc_ctx {
     const idlc_options *opts;
@@ -275,12 +286,17 @@ typedef struct idlc_ctx {
     struct idlc_trailing *trailing_list;   /* in order, for warnings */
     int target_tok;              /* last token of the last declaration */
     char **target_doc;           /* and where its doc goes */
+    idlc_tok_info last_tok[2];   /* the token before the last, the last */
+    bool looks_idl;              /* the file starts with a keyword */
+    bool stop_file;              /* stop reading it (clearly not IDL) */
+    bool parsing;
     idlc_block *parsed_blocks;   /* result of one parse */
     idlc_import *parsed_imports;
 
     /* the merged model */
     idlc_decl root;              /* pseudo-namespace holding the roots */
     idlc_map cnames;             /* C name -> owning decl (collisions) */
+    bool proto_checked;          /* the .proto's names checked */
 } idlc_ctx;
 
 /* diag.c */
@@ -353,6 +369,7 @@ const char *idlc_file_stem(idlc_ctx *ctx, const idlc_source *src);
 void idlc_collect_imports(idlc_source *src, idlc_source **out, size_t *n,
                           size_t max);
 const char *idlc_file_ref(idlc_ctx *ctx, const idlc_source *src);
+const char *idlc_file_ident(idlc_ctx *ctx, const idlc_source *src);
 const char *idlc_proto_package(idlc_ctx *ctx, const idlc_source *src);
 const char *idlc_proto_lower(idlc_ctx *ctx, const char *name);
 const char *idlc_type_mangle(idlc_ctx *ctx, const idlc_type *t);

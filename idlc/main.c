@@ -6,6 +6,7 @@
  */
 #include <config.h>
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,7 @@ usage(FILE *f)
           "      --protoc-c=PATH  the protoc-c program (default: $PROTOC_C,\n"
           "                    else " EPY_PROTOC_C ")\n"
           "      --no-protoc-c do not run protoc-c (no .pb-c.[ch] outputs)\n"
-          "      --max-errors=N  stop after N errors (default 20)\n"
+          "      --max-errors=N  stop after N errors (1 to 1000000; default 20)\n"
           "      --check-compat  compare OLD.idl to NEW.idl: report each\n"
           "                    breaking change as an error; write nothing\n"
           "  -v, --verbose     with --check-compat, the safe changes too\n"
@@ -41,6 +42,26 @@ usage(FILE *f)
           "With --check-compat: 0 if compatible, 1 if a change breaks, 2 on\n"
           "bad usage or errors in either file.\n",
           f);
+}
+
+/* The most --max-errors takes. */
+#define MAX_ERRORS_MAX 1000000
+
+/* A whole decimal number from 1 to MAX_ERRORS_MAX. */
+static bool
+parse_count(const char *s, int *ret)
+{
+    char *end;
+    long n;
+
+    if (s == NULL || *s < '0' || *s > '9')
+        return false;
+    errno = 0;
+    n = strtol(s, &end, 10);
+    if (errno != 0 || *end != '\0' || n < 1 || n > MAX_ERRORS_MAX)
+        return false;
+    *ret = (int) n;
+    return true;
 }
 
 /* idlc --check-compat OLD.idl NEW.idl */
@@ -115,8 +136,20 @@ main(int argc, char **argv)
             opts.protoc_c = a + 11;
         } else if (strcmp(a, "--no-protoc-c") == 0) {
             no_protoc = true;
-        } else if (strncmp(a, "--max-errors=", 13) == 0) {
-            opts.max_errors = atoi(a + 13);
+        } else if (strcmp(a, "--max-errors") == 0
+                   || strncmp(a, "--max-errors=", 13) == 0) {
+            const char *v = a[12] == '=' ? a + 13
+                          : i + 1 < argc ? argv[++i] : NULL;
+
+            if (!parse_count(v, &opts.max_errors)) {
+                if (v == NULL)
+                    fputs("idlc: --max-errors needs a number\n", stderr);
+                else
+                    fprintf(stderr, "idlc: --max-errors needs a number "
+                            "from 1 to %d, not '%s'\n", MAX_ERRORS_MAX, v);
+                free(incs);
+                return 2;
+            }
         } else if (strcmp(a, "--check-compat") == 0) {
             compat = true;
         } else if (strcmp(a, "-v") == 0 || strcmp(a, "--verbose") == 0) {

@@ -8,7 +8,7 @@
 %define api.pure full
 %define api.prefix {idlc_yy}
 %locations
-%define parse.error detailed
+%define parse.error custom
 %param {yyscan_t scanner}
 %parse-param {idlc_ctx *ctx}
 %expect 0
@@ -644,3 +644,62 @@ type:
     ;
 
 %%
+
+static bool
+is_keyword(yysymbol_kind_t k)
+{
+    return k == YYSYMBOL_KW_TYPE
+           || (k >= YYSYMBOL_KW_NAMESPACE && k <= YYSYMBOL_KW_MAP);
+}
+
+/*
+ * Syntax errors (bison's parse.error custom). As bison's detailed
+ * message ("syntax error, unexpected X, expecting A or B"), except:
+ * a missing ';' whose next token is on a later line (or the end of the
+ * file) is reported just after the token before it, and a reserved word
+ * where a name is expected is named as such.
+ */
+static int
+yyreport_syntax_error(const yypcontext_t *yc, yyscan_t scanner,
+                      idlc_ctx *ctx)
+{
+    yysymbol_kind_t expected[YYNTOKENS];
+    yysymbol_kind_t tok = yypcontext_token(yc);
+    const IDLC_YYLTYPE *l = yypcontext_location(yc);
+    /* The token before the lookahead (the last one read at the end). */
+    const idlc_tok_info *prev = &ctx->last_tok[tok == YYSYMBOL_YYEOF];
+    int n = yypcontext_expected_tokens(yc, expected, YYNTOKENS);
+    bool semi = false, ident = false;
+    idlc_buf msg = { NULL, 0, 0 };
+
+    (void) scanner;
+    if (ctx->stop_file)
+        return 0;       /* the lexer stopped the file: already reported */
+    for (int i = 0; i < n; i++) {
+        semi |= expected[i] == YYTRANSLATE(';');
+        ident |= expected[i] == YYSYMBOL_IDENT;
+    }
+    if (semi && prev->line > 0
+        && (tok == YYSYMBOL_YYEOF || l->first_line > prev->line)) {
+        idlc_loc at = { ctx->cur, prev->line, prev->col };
+
+        idlc_error(ctx, at, "expected ';' after '%s'", prev->text);
+        return 0;
+    }
+    if (ident && is_keyword(tok)) {
+        idlc_error(ctx, mkloc(ctx, l), "'%s' is a reserved word of the IDL "
+                   "and cannot be a name", ctx->last_tok[1].text);
+        return 0;
+    }
+    idlc_buf_puts(&msg, "syntax error");
+    if (tok != YYSYMBOL_YYEMPTY) {
+        idlc_buf_printf(&msg, ", unexpected %s", yysymbol_name(tok));
+        /* As bison's detailed messages: at most four expected tokens. */
+        for (int i = 0; n <= 4 && i < n; i++)
+            idlc_buf_printf(&msg, "%s%s", i == 0 ? ", expecting " : " or ",
+                            yysymbol_name(expected[i]));
+    }
+    idlc_error(ctx, mkloc(ctx, l), "%s", msg.data);
+    idlc_buf_free(&msg);
+    return 0;
+}

@@ -96,7 +96,8 @@ upper(idlc_ctx *ctx, const char *s)
 
 /*
  * Claims the C identifier @cname for @d (described by @what). A second
- * claim is an error at the later declaration.
+ * claim is an error at the later declaration, reported once for each
+ * pair of declarations (not for each of the names they share).
  */
 static void
 claim(idlc_ctx *ctx, const char *cname, idlc_decl *d, const char *what)
@@ -106,15 +107,25 @@ claim(idlc_ctx *ctx, const char *cname, idlc_decl *d, const char *what)
     const char *prev;
 
     if (strncmp(cname, "epy_", 4) == 0 || strncmp(cname, "EPY_", 4) == 0) {
-        idlc_error(ctx, d->loc, "%s would define the C name '%s'; names "
-                   "starting with 'epy_' belong to the runtime", desc, cname);
+        /* Not again for what a namespace reported so holds. */
+        for (const idlc_decl *p = d->parent; p != NULL; p = p->parent)
+            if (p->clash != NULL && strcmp(p->clash, "epy_") == 0)
+                return;
+        if (d->clash == NULL || strcmp(d->clash, "epy_") != 0)
+            idlc_error(ctx, d->loc, "%s would define the C name '%s'; "
+                       "names starting with 'epy_' belong to the runtime",
+                       desc, cname);
+        d->clash = "epy_";
         return;
     }
     prev = idlc_map_put(&ctx->arena, &ctx->cnames,
                         idlc_strdup(&ctx->arena, cname), (void *) desc);
-    if (prev != NULL && strcmp(prev, desc) != 0)
+    if (prev != NULL && strcmp(prev, desc) != 0
+        && (d->clash == NULL || strcmp(d->clash, prev) != 0)) {
         idlc_error(ctx, d->loc, "%s mangles to the C name '%s', already "
                    "used by %s", desc, cname, prev);
+        d->clash = prev;
+    }
 }
 
 static void
@@ -143,12 +154,13 @@ idlc__claim_names(idlc_ctx *ctx, idlc_decl *d)
     };
     static const char *const error_names[] = { "_get", "_raise", NULL };
     static const char *const enum_names[] = { "", NULL };
+    /* With the .proto's messages: NAME_args, NAME_result. */
     static const char *const method_names[] = {
         "", "_opts", "_async", "_async_cb", "_done_fn", "_result", "_send",
-        "_fn", "_reply", NULL
+        "_fn", "_reply", "_args", NULL
     };
     static const char *const event_names[] = {
-        "_send", "_post", "_broadcast", "_fn", NULL
+        "_send", "_post", "_broadcast", "_fn", "_args", NULL
     };
 
     switch (d->kind) {

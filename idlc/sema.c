@@ -460,6 +460,7 @@ check_enum(idlc_ctx *ctx, idlc_decl *d)
         if (prev != NULL) {
             idlc_error(ctx, v->loc, "duplicate enum value '%s' in '%s'",
                        v->name, d->qname);
+            idlc_note(ctx, prev->loc, "the first '%s' is here", v->name);
             continue;
         }
         if (v->overflow) {

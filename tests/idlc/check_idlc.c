@@ -626,6 +626,12 @@ END_TEST
 
 /* --- diagnostics ---------------------------------------------------------- */
 
+/*
+ * Each bad/NAME.idl fails with the first line of diagnostics in
+ * NAME.err; where there is a NAME.diag, with exactly what it holds (the
+ * source lines and carets, the notes, nothing more).
+ */
+
 START_TEST(test_bad)
 {
     char **files;
@@ -636,7 +642,7 @@ START_TEST(test_bad)
     files = list_files(".", ".idl");
     for (size_t i = 0; files[i] != NULL; i++) {
         char errpath[512];
-        char *diag, *want, *nl;
+        char *diag, *want, *full, *nl;
         int rc = compile(files[i], tmp, NULL, &diag);
 
         snprintf(errpath, sizeof errpath, "%.*s.err",
@@ -644,6 +650,12 @@ START_TEST(test_bad)
         want = slurp(errpath, NULL);
         ck_assert_msg(want != NULL, "%s has no %s", files[i], errpath);
         ck_assert_msg(rc == 1, "%s: exit %d, not 1", files[i], rc);
+        /* NAME.diag, where there is one: all of the diagnostics. */
+        snprintf(errpath + strlen(errpath) - 4, 6, ".diag");
+        full = slurp(errpath, NULL);
+        ck_assert_msg(full == NULL || strcmp(diag, full) == 0,
+                      "%s:\n got:\n%s want:\n%s", files[i], diag, full);
+        free(full);
         nl = strchr(diag, '\n');
         if (nl != NULL)
             nl[1] = '\0';

@@ -119,5 +119,55 @@ else
     fail "\$PROTOC_C error message"; cat "$tmp/e.log"
 fi
 
+# --max-errors: a number from 1 up, as --max-errors=N or --max-errors N.
+for v in abc 0 -3 3x 99999999999 ""; do
+    "$IDLC" --no-protoc-c -o "$tmp" "--max-errors=$v" \
+        "$here/ok/calc.idl" > /dev/null 2> "$tmp/e.log"
+    if [ $? -eq 2 ] && grep -q -- "--max-errors needs a number" "$tmp/e.log"; then
+        pass "--max-errors=$v refused"
+    else
+        fail "--max-errors=$v"; cat "$tmp/e.log"
+    fi
+done
+"$IDLC" --no-protoc-c -o "$tmp" "$here/ok/calc.idl" --max-errors \
+    > /dev/null 2> "$tmp/e.log"
+if [ $? -eq 2 ] && grep -q -- "--max-errors needs a number" "$tmp/e.log"; then
+    pass "--max-errors without a value refused"
+else
+    fail "--max-errors without a value"; cat "$tmp/e.log"
+fi
+{
+    echo "namespace many {"
+    for i in 1 2 3 4 5 6; do echo "    unknown$i f$i();"; done
+    echo "}"
+} > "$tmp/many.idl"
+for form in "--max-errors 3" "--max-errors=3"; do
+    # shellcheck disable=SC2086
+    "$IDLC" --no-protoc-c -o "$tmp" $form "$tmp/many.idl" 2> "$tmp/e.log"
+    if [ "$(grep -c ': error: ' "$tmp/e.log")" -eq 3 ] \
+            && grep -q "too many errors (3)" "$tmp/e.log"; then
+        pass "$form"
+    else
+        fail "$form"; cat "$tmp/e.log"
+    fi
+done
+
+# Any file name gives outputs that compile: the header guard and the
+# .proto package are identifiers even for "1st.idl" or "my-calc.idl".
+mkdir "$tmp/names"
+for stem in 1st my-calc 2-calc.v2; do
+    cp "$here/ok/calc.idl" "$tmp/names/$stem.idl"
+    if "$IDLC" --protoc-c="$PROTOC_C" -o "$tmp/names" \
+            "$tmp/names/$stem.idl" > "$tmp/idlc.log" 2>&1 \
+        && $CC $flags -I"$tmp/names" -c "$tmp/names/$stem.epy.c" \
+            -o "$tmp/x.o" > "$tmp/cc.log" 2>&1 \
+        && $CC $flags -I"$tmp/names" -c "$tmp/names/$stem.pb-c.c" \
+            -o "$tmp/x.o" >> "$tmp/cc.log" 2>&1; then
+        pass "file name $stem.idl"
+    else
+        fail "file name $stem.idl"; cat "$tmp/idlc.log" "$tmp/cc.log"
+    fi
+done
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
