@@ -25,6 +25,7 @@ typedef struct fd_transport {
     int fd;
     bool unix_socket;              /* can pass descriptors */
     bool fds_overflow;             /* more came than the queue keeps */
+    bool fds_lost;                 /* this process had no room for them */
     const int *attached;           /* attach_fds(): for the next write */
     int n_attached;
     int fdq[EPY__FDS_QUEUED];      /* received, not yet taken: a ring */
@@ -176,8 +177,10 @@ fd_trysendv(epy__transport *t, const struct iovec *iov, int n)
 /*
  * Reads a unix socket without blocking, keeping the descriptors that
  * come with the bytes in the queue. Returns as recv(), or -EPROTO when
- * the queue overflows or the descriptors did not fit (the kernel closed
- * those that did not: the stream cannot be followed).
+ * the queue overflows or more came with one write than one write may
+ * carry, or -EMFILE when this process had no descriptor left for them
+ * (the kernel closed those that did not fit: the stream cannot be
+ * followed either way).
  */
 static ssize_t
 recv_fds(fd_transport *ft, void *buf, size_t len)
@@ -185,8 +188,11 @@ recv_fds(fd_transport *ft, void *buf, size_t len)
     struct iovec v = { buf, len };
     struct msghdr msg = { 0 };
     fds_cmsg cm;
+    size_t got = 0;
     ssize_t r;
 
+    if (ft->fds_lost)
+        return -EMFILE;
     if (ft->fds_overflow)
         return -EPROTO;
     msg.msg_iov = &v;
@@ -203,6 +209,7 @@ recv_fds(fd_transport *ft, void *buf, size_t len)
         if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
             continue;
         n = (c->cmsg_len - CMSG_LEN(0)) / sizeof (int);
+        got += n;
         for (size_t i = 0; i < n; i++) {
             int fd;
 
@@ -215,9 +222,16 @@ recv_fds(fd_transport *ft, void *buf, size_t len)
             ft->fdq[(ft->fdq_head + ft->fdq_len++) % EPY__FDS_QUEUED] = fd;
         }
     }
-    if (msg.msg_flags & MSG_CTRUNC)
+    /*
+     * Cut short with room left in the buffer: the kernel could not give
+     * this process a descriptor (EMFILE, ENFILE), not the other end's
+     * doing.
+     */
+    if ((msg.msg_flags & MSG_CTRUNC) && got < EPY__FDS_PER_WRITE)
+        ft->fds_lost = true;
+    else if (msg.msg_flags & MSG_CTRUNC)
         ft->fds_overflow = true;
-    return ft->fds_overflow ? -EPROTO : r;
+    return ft->fds_lost ? -EMFILE : ft->fds_overflow ? -EPROTO : r;
 }
 
 ssize_t

@@ -157,6 +157,11 @@ int epy__peer_read_frame(epy_peer *peer, int64_t deadline,
 /* True if a whole frame is buffered. */
 bool epy__peer_frame_buffered(const epy_peer *peer);
 /*
+ * Why a read failed with @err (an errno): in words, into @why. Any
+ * thread.
+ */
+void epy__peer_recv_why(int err, char *why, size_t whylen);
+/*
  * Synchronous calls have stopped (see lead.c): the reader no longer
  * lends the reading, and reads with no timeout but the idle one.
  */

@@ -152,8 +152,13 @@ drive_ready(epy__pollent *e, uint32_t events)
 
     if ((events & EPOLLIN) && epy__transport_is_shm(peer->tr)) {
         /* Wake-ups: room in the ring written, or frames in the one read. */
-        if (epy__shm_drain(peer->tr) < 0)
+        n = epy__shm_drain(peer->tr);
+        if (n == -EPROTO)
             return finish(peer, EPY_EPROTO, "descriptors that no frame claims");
+        if (n < 0) {
+            epy__peer_recv_why(-n, why, sizeof why);
+            return finish(peer, EPY_ESYSTEM, why);
+        }
         if (epy__peer_out_waiting(peer))
             events |= EPY__POLL_KICK;
     }

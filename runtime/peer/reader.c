@@ -452,8 +452,10 @@ fill(epy_peer *peer, size_t need, int64_t deadline)
         }
         if (n == -EPROTO)
             return EPY_EPROTO;  /* a broken ring, descriptors past the limit */
-        if (n < 0)
+        if (n < 0) {
+            peer->recv_errno = (int) -n;
             return EPY_ESYSTEM;
+        }
         peer->rend += (size_t) n;
     }
     return 0;
@@ -654,6 +656,16 @@ epy__peer_frame_buffered(const epy_peer *peer)
     return have - 4 >= size;
 }
 
+void
+epy__peer_recv_why(int err, char *why, size_t whylen)
+{
+    if (err == EMFILE || err == ENFILE)
+        snprintf(why, whylen, "descriptors that came with the data were "
+                 "lost: this process has none to spare (%s)", strerror(err));
+    else
+        snprintf(why, whylen, "read failed: %s", strerror(err));
+}
+
 /*
  * Reads and handles one frame; the holder of the reading token. With
  * @deadline (ns, 0: none), gives up at that time with EPY__FRAME_LATER, the
@@ -700,6 +712,8 @@ epy__peer_read_frame(epy_peer *peer, int64_t deadline, epy_call **ret_call, char
             snprintf(why, whylen, "the other end broke the stream: %s",
                      peer->shm_rx_on ? "the shared ring's indices are out "
                      "of range" : "descriptors that no frame claims");
+        else if (rc == EPY_ESYSTEM)
+            epy__peer_recv_why(peer->recv_errno, why, whylen);
         return rc;
     }
     if (peer->idle_ms != 0)
