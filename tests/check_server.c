@@ -979,6 +979,74 @@ clients_become(size_t n, int64_t ms)
     return epy_server_clients(srv) == n;
 }
 
+static atomic_int counted;
+
+static int
+count_call(epy_call *call, const uint8_t *req, size_t len, void *ctx)
+{
+    (void) ctx;
+    atomic_fetch_add(&counted, 1);
+    return epy_call_reply(call, req, len);
+}
+
+/*
+ * The calls a client queued and left behind are not run: its running
+ * call sees epy_call_cancelled() as soon as the server sees it gone,
+ * and its queued ones are dropped rather than run before the calls of
+ * the clients that are still there.
+ */
+START_TEST(test_departed_client_queued_calls_dropped)
+{
+    epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
+    epy_peer *stay, *gone;
+    epy_api *a_stay, *a_gone;
+    epy_async *held, *h_gone, *h[20];
+    blocker b;
+
+    blk_init(&b);
+    atomic_store(&counted, 0);
+    cfg.workers = 1;
+    cfg.max_spare_workers = 1;
+    start_blocking_server(&b, &cfg);
+    ck_assert_int_eq(epy_server_handle(srv, "t.count", count_call, NULL,
+                                       NULL), 0);
+    /* One client blocks the worker, the one that leaves the spare. */
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &stay, NULL), 0);
+    ck_assert_int_eq(epy_api_open(stay, "t", &a_stay, NULL), 0);
+    ck_assert_int_eq(epy_api_call_async(a_stay, "block", "x", 1, NULL, &held,
+                                        NULL), 0);
+    ck_assert(blk_wait(&b, &b.started, 1, 10000 * tu_slow()));
+    ck_assert_int_eq(epy_connect(url, NULL, 5000, &gone, NULL), 0);
+    ck_assert_int_eq(epy_api_open(gone, "t", &a_gone, NULL), 0);
+    ck_assert_int_eq(epy_api_call_async(a_gone, "block", "y", 1, NULL,
+                                        &h_gone, NULL), 0);
+    ck_assert(blk_wait(&b, &b.started, 2, 10000 * tu_slow()));
+    for (int i = 0; i < 20; i++)
+        ck_assert_int_eq(epy_api_call_async(a_gone, "count", "z", 1, NULL,
+                                            &h[i], NULL), 0);
+    /* Gone with its calls pending (releasing them would cancel them). */
+    epy_api_close(a_gone);
+    epy_peer_close(gone);
+    for (int i = 0; i < 20; i++)
+        epy_async_release(h[i]);
+    epy_async_release(h_gone);
+
+    /* Its running call is cancelled while both workers are still held. */
+    ck_assert(blk_wait(&b, &b.cancelled, 1, 10000 * tu_slow()));
+    blk_release(&b);
+    ck_assert_int_eq(epy_async_wait(held, 10000 * tu_slow()), 0);
+    epy_async_release(held);
+    ck_assert_int_eq(epy_api_call(a_stay, "count", "w", 1, NULL, NULL, NULL),
+                     0);
+    ck_assert_int_eq(atomic_load(&counted), 1);
+    epy_api_close(a_stay);
+    epy_peer_close(stay);
+    ck_assert(clients_become(0, 10000 * tu_slow()));
+    srv = epy_server_close(srv);
+    blk_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_departed_client_does_not_block_accept)
 {
     epy_server_config cfg = EPY_SERVER_CONFIG_INIT;
@@ -1506,6 +1574,7 @@ server_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_departed_client_does_not_block_accept);
     tcase_add_test(tc, test_stuck_handlers_leave_clients_in);
+    tcase_add_test(tc, test_departed_client_queued_calls_dropped);
     tcase_add_test(tc, test_close_waits_for_departed_handlers);
     suite_add_tcase(s, tc);
     return s;

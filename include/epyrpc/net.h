@@ -110,8 +110,8 @@ typedef void (*epy_server_peer_fn)(epy_server *server, epy_peer *peer,
  *                 together may run at once (default 256); at the cap a
  *                 client's calls wait as if its own cap were reached.
  * @max_call_memory: bytes that received calls (their requests, queued or
- *                 running) of all clients together may hold (default
- *                 256 MiB). Past it a client's reader waits for room
+ *                 running, and 256 KiB for each descriptor they hold)
+ *                 of all clients together may hold (default 256 MiB). Past it a client's reader waits for room
  *                 (backpressure) for up to a second, then refuses the
  *                 call with EPY_EBUSY.
  * @allowed_uids, @n_allowed_uids, @allowed_gids, @n_allowed_gids: unix

@@ -261,10 +261,16 @@ run_call(epy__job *job)
 
     unqueue(peer);
 
+    /*
+     * Nobody waits for the answer any more: the call was cancelled, or
+     * the connection is gone (a server's client that left: its queued
+     * calls must not hold up those of the clients still there).
+     */
     if (atomic_load(&peer->closing)
-        || (call->solicited && atomic_load(&call->cancelled))) {
+        || (call->solicited && (atomic_load(&call->cancelled)
+                                || atomic_load(&peer->io_gone)))) {
         gate_next(peer);
-        finish(call);   /* nobody waits for the answer any more */
+        finish(call);
         return;
     }
     epy__pool_count_blocked(&peer->blocked_calls);
@@ -333,8 +339,9 @@ unqueue(epy_peer *peer)
 }
 
 /*
- * Makes room for a received call of @len request bytes: a place in the
- * queue (max_queued) and its bytes in the server's memory budget.
+ * Makes room for a received call of @len request bytes and @nfd
+ * descriptors: a place in the queue (max_queued) and its bytes, and
+ * EPY__FD_CHARGE for each descriptor, in the server's memory budget.
  * Backpressure first: the reader waits, so the other end's writes
  * block. But when every worker waits in a call of its own and no spare
  * may start, waiting could wait for ever (the replies those workers
@@ -344,7 +351,8 @@ unqueue(epy_peer *peer)
  * read again later), or the code ending the connection.
  */
 static int
-admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
+admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len,
+      size_t nfd)
 {
     char msg[160];
     int rc;
@@ -369,7 +377,7 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
     pthread_mutex_unlock(&peer->calls_lock);
     if (rc != 0)
         return rc;
-    rc = epy__limits_take_mem(peer->limits, len,
+    rc = epy__limits_take_mem(peer->limits, len + nfd * EPY__FD_CHARGE,
                               peer->driven ? 0 : ADMIT_WAIT_NS);
     if (rc == EPY_EBUSY && peer->driven) {
         /*
@@ -390,9 +398,11 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len)
     if (rc < 0) {
         unqueue(peer);
         snprintf(msg, sizeof msg, rc == EPY_ETOOBIG
-                 ? "a request of %zu bytes exceeds the server's max_call_memory"
+                 ? "a request of %zu bytes and %zu descriptors exceeds the "
+                   "server's max_call_memory"
                  : "busy: the server's max_call_memory is held by other "
-                   "calls (this one has %zu bytes)", len);
+                   "calls (this one has %zu bytes and %zu descriptors)",
+                 len, nfd);
         refuse(peer, env, solicited, rc, msg);
         return 1;
     }
@@ -405,7 +415,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                    epy__fdset **fds, epy_call **ret_call)
 {
     bool solicited = env->kind == EPYRPC__KIND__CALL;
-    size_t mlen;
+    size_t mlen, nfd;
     epy__target target;
     epy_call *call;
     int rc;
@@ -428,7 +438,8 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     if (len == 0)
         lender = NULL;
-    rc = admit(peer, env, solicited, len);
+    nfd = *fds != NULL ? (size_t) (*fds)->n : 0;
+    rc = admit(peer, env, solicited, len, nfd);
     if (rc < 0) {
         epy__registry_done(peer->reg, &target);
         return rc;
@@ -439,7 +450,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     call = malloc(sizeof *call + mlen + 1 + (lender != NULL ? 0 : len));
     if (call == NULL) {
-        epy__limits_give_mem(peer->limits, len);
+        epy__limits_give_mem(peer->limits, len + nfd * EPY__FD_CHARGE);
         unqueue(peer);
         epy__registry_done(peer->reg, &target);
         return EPY_ENOMEM;
@@ -460,7 +471,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     memcpy(call->method, env->method, mlen + 1);
     call->req_len = len;
-    call->charged = peer->limits != NULL ? len : 0;
+    call->charged = peer->limits != NULL ? len + nfd * EPY__FD_CHARGE : 0;
     if (lender != NULL) {
         /* The request stays where it was read; the call holds the buffer. */
         epy__rbuf_ref(lender);
@@ -565,6 +576,7 @@ epy_call_cancelled(const epy_call *call)
     if (call == NULL)
         return true;
     return atomic_load(&((epy_call *) call)->cancelled)
+           || atomic_load(&call->peer->io_gone)
            || (call->deadline != 0 && epy__now_ns() >= call->deadline)
            || epy__peer_check(call->peer) != 0;
 }

@@ -141,6 +141,14 @@ void epy__call_cancel_all(epy_peer *peer);
 /* --- the peer (peer.c, writer.c, reader.c, lead.c) ------------------- */
 
 /*
+ * What a descriptor that came with a received call counts for in a
+ * server's max_call_memory while the call holds it (256 KiB: 1024
+ * descriptors in the default 256 MiB), so that one client's queued
+ * calls cannot take the server's descriptor table.
+ */
+#define EPY__FD_CHARGE ((size_t) 256 * 1024)
+
+/*
  * Decoding a frame's envelope may allocate at most this multiple of
  * the frame's size, plus the slack.
  */
@@ -273,6 +281,7 @@ struct epy_peer {
     epy__worker_slot *standby;  /* takes the reading over from a call */
     atomic_bool inline_slow;    /* the last call run on the reader took long */
     uint64_t recvs;             /* reads of the transport so far */
+    int recv_errno;             /* why the last read failed (EPY_ESYSTEM) */
     int64_t inline_end;         /* when the last call run here ended; 0: */
     uint64_t inline_recvs;      /* ... unknown; recvs then */
     epy__job *lead_ready;       /* the leader's: a callback to run (lead.c) */

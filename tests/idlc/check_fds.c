@@ -159,15 +159,20 @@ start_pair(bool server_takes_fds)
     open_api();
 }
 
-/* A server (driven by its I/O thread) and a client, at @url. */
+/*
+ * A server (driven by its I/O thread) and a client, at @url; with
+ * @max_mem, the server's max_call_memory.
+ */
 static void
-start_server(const char *url)
+start_server_mem(const char *url, size_t max_mem)
 {
     epy_server_config scfg = EPY_SERVER_CONFIG_INIT;
     epy_peer_config cfg;
     epy_error err = EPY_ERROR_INIT;
 
     config(&scfg.peer);
+    if (max_mem != 0)
+        scfg.max_call_memory = max_mem;
     ck_assert_int_eq(epy_server_new(url, &scfg, &srv, &err), 0);
     ck_assert_int_eq(files_serve_server(srv, &handlers, NULL), 0);
     config(&cfg);
@@ -176,14 +181,26 @@ start_server(const char *url)
 }
 
 static void
-start_unix_server(void)
+start_server(const char *url)
+{
+    start_server_mem(url, 0);
+}
+
+static void
+start_unix_server_mem(size_t max_mem)
 {
     char url[128];
 
     snprintf(dir, sizeof dir, "/tmp/epy-fds-XXXXXX");
     ck_assert_ptr_nonnull(mkdtemp(dir));
     snprintf(url, sizeof url, "unix:%s/s.sock", dir);
-    start_server(url);
+    start_server_mem(url, max_mem);
+}
+
+static void
+start_unix_server(void)
+{
+    start_unix_server_mem(0);
 }
 
 static void
@@ -358,6 +375,39 @@ START_TEST(test_server)
 }
 END_TEST
 
+/*
+ * Descriptors held by a server's received calls count in its
+ * max_call_memory (256 KiB each), so that queued calls cannot take its
+ * descriptor table: with room for 3, a call bringing 4 is refused, one
+ * bringing 2 runs, and the connection goes on.
+ */
+START_TEST(test_server_fds_charged)
+{
+    epy_error err = EPY_ERROR_INIT;
+    files_handle items[4];
+    files_handle_list hs = { 4, items }, out = { 0, NULL };
+    int p[2];
+
+    start_unix_server_mem(3 * 256 * 1024 + 4096);
+    ck_assert_int_eq(pipe(p), 0);
+    for (int i = 0; i < 4; i++) {
+        items[i].name = (char *) "h";
+        items[i].file = p[1];
+    }
+    ck_assert_int_eq(files_echo_handles(api, &hs, &out, &err), EPY_ETOOBIG);
+    ck_assert_ptr_nonnull(strstr(err.message, "4 descriptors"));
+    ck_assert_ptr_nonnull(strstr(err.message, "max_call_memory"));
+    epy_error_clear(&err);
+    hs.n = 2;
+    ck_assert_int_eq(files_echo_handles(api, &hs, &out, &err), 0);
+    ck_assert_uint_eq(out.n, 2);
+    files_handle_list_clear(&out);
+    close(p[0]);
+    close(p[1]);
+    stop();
+}
+END_TEST
+
 START_TEST(test_memfd_100mib)
 {
     start_pair(true);
@@ -480,6 +530,7 @@ fds_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, test_pair);
     tcase_add_test(tc, test_server);
+    tcase_add_test(tc, test_server_fds_charged);
     tcase_add_test(tc, test_memfd_100mib);
     tcase_add_test(tc, test_refused_tcp);
     tcase_add_test(tc, test_refused_by_peer);
