@@ -1002,6 +1002,7 @@ START_TEST(test_departed_client_queued_calls_dropped)
     epy_api *a_stay, *a_gone;
     epy_async *held, *h_gone, *h[20];
     blocker b;
+    int gfd;
 
     blk_init(&b);
     atomic_store(&counted, 0);
@@ -1016,7 +1017,9 @@ START_TEST(test_departed_client_queued_calls_dropped)
     ck_assert_int_eq(epy_api_call_async(a_stay, "block", "x", 1, NULL, &held,
                                         NULL), 0);
     ck_assert(blk_wait(&b, &b.started, 1, 10000 * tu_slow()));
-    ck_assert_int_eq(epy_connect(url, NULL, 5000, &gone, NULL), 0);
+    gfd = raw_connect(url);
+    ck_assert_int_eq(epy_peer_new_fd(gfd, NULL, &gone, NULL), 0);
+    ck_assert_int_eq(epy_peer_wait_ready(gone, 5000, NULL), 0);
     ck_assert_int_eq(epy_api_open(gone, "t", &a_gone, NULL), 0);
     ck_assert_int_eq(epy_api_call_async(a_gone, "block", "y", 1, NULL,
                                         &h_gone, NULL), 0);
@@ -1024,18 +1027,22 @@ START_TEST(test_departed_client_queued_calls_dropped)
     for (int i = 0; i < 20; i++)
         ck_assert_int_eq(epy_api_call_async(a_gone, "count", "z", 1, NULL,
                                             &h[i], NULL), 0);
-    /* Gone with its calls pending (releasing them would cancel them). */
-    epy_api_close(a_gone);
-    epy_peer_close(gone);
-    for (int i = 0; i < 20; i++)
-        epy_async_release(h[i]);
-    epy_async_release(h_gone);
+    /*
+     * Gone as a killed process goes, its calls pending: no DISCONNECT,
+     * no CANCEL (releasing the calls first would send those).
+     */
+    ck_assert_int_eq(shutdown(gfd, SHUT_RDWR), 0);
 
     /* Its running call is cancelled while both workers are still held. */
     ck_assert(blk_wait(&b, &b.cancelled, 1, 10000 * tu_slow()));
     blk_release(&b);
     ck_assert_int_eq(epy_async_wait(held, 10000 * tu_slow()), 0);
     epy_async_release(held);
+    for (int i = 0; i < 20; i++)
+        epy_async_release(h[i]);
+    epy_async_release(h_gone);
+    epy_api_close(a_gone);
+    epy_peer_close(gone);
     ck_assert_int_eq(epy_api_call(a_stay, "count", "w", 1, NULL, NULL, NULL),
                      0);
     ck_assert_int_eq(atomic_load(&counted), 1);

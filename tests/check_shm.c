@@ -702,6 +702,21 @@ fake_ring(unsigned flags, uint32_t magic, uint32_t version, uint64_t size,
     return fd;
 }
 
+/* True if a fake ring is mapped here. */
+static bool
+fake_mapped(void)
+{
+    FILE *f = fopen("/proc/self/maps", "re");
+    char line[1024];
+    bool found = false;
+
+    ck_assert_ptr_nonnull(f);
+    while (!found && fgets(line, sizeof line, f) != NULL)
+        found = strstr(line, "fake-ring") != NULL;
+    fclose(f);
+    return found;
+}
+
 START_TEST(test_set_tx_refuses)
 {
     const int sealed = F_SEAL_SHRINK | F_SEAL_GROW;
@@ -746,6 +761,10 @@ START_TEST(test_set_tx_refuses)
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
     ck_assert_int_eq(epy__shm_set_tx(t, open(proc, O_RDONLY | O_CLOEXEC)),
                      -EPROTO);
+#define GOOD(sz) fake_ring(as, m, v, (sz), EPY__RING_HEADER + (off_t) (sz), sealed)
+    /* Larger than the ring this end reads (256 KiB): refused, unmapped. */
+    ck_assert_int_eq(epy__shm_set_tx(t, GOOD(2 * EPY__RING_DEFAULT)), -EFBIG);
+    ck_assert(!fake_mapped());
     /* The same ring, read and write: taken; a second one is not. */
     ck_assert_int_eq(epy__shm_set_tx(t, fd), 0);
     ck_assert_int_eq(epy__shm_set_tx(t, fake_ring(as, m, v, 4096, len, sealed)),
@@ -758,6 +777,16 @@ START_TEST(test_set_tx_refuses)
     ck_assert_int_eq(epy__shm_set_tx(t, fake_ring(as, m, v, 4096, len, sealed)),
                      -EINVAL);
     t->ops->destroy(t);
+    /* A ring_size of 8 KiB: a ring of 16 KiB is refused, one of 8 KiB taken. */
+    ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+    close(sv[1]);
+    t = epy__transport_shm_new(sv[0], &(epy__shm_opts){ 8192, 0 });
+    ck_assert_int_eq(epy__shm_set_tx(t, GOOD(16384)), -EFBIG);
+    ck_assert(!fake_mapped());
+    ck_assert_int_eq(epy__shm_set_tx(t, GOOD(8192)), 0);
+    ck_assert(fake_mapped());
+    t->ops->destroy(t);
+#undef GOOD
 }
 END_TEST
 

@@ -126,7 +126,10 @@ typedef struct epy_interface {
  *                default; a peer that does not offer it (or speaks
  *                another language) keeps the socket.
  * @shm_ring_size: bytes of each ring, a power of two from 4 KiB to
- *                64 MiB (0 gives the default, 256 KiB).
+ *                64 MiB (0 gives the default, 256 KiB). The ring this
+ *                end reads; it writes into the other end's ring only if
+ *                that is no larger (else its frames stay on the socket),
+ *                so that the other end does not choose its memory.
  * @shm_spin_us:  how long a reader (or a writer facing a full ring)
  *                spins on the ring before it sleeps, at most; the spin
  *                adapts below it when it keeps failing. 0 gives the

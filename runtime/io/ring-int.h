@@ -93,6 +93,12 @@ int epy__ring_create(epy__ring *r, size_t size, int *ret_fd);
  * size that agree, or -ENOMEM.
  */
 int epy__ring_attach(epy__ring *r, int fd);
+/*
+ * The same, if the ring's data area is @max bytes at most: the pages
+ * this end writes are charged to it, so the other end must not choose
+ * how many. -EFBIG for a good ring larger than that (nothing mapped).
+ */
+int epy__ring_attach_max(epy__ring *r, int fd, size_t max);
 
 /* Unmaps @r, if mapped. */
 void epy__ring_unmap(epy__ring *r);

@@ -112,7 +112,7 @@ epy__ring_create(epy__ring *r, size_t size, int *ret_fd)
 
 /* Checks @fd as epy__ring_attach() says, and maps it. */
 static int
-attach(epy__ring *r, int fd)
+attach(epy__ring *r, int fd, size_t max)
 {
     const int need = F_SEAL_SHRINK | F_SEAL_GROW;
     ring_ident id;
@@ -135,6 +135,9 @@ attach(epy__ring *r, int fd)
         || !size_valid(id.size)
         || (uint64_t) st.st_size != EPY__RING_HEADER + id.size)
         return -EPROTO;
+    /* Checked before the mapping: a larger ring is never touched. */
+    if (id.size > max)
+        return -EFBIG;
     p = mmap(NULL, EPY__RING_HEADER + (size_t) id.size,
              PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (p == MAP_FAILED)
@@ -152,14 +155,20 @@ attach(epy__ring *r, int fd)
 }
 
 int
-epy__ring_attach(epy__ring *r, int fd)
+epy__ring_attach_max(epy__ring *r, int fd, size_t max)
 {
     int rc;
 
     memset(r, 0, sizeof *r);
-    rc = attach(r, fd);
+    rc = attach(r, fd, max);
     close(fd);
     return rc;
+}
+
+int
+epy__ring_attach(epy__ring *r, int fd)
+{
+    return epy__ring_attach_max(r, fd, EPY__RING_MAX);
 }
 
 void

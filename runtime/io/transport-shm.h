@@ -67,9 +67,13 @@ int epy__shm_make_rx(epy__transport *t, int *ret_memfd);
 /*
  * Maps @memfd, the other end's rx ring, as this end's tx ring, once it
  * checked that it is a memfd sealed against shrinking and growing whose
- * size agrees with its header. Takes @memfd in every case. Returns 0,
- * -EPROTO (not such a memfd: the other end is broken or hostile),
- * -ENOMEM, -EINVAL (@t is no shm transport) or -EBUSY (set already).
+ * size agrees with its header, and that it is no larger than the ring
+ * this end reads (epy__shm_opts.ring_size, rounded as the rx ring is):
+ * the pages this end writes into are charged to this process, so the
+ * other end does not get to choose how many. Takes @memfd in every
+ * case. Returns 0, -EPROTO (not such a memfd: the other end is broken or
+ * hostile), -EFBIG (a ring larger than this end's: not mapped), -ENOMEM,
+ * -EINVAL (@t is no shm transport) or -EBUSY (set already).
  */
 int epy__shm_set_tx(epy__transport *t, int memfd);
 

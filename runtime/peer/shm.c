@@ -12,6 +12,11 @@
  * the reader sleeps), descriptors, and the end of the connection, so a
  * dead peer is still seen at once. An end that did not offer, or a peer
  * in another language, never sees a SWITCH and keeps the socket.
+ *
+ * An end takes no ring larger than the one it reads (its shm_ring_size):
+ * the pages it writes into are charged to it, so the other end does not
+ * get to choose how many. A larger offer gets no SWITCH: this end's
+ * frames stay on the socket, the other direction may still switch.
  */
 #include <config.h>
 
@@ -98,6 +103,15 @@ epy__shm_hello_read(epy_peer *peer, const Epyrpc__Hello *h, epy__fdset *fds)
     ring = fds->fd[0];
     fds->fd[0] = -1;
     rc = epy__shm_set_tx(peer->tr, ring);
+    if (rc == -EFBIG) {
+        /*
+         * This end would pay for the pages it writes into: no more than
+         * its own ring's. No SWITCH: its frames stay on the socket.
+         */
+        epy__log(peer, EPY_LOG_INFO, "the other end's ring is larger than "
+                 "this end's shm_ring_size: keeping the socket");
+        return;
+    }
     if (rc < 0) {
         epy__log(peer, EPY_LOG_WARNING, "the other end's ring is unusable "
                  "(%s): keeping the socket", strerror(-rc));

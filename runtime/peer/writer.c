@@ -117,6 +117,8 @@ peer_max_frame(epy_peer *peer)
  * (its acknowledgement of a disconnect read, its close raced with ours).
  * -ECANCELED: a write with a deadline stopped in the middle of a frame,
  * the other end having read nothing for that long; the stream is broken.
+ * -EPROTO: the other end broke the shared ring this end writes into
+ * (its head out of range), a protocol error as on the reading side.
  * Returns the peer's status.
  */
 int
@@ -124,12 +126,17 @@ epy__peer_write_failed(epy_peer *peer, int rc)
 {
     if (epy__peer_check(peer) == 0) {
         int code = atomic_load(&peer->leaving) ? EPY_ECLOSED
-                   : rc == -ECANCELED ? EPY_ETIMEDOUT : EPY_EDISCONNECTED;
+                   : rc == -ECANCELED ? EPY_ETIMEDOUT
+                   : rc == -EPROTO ? EPY_EPROTO : EPY_EDISCONNECTED;
 
         if (rc == -ECANCELED)
             epy__log(peer, EPY_LOG_WARNING,
                      "the other end read nothing until a call's deadline, "
                      "in the middle of a frame: ending the connection");
+        else if (rc == -EPROTO)
+            epy__log(peer, EPY_LOG_WARNING,
+                     "the other end broke the shared ring this end writes "
+                     "into (indices out of range): ending the connection");
         else
             epy__log(peer, EPY_LOG_INFO, "write failed: %s", strerror(-rc));
         epy__peer_set_status(peer, code);
