@@ -128,7 +128,7 @@ fuzz_attach(input *in)
            && version == EPY__RING_VERSION && hsize >= EPY__RING_MIN
            && hsize <= EPY__RING_MAX && (hsize & (hsize - 1)) == 0
            && (uint64_t) len == EPY__RING_HEADER + hsize;
-    rc = epy__ring_attach(&r, fd);
+    rc = epy__ring_attach(&r, fd, EPY__RING_MAX);
     CHECK(fcntl(fd, F_GETFD) == -1 && errno == EBADF);
     CHECK(ring ? rc == 0 : rc == -EPROTO);
     if (rc == 0) {

@@ -88,17 +88,14 @@ int epy__ring_create(epy__ring *r, size_t size, int *ret_fd);
 
 /*
  * Maps the ring @fd (made by the other end with epy__ring_create()) to
- * write into it. Takes @fd in every case. Returns 0, -EPROTO if @fd is
- * not a memfd sealed against shrinking and growing, with a header and a
- * size that agree, or -ENOMEM.
+ * write into it, if its data area is @max bytes at most (at most
+ * EPY__RING_MAX): the pages this end writes are charged to it, so the
+ * other end must not choose how many. Takes @fd in every case. Returns
+ * 0, -EPROTO if @fd is not a memfd sealed against shrinking and
+ * growing, with a header and a size that agree, -EFBIG for a good ring
+ * larger than @max (nothing mapped), or -ENOMEM.
  */
-int epy__ring_attach(epy__ring *r, int fd);
-/*
- * The same, if the ring's data area is @max bytes at most: the pages
- * this end writes are charged to it, so the other end must not choose
- * how many. -EFBIG for a good ring larger than that (nothing mapped).
- */
-int epy__ring_attach_max(epy__ring *r, int fd, size_t max);
+int epy__ring_attach(epy__ring *r, int fd, size_t max);
 
 /* Unmaps @r, if mapped. */
 void epy__ring_unmap(epy__ring *r);

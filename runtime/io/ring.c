@@ -155,7 +155,7 @@ attach(epy__ring *r, int fd, size_t max)
 }
 
 int
-epy__ring_attach_max(epy__ring *r, int fd, size_t max)
+epy__ring_attach(epy__ring *r, int fd, size_t max)
 {
     int rc;
 
@@ -163,12 +163,6 @@ epy__ring_attach_max(epy__ring *r, int fd, size_t max)
     rc = attach(r, fd, max);
     close(fd);
     return rc;
-}
-
-int
-epy__ring_attach(epy__ring *r, int fd)
-{
-    return epy__ring_attach_max(r, fd, EPY__RING_MAX);
 }
 
 void

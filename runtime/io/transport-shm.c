@@ -599,7 +599,7 @@ epy__shm_set_tx(epy__transport *t, int memfd)
         return epy__transport_is_shm(t) ? -EBUSY : -EINVAL;
     }
     /* No larger than the ring this end reads: its own memory pays. */
-    rc = epy__ring_attach_max(&ring, memfd, epy__ring_size(st->ring_size));
+    rc = epy__ring_attach(&ring, memfd, epy__ring_size(st->ring_size));
     if (rc == 0) {
         st->tx = ring;
         atomic_store_explicit(&st->tx_set, true, memory_order_release);

@@ -340,8 +340,8 @@ unqueue(epy_peer *peer)
 
 /*
  * Makes room for a received call of @len request bytes and @nfd
- * descriptors: a place in the queue (max_queued) and its bytes, and
- * EPY__FD_CHARGE for each descriptor, in the server's memory budget.
+ * descriptors: a place in the queue (max_queued) and @charge (its bytes
+ * and EPY__FD_CHARGE for each descriptor) in the server's memory budget.
  * Backpressure first: the reader waits, so the other end's writes
  * block. But when every worker waits in a call of its own and no spare
  * may start, waiting could wait for ever (the replies those workers
@@ -352,7 +352,7 @@ unqueue(epy_peer *peer)
  */
 static int
 admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len,
-      size_t nfd)
+      size_t nfd, size_t charge)
 {
     char msg[160];
     int rc;
@@ -377,7 +377,7 @@ admit(epy_peer *peer, const Epyrpc__Envelope *env, bool solicited, size_t len,
     pthread_mutex_unlock(&peer->calls_lock);
     if (rc != 0)
         return rc;
-    rc = epy__limits_take_mem(peer->limits, len + nfd * EPY__FD_CHARGE,
+    rc = epy__limits_take_mem(peer->limits, charge,
                               peer->driven ? 0 : ADMIT_WAIT_NS);
     if (rc == EPY_EBUSY && peer->driven) {
         /*
@@ -415,7 +415,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
                    epy__fdset **fds, epy_call **ret_call)
 {
     bool solicited = env->kind == EPYRPC__KIND__CALL;
-    size_t mlen, nfd;
+    size_t mlen, nfd, charge;
     epy__target target;
     epy_call *call;
     int rc;
@@ -439,7 +439,8 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     if (len == 0)
         lender = NULL;
     nfd = *fds != NULL ? (size_t) (*fds)->n : 0;
-    rc = admit(peer, env, solicited, len, nfd);
+    charge = len + nfd * EPY__FD_CHARGE;
+    rc = admit(peer, env, solicited, len, nfd, charge);
     if (rc < 0) {
         epy__registry_done(peer->reg, &target);
         return rc;
@@ -450,7 +451,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     call = malloc(sizeof *call + mlen + 1 + (lender != NULL ? 0 : len));
     if (call == NULL) {
-        epy__limits_give_mem(peer->limits, len + nfd * EPY__FD_CHARGE);
+        epy__limits_give_mem(peer->limits, charge);
         unqueue(peer);
         epy__registry_done(peer->reg, &target);
         return EPY_ENOMEM;
@@ -471,7 +472,7 @@ epy__call_dispatch(epy_peer *peer, const Epyrpc__Envelope *env,
     }
     memcpy(call->method, env->method, mlen + 1);
     call->req_len = len;
-    call->charged = peer->limits != NULL ? len + nfd * EPY__FD_CHARGE : 0;
+    call->charged = peer->limits != NULL ? charge : 0;
     if (lender != NULL) {
         /* The request stays where it was read; the call holds the buffer. */
         epy__rbuf_ref(lender);
